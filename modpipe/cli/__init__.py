@@ -1,0 +1,1 @@
+"""The `modpipe` command line."""

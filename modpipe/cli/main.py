@@ -1,0 +1,42 @@
+"""Entry point of the `modpipe` command. Sub-command groups live in their own modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modpipe import __version__
+from modpipe.cli import infra
+from modpipe.cli.common import State
+
+app = typer.Typer(
+    name="modpipe",
+    help="Content moderation and log retention pipeline (Order 292 Art. 14-16; group and public-account rules).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(infra.config_app, name="config")
+app.add_typer(infra.stack_app, name="stack")
+app.add_typer(infra.topics_app, name="topics")
+
+
+@app.callback()
+def root(
+    config_dir: Annotated[
+        Path | None,
+        typer.Option("--config-dir", help="Folder with modpipe.yaml, categories.yaml, services.yaml."),
+    ] = None,
+) -> None:
+    State.config_dir = config_dir
+
+
+@app.command("version")
+def version() -> None:
+    """Print the version."""
+    print(__version__)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,16 @@
+"""Typed settings resolved from config/ files and MODPIPE__SECTION__KEY environment variables."""
+
+from modpipe.settings.errors import SettingsError, SettingsProblem
+from modpipe.settings.loader import load_settings
+from modpipe.settings.models import Action, Category, LockMode, ServiceType, Settings
+
+__all__ = [
+    "Action",
+    "Category",
+    "LockMode",
+    "ServiceType",
+    "Settings",
+    "SettingsError",
+    "SettingsProblem",
+    "load_settings",
+]

@@ -1,0 +1,200 @@
+"""Resolve settings: config files, then MODPIPE__SECTION__KEY environment variables, then explicit overrides.
+
+The environment is read only when `load_settings` is called, never at import time, so tests and tools can build
+settings from any mapping they like.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from modpipe.settings.errors import SettingsError, SettingsProblem
+from modpipe.settings.models import Settings
+
+ENV_PREFIX = "MODPIPE__"
+CONFIG_DIR_ENV = "MODPIPE_CONFIG_DIR"
+_FILES = {"modpipe.yaml": None, "categories.yaml": "categories", "services.yaml": "services"}
+
+
+def default_config_dir(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    if env.get(CONFIG_DIR_ENV):
+        return Path(env[CONFIG_DIR_ENV])
+    source_tree = Path(__file__).resolve().parents[2] / "config"
+    if (source_tree / "modpipe.yaml").is_file():
+        return source_tree
+    return Path(__file__).resolve().parents[1] / "_default_config"
+
+
+def load_settings(
+    config_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the effective settings or raise SettingsError naming every bad value."""
+    env = dict(os.environ if environ is None else environ)
+    folder = config_dir or default_config_dir(env)
+    data, origin = _read_files(folder)
+    for name, raw in sorted(env.items()):
+        if name.startswith(ENV_PREFIX):
+            path = _env_path(name)
+            _set(data, path, _parse_env_value(raw, _get(data, path)))
+            origin[".".join(path)] = f"env {name}"
+    for dotted, value in (overrides or {}).items():
+        path = tuple(dotted.split("."))
+        _set(data, path, value)
+        origin[dotted] = "override"
+    _fill_keyed_entries(data)
+    _resolve_local(data)
+    _fill_credentials(data)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError([_problem(err, origin) for err in exc.errors()]) from None
+
+
+def _read_files(folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    if not (folder / "modpipe.yaml").is_file():
+        raise SettingsError([SettingsProblem("config_dir", str(folder), "a folder holding modpipe.yaml", "")])
+    data: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for filename, section in _FILES.items():
+        path = folder / filename
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise SettingsError([SettingsProblem(filename, str(path), "a readable YAML file", str(exc))]) from None
+        if not isinstance(loaded, dict):
+            raise SettingsError([SettingsProblem(filename, type(loaded).__name__, "a YAML mapping", str(path))])
+        if section is None:
+            data.update(loaded)
+        else:
+            data[section] = loaded
+        origin[section or ""] = str(path)
+    return data, origin
+
+
+def _env_path(name: str) -> tuple[str, ...]:
+    # Category codes are upper case (C8); every other key is lower case.
+    parts = name[len(ENV_PREFIX) :].split("__")
+    return tuple(p.upper() if i == 1 and parts[0].lower() == "categories" else p.lower() for i, p in enumerate(parts))
+
+
+def _parse_env_value(raw: str, current: Any) -> Any:
+    text = raw.strip()
+    if text[:1] in "[{":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return raw
+    if isinstance(current, list):
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return raw
+
+
+def _get(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = data
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = data
+    for key in path[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    node[path[-1]] = value
+
+
+def _fill_keyed_entries(data: dict[str, Any]) -> None:
+    for section, field in (("categories", "code"), ("services", "name")):
+        entries = data.get(section)
+        if isinstance(entries, dict):
+            for key, entry in entries.items():
+                if isinstance(entry, dict):
+                    entry.setdefault(field, key)
+
+
+def _resolve_local(data: dict[str, Any]) -> None:
+    stack = data.get("stack")
+    if not isinstance(stack, dict):
+        return
+    local = {
+        ("kafka", "bootstrap"): "127.0.0.1:{kafka_port}",
+        ("s3", "endpoint"): "127.0.0.1:{s3_port}",
+        ("elasticsearch", "url"): "http://127.0.0.1:{elasticsearch_port}",
+    }
+    for (section, key), template in local.items():
+        node = data.get(section)
+        if isinstance(node, dict) and node.get(key) == "local":
+            try:
+                node[key] = template.format(**stack)
+            except (KeyError, ValueError):
+                continue
+
+
+def _fill_credentials(data: dict[str, Any]) -> None:
+    """Empty S3 credentials fall back to the ones the local stack generated on its first start."""
+    s3 = data.get("s3")
+    stack = data.get("stack")
+    if not isinstance(s3, dict) or not isinstance(stack, dict) or (s3.get("access_key") and s3.get("secret_key")):
+        return
+    creds_file = Path(str(stack.get("home", ".modpipe"))) / "credentials.json"
+    try:
+        creds = json.loads(creds_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    s3.setdefault("access_key", "")
+    s3["access_key"] = s3["access_key"] or creds.get("access_key", "")
+    s3["secret_key"] = s3.get("secret_key") or creds.get("secret_key", "")
+
+
+def _problem(err: Mapping[str, Any], origin: Mapping[str, str]) -> SettingsProblem:
+    loc = [str(part) for part in err["loc"]]
+    setting = ".".join(loc)
+    # Credit the env vars or overrides at or below the failing setting; else the file it came from.
+    below = [src for key, src in origin.items() if key.startswith(setting + ".") or key == setting]
+    source = ", ".join(below)
+    if not source:
+        for i in range(len(loc) - 1, -1, -1):
+            if ".".join(loc[:i]) in origin:
+                source = origin[".".join(loc[:i])]
+                break
+    given = err.get("input")
+    shown = "<missing>" if err["type"] == "missing" else ("***" if _is_secret(setting) else repr(given))
+    if err["type"] == "extra_forbidden":
+        expected = "no such setting (misspelt key?)"
+    elif err["type"] == "string_pattern_mismatch":
+        expected = _description(loc) or err["msg"]
+    else:
+        expected = str(err["msg"]).removeprefix("Value error, ")
+    return SettingsProblem(setting, shown, expected, source)
+
+
+def _description(loc: list[str]) -> str | None:
+    model: Any = Settings
+    field = None
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if not fields or part not in fields:
+            return None
+        field = fields[part]
+        model = field.annotation
+    return field.description if field else None
+
+
+def _is_secret(setting: str) -> bool:
+    return setting.endswith(("secret_key", "password"))

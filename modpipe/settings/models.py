@@ -1,0 +1,222 @@
+"""Typed, frozen settings. Each section mirrors a block of config/modpipe.yaml."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class Frozen(BaseModel):
+    # extra="forbid" turns a misspelt key in a file or an env var into an error instead of a silent default.
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TopicSpec(Frozen):
+    name: NonEmpty
+    partitions: Annotated[int, Field(ge=1, le=1024)]
+
+
+class Topics(Frozen):
+    posts: TopicSpec
+    comments: TopicSpec
+    group_messages: TopicSpec
+    verdicts: TopicSpec
+    takedowns: TopicSpec
+    decisions: TopicSpec
+    dead_letters: TopicSpec
+
+    def inputs(self) -> tuple[TopicSpec, ...]:
+        return (self.posts, self.comments, self.group_messages)
+
+    def all(self) -> tuple[TopicSpec, ...]:
+        return (*self.inputs(), self.verdicts, self.takedowns, self.decisions, self.dead_letters)
+
+
+class KafkaSettings(Frozen):
+    bootstrap: Annotated[
+        str,
+        Field(
+            pattern=r"^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$",
+            description="host:port of a broker, comma-separated for several (e.g. 127.0.0.1:9092)",
+        ),
+    ]
+    client_id: NonEmpty
+    session_timeout_ms: Annotated[int, Field(ge=1000, le=300_000)]
+    request_timeout_ms: Annotated[int, Field(ge=1000, le=300_000)]
+    topics: Topics
+
+    @property
+    def servers(self) -> list[str]:
+        return self.bootstrap.split(",")
+
+
+class LockMode(StrEnum):
+    COMPLIANCE = "COMPLIANCE"
+    GOVERNANCE = "GOVERNANCE"
+
+
+class S3Settings(Frozen):
+    endpoint: Annotated[
+        str, Field(pattern=r"^[^\s/:]+:\d{1,5}$", description="host:port of the S3 server, without a scheme")
+    ]
+    secure: bool
+    region: NonEmpty
+    access_key: str
+    secret_key: SecretStr
+    records_bucket: Annotated[
+        str,
+        Field(
+            pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+            description="an S3 bucket name (3-63 of a-z 0-9 . -)",
+        ),
+    ]
+    lock_mode: LockMode
+
+
+class ElasticsearchSettings(Frozen):
+    url: Annotated[
+        str,
+        Field(pattern=r"^https?://[^\s/]+(:\d{1,5})?/?$", description="http(s)://host:port of Elasticsearch"),
+    ]
+    username: str
+    password: SecretStr
+    index: Annotated[
+        str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="a lower-case index name (a-z 0-9 . _ -)")
+    ]
+    request_timeout_s: Annotated[float, Field(gt=0, le=600)]
+
+
+class MessageSettings(Frozen):
+    max_text_chars: Annotated[int, Field(ge=1, le=10_000_000)]
+    max_message_bytes: Annotated[int, Field(ge=64, le=100_000_000)]
+
+
+class ClassifierSettings(Frozen):
+    model_dir: str
+    extra_lexicons: tuple[Path, ...]
+
+    @field_validator("extra_lexicons")
+    @classmethod
+    def _folders_exist(cls, value: tuple[Path, ...]) -> tuple[Path, ...]:
+        missing = [str(p) for p in value if not p.is_dir()]
+        if missing:
+            raise ValueError(f"an existing folder of lexicon files for each entry; not found: {missing}")
+        return value
+
+
+AgentName = Literal["moderation", "records", "queue", "decisions"]
+
+
+class WorkerSettings(Frozen):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="a worker name of A-Z a-z 0-9 _ . -")]
+    web_port: Port
+    batch_size: Annotated[int, Field(ge=1, le=100_000)]
+    batch_timeout_s: Annotated[float, Field(gt=0, le=60)]
+    agents: tuple[AgentName, ...]
+
+
+class RecordsSettings(Frozen):
+    batch_max_records: Annotated[int, Field(ge=1)]
+    batch_max_bytes: Annotated[int, Field(ge=1024)]
+    batch_max_age_s: Annotated[float, Field(gt=0)]
+    sweep_interval_s: Annotated[float, Field(gt=0)]
+
+
+class ReviewSettings(Frozen):
+    host: NonEmpty
+    port: Port
+    session_ttl_s: Annotated[int, Field(ge=60)]
+    users_file: str
+
+
+class StackSettings(Frozen):
+    home: Path
+    broker_storage: Literal["s3", "memory"]
+    kafka_port: Port
+    s3_port: Port
+    elasticsearch_port: Port
+    start_timeout_s: Annotated[float, Field(gt=0, le=600)]
+
+
+class Thresholds(Frozen):
+    review: Annotated[float, Field(ge=0, le=1)]
+    block: Annotated[float, Field(ge=0, le=1)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.block < self.review:
+            raise ValueError(f"block threshold ({self.block}) at or above the review threshold ({self.review})")
+        return self
+
+
+class Action(StrEnum):
+    PASS = "pass"  # noqa: S105 - an action name, not a password
+    REVIEW = "review"
+    BLOCK = "block"
+
+
+class Category(Frozen):
+    code: Annotated[str, Field(pattern=r"^C[1-9][0-9]*$")]
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    name_zh: NonEmpty
+    name_en: NonEmpty
+    legal_ref: NonEmpty
+    thresholds: Thresholds
+    action: Action
+    sub_labels: tuple[str, ...] = ()
+
+
+class Retention(Frozen):
+    days: Annotated[int, Field(gt=0, le=36500)] | None = None
+    months: Annotated[int, Field(gt=0, le=1200)] | None = None
+    min_days: Annotated[int, Field(ge=0, le=36500)] = 0
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> Retention:
+        if (self.days is None) == (self.months is None):
+            raise ValueError("exactly one of `days` or `months`")
+        return self
+
+
+class ServiceType(Frozen):
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    name_en: NonEmpty
+    name_zh: NonEmpty
+    retention: Retention
+    legal_basis: NonEmpty
+
+
+class Settings(Frozen):
+    kafka: KafkaSettings
+    s3: S3Settings
+    elasticsearch: ElasticsearchSettings
+    message: MessageSettings
+    classifier: ClassifierSettings
+    worker: WorkerSettings
+    records: RecordsSettings
+    review: ReviewSettings
+    stack: StackSettings
+    categories: dict[str, Category]
+    services: dict[str, ServiceType]
+
+    @model_validator(mode="after")
+    def _keys_match(self) -> Settings:
+        for key, cat in self.categories.items():
+            if key != cat.code:
+                raise ValueError(f"category key {key!r} equal to its code {cat.code!r}")
+        for key, svc in self.services.items():
+            if key != svc.name:
+                raise ValueError(f"service key {key!r} equal to its name {svc.name!r}")
+        return self
+
+    def category(self, code: str) -> Category:
+        return self.categories[code]
+
+    def service(self, name: str) -> ServiceType:
+        return self.services[name]

@@ -1,0 +1,93 @@
+"""Shared fixtures: the local stack (started once, on free ports, in a temporary folder) and leak guards."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modpipe.settings import Settings, load_settings
+from modpipe.stack.health import free_port
+from modpipe.stack.manager import LocalStack, StackInfo
+
+REPO = Path(__file__).resolve().parents[1]
+COLD_DIR = REPO.parent / "shared" / "datasets" / "cold"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/integration/" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+def _children() -> set[int]:
+    me = str(os.getpid())
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[-1].split()
+            if fields[1] == me and fields[0] != "Z":
+                found.add(int(entry.name))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves threads or child processes running after it."""
+    threads_before = set(threading.enumerate())
+    children_before = _children()
+    yield
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        leaked = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
+        children = _children() - children_before
+        if not leaked and not children:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{request.node.nodeid} leaked threads {[t.name for t in leaked]} / child processes {children}")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackInfo]:
+    home = tmp_path_factory.mktemp("stack")
+    local = LocalStack(home, free_port(), free_port(), free_port(), broker_storage="s3", start_timeout_s=90)
+    try:
+        yield local.up()
+    finally:
+        local.down()
+        leftovers = [s.name for s in local.status() if s.running]
+        assert not leftovers, f"stack processes left running: {leftovers}"
+
+
+def stack_overrides(info: StackInfo, **extra: Any) -> dict[str, Any]:
+    return {
+        "stack.home": str(info.home),
+        "kafka.bootstrap": info.kafka_bootstrap,
+        "s3.endpoint": info.s3_endpoint,
+        "s3.access_key": info.credentials.access_key,
+        "s3.secret_key": info.credentials.secret_key,
+        "s3.lock_mode": "GOVERNANCE",
+        "elasticsearch.url": info.elasticsearch_url,
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(stack: StackInfo) -> Settings:
+    """Settings pointing at the session's stack; environment variables ignored so runs are reproducible."""
+    return load_settings(environ={}, overrides=stack_overrides(stack))
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for topic, bucket and index names, so tests sharing the stack never collide."""
+    return f"{os.getpid()}-{time.monotonic_ns() % 10**9}"
