@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modpipe import __version__
-from modpipe.cli import infra
+from modpipe.cli import infra, pipeline
 from modpipe.cli.common import State
 
 app = typer.Typer(
@@ -30,6 +30,11 @@ def root(
     ] = None,
 ) -> None:
     State.config_dir = config_dir
+
+
+app.command("worker")(pipeline.worker)
+app.command("simulate")(pipeline.simulate)
+app.command("demo")(pipeline.demo)
 
 
 @app.command("version")

@@ -115,6 +115,7 @@ AgentName = Literal["moderation", "records", "queue", "decisions"]
 
 class WorkerSettings(Frozen):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="a worker name of A-Z a-z 0-9 _ . -")]
+    web_host: NonEmpty
     web_port: Port
     batch_size: Annotated[int, Field(ge=1, le=100_000)]
     batch_timeout_s: Annotated[float, Field(gt=0, le=60)]

@@ -1,0 +1,5 @@
+"""`python -m modpipe` runs the command line (the demo starts its workers this way)."""
+
+from modpipe.cli.main import main
+
+main()

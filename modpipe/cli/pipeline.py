@@ -1,0 +1,79 @@
+"""Sub-commands for the stream workers: worker, simulate, demo."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+import typer
+
+from modpipe.cli.common import State, fail, known_failures, say
+from modpipe.settings.models import AgentName
+
+ALL_AGENTS = ("moderation", "decisions", "records", "queue")
+
+
+def _agents(value: str | None, default: tuple[AgentName, ...]) -> tuple[AgentName, ...]:
+    if not value:
+        return default
+    names = tuple(a.strip() for a in value.split(",") if a.strip())
+    unknown = [n for n in names if n not in ALL_AGENTS]
+    if unknown:
+        fail(f"--agents: unknown agent(s) {unknown}; expected some of {list(ALL_AGENTS)}", code=2)
+    return cast(tuple[AgentName, ...], names)
+
+
+def worker(
+    agents: Annotated[str | None, typer.Option(help="Comma-separated: moderation,decisions,records,queue.")] = None,
+    web_port: Annotated[int | None, typer.Option(help="Port of /healthz and /metrics (one per worker).")] = None,
+    worker_id: Annotated[str | None, typer.Option(help="Name of this worker (object keys, client ids).")] = None,
+) -> None:
+    """Run a stream worker with the chosen agents until stopped (SIGTERM/SIGINT)."""
+    from pipeline.exceptions import StartupError
+    from pipeline.runner import run_worker
+
+    settings = State.settings()
+    chosen = _agents(agents, settings.worker.agents)
+    try:
+        run_worker(settings, chosen, worker_id or settings.worker.id, web_port or settings.worker.web_port)
+    except StartupError as exc:
+        fail(str(exc))
+
+
+def simulate(
+    rate: Annotated[float, typer.Option(help="Messages per second; 0 = as fast as possible.")] = 100.0,
+    count: Annotated[int, typer.Option(help="How many messages to publish.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed publishes the same messages.")] = 1,
+    malformed: Annotated[float, typer.Option(help="Share of deliberately malformed messages.")] = 0.03,
+    run: Annotated[str, typer.Option(help="Tag in message ids (default: the seed).")] = "",
+) -> None:
+    """Publish a realistic mix of messages of every service type and kind, and print what was sent."""
+    from kafka.errors import KafkaError
+
+    from pipeline.simulate import simulate as run_simulation
+
+    settings = State.settings()
+    try:
+        report = run_simulation(settings, rate, count, seed=seed, run=run, malformed_share=malformed)
+    except KafkaError as exc:
+        fail(f"cannot publish to {settings.kafka.bootstrap} (setting kafka.bootstrap): {exc}")
+    say(f"sent {report.sent} messages in {report.seconds:.1f}s ({report.sent / max(report.seconds, 1e-9):.0f}/s)")
+    say(f"  valid {report.valid}, malformed {report.malformed}")
+    for title, counter in (
+        ("by label", report.by_label),
+        ("by service", report.by_service),
+        ("by kind", report.by_kind),
+    ):
+        say(f"  {title}: " + ", ".join(f"{k}={v}" for k, v in sorted(counter.items())))
+
+
+def demo(
+    count: Annotated[int, typer.Option(help="Messages in the demo stream.")] = 5000,
+    rate: Annotated[float, typer.Option(help="Messages per second of the demo stream.")] = 1000.0,
+    down: Annotated[bool, typer.Option(help="Stop the local stack at the end too.")] = False,
+) -> None:
+    """The main job: local stack, topics, storage, index, model, workers, a demo stream and a live summary."""
+    from pipeline.demo import run_demo
+
+    with known_failures():
+        settings = State.settings()
+        run_demo(settings, State.config_dir, count=count, rate=rate, stop_stack=down)

@@ -1,0 +1,1 @@
+"""Stream workers (faust-streaming): moderation, decisions, records and queue agents; load generator; demo."""

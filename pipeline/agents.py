@@ -1,0 +1,230 @@
+"""The faust agents. Each one: take a batch, do the work off the event loop, publish or store, await the
+broker's or the store's acknowledgement, and only then let faust ack (and later commit) the batch's offsets.
+A crash anywhere before that re-delivers the batch; every key and object name is derived from the input, so the
+re-delivery overwrites instead of duplicating.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import faust
+from faust.types import EventT
+from pydantic import ValidationError
+
+from modpipe.contracts import DeadLetter, DeadLetterReason, Decision, Verdict
+from pipeline.app import WorkerContext
+from pipeline.decisions import command_for
+from pipeline.moderation import ModerationProcessor, RawMessage
+
+log = logging.getLogger("modpipe.worker")
+# Agents take `stream: Any`: faust's StreamT protocol does not declare take_events, which Stream has.
+Outgoing = tuple[str, bytes | None, bytes]  # topic, key, value
+_MAX_BACKOFF_S = 30.0
+
+
+async def publish(app: faust.App, outgoing: Iterable[Outgoing]) -> None:
+    """Send everything, then wait until the broker acknowledged all of it (acks=all)."""
+    futures = [await app.producer.send(topic, key, value, None, None, None) for topic, key, value in outgoing]
+    if futures:
+        await asyncio.gather(*futures)
+
+
+def raw_messages(events: Sequence[EventT[Any]]) -> list[RawMessage]:
+    # A null value (tombstone) is kept as empty bytes: it fails validation and is dead-lettered, not dropped.
+    return [
+        RawMessage(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value or b"")
+        for e in events
+    ]
+
+
+def track_positions(ctx: WorkerContext, batch: Sequence[RawMessage]) -> None:
+    latest: dict[tuple[str, int], int] = {}
+    for m in batch:
+        latest[(m.topic, m.partition)] = max(latest.get((m.topic, m.partition), -1), m.offset)
+    for (topic, partition), offset in latest.items():
+        ctx.metrics.position.labels(topic, str(partition)).set(offset + 1)
+
+
+async def retry_until_done(ctx: WorkerContext, agent: str, work: Callable[[], Any]) -> Any:
+    """Run blocking work until it succeeds. Stores are never skipped: a stuck store stalls the partition, and the
+    metrics and logs say so, rather than losing a record."""
+    delay = 0.5
+    while True:
+        try:
+            return await ctx.blocking(work)
+        except Exception:
+            ctx.metrics.retries.labels(agent).inc()
+            log.exception("%s: store failed, retrying in %.1fs", agent, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _MAX_BACKOFF_S)
+
+
+def dead_letter_bytes(ctx: WorkerContext, raw: RawMessage, reason: str, detail: str) -> Outgoing:
+    letter = DeadLetter(
+        reason=reason,
+        detail=detail,
+        topic=raw.topic,
+        partition=raw.partition,
+        offset=raw.offset,
+        key_b64=base64.b64encode(raw.key).decode() if raw.key is not None else None,
+        value_b64=base64.b64encode(raw.value).decode(),
+        received_at=ctx.clock.now(),
+        stage="decode",
+    )
+    ctx.metrics.dead_letters.labels(reason).inc()
+    return (ctx.settings.kafka.topics.dead_letters.name, raw.key, letter.model_dump_json().encode())
+
+
+def moderation_agent(app: faust.App, ctx: WorkerContext) -> None:
+    from classifiers import Tagger
+
+    settings = ctx.settings
+    topics = settings.kafka.topics
+    tagger = ctx.resources.get("tagger") or Tagger.from_settings(settings)
+    processor = ModerationProcessor(settings, tagger, ctx.clock)
+    source = app.topic(*(t.name for t in topics.inputs()), key_serializer="raw", value_serializer="raw")
+
+    @app.agent(source, name="moderation")
+    async def moderate(stream: Any) -> None:
+        async for events in stream.take_events(settings.worker.batch_size, within=settings.worker.batch_timeout_s):
+            started = time.perf_counter()
+            batch = raw_messages(events)
+            for m in batch:
+                ctx.metrics.messages_in.labels(m.topic).inc()
+            out = await ctx.blocking(processor.process, batch)
+            outgoing: list[Outgoing] = []
+            for v in out.verdicts:
+                outgoing.append((topics.verdicts.name, v.message_id.encode(), v.model_dump_json().encode()))
+                ctx.metrics.verdicts.labels(v.action.value).inc()
+                for code in v.flagged:
+                    ctx.metrics.flagged.labels(code).inc()
+            for t in out.takedowns:
+                outgoing.append((topics.takedowns.name, t.message_id.encode(), t.model_dump_json().encode()))
+                ctx.metrics.commands.labels(t.command.value).inc()
+            for d in out.dead_letters:
+                key = None if d.key_b64 is None else base64.b64decode(d.key_b64)
+                outgoing.append((topics.dead_letters.name, key, d.model_dump_json().encode()))
+                ctx.metrics.dead_letters.labels(d.reason).inc()
+            await publish(app, outgoing)
+            track_positions(ctx, batch)
+            ctx.metrics.batch_size.labels("moderation").observe(len(batch))
+            ctx.metrics.batch_seconds.labels("moderation").observe(time.perf_counter() - started)
+
+
+def decisions_agent(app: faust.App, ctx: WorkerContext) -> None:
+    topics = ctx.settings.kafka.topics
+    source = app.topic(topics.decisions.name, key_serializer="raw", value_serializer="raw")
+
+    @app.agent(source, name="decisions")
+    async def decide(stream: Any) -> None:
+        async for events in stream.take_events(
+            ctx.settings.worker.batch_size, within=ctx.settings.worker.batch_timeout_s
+        ):
+            started = time.perf_counter()
+            batch = raw_messages(events)
+            outgoing: list[Outgoing] = []
+            for raw in batch:
+                try:
+                    decision = Decision.model_validate_json(raw.value)
+                except ValidationError as exc:
+                    outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.BAD_VALUE.value, str(exc)[:2000]))
+                    continue
+                ctx.metrics.decisions.labels(decision.outcome.value).inc()
+                command = command_for(decision, ctx.clock)
+                if command is not None:
+                    value = command.model_dump_json().encode()
+                    outgoing.append((topics.takedowns.name, command.message_id.encode(), value))
+                    ctx.metrics.commands.labels(command.command.value).inc()
+            await publish(app, outgoing)
+            track_positions(ctx, batch)
+            ctx.metrics.batch_seconds.labels("decisions").observe(time.perf_counter() - started)
+
+
+def records_agent(app: faust.App, ctx: WorkerContext) -> None:
+    from retention import RecordSink
+
+    settings = ctx.settings
+    topics = settings.kafka.topics
+    sink = ctx.resources.get("record_sink") or RecordSink(settings, clock=ctx.clock, worker_id=ctx.worker_id)
+    source = app.topic(topics.verdicts.name, topics.decisions.name, key_serializer="raw", value_serializer="raw")
+    limits = settings.records
+
+    @app.agent(source, name="records")
+    async def store(stream: Any) -> None:
+        # One take batch becomes one flush: bounded by count (max_) and age (within); the sink splits by bytes.
+        async for events in stream.take_events(limits.batch_max_records, within=limits.batch_max_age_s):
+            started = time.perf_counter()
+            batch = raw_messages(events)
+            outgoing: list[Outgoing] = []
+            for raw in batch:
+                try:
+                    value = json.loads(raw.value)
+                except ValueError as exc:
+                    outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.NOT_JSON.value, str(exc)))
+                    continue
+                if not isinstance(value, dict):
+                    outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.NOT_OBJECT.value, "not an object"))
+                    continue
+                sink.add(value, topic=raw.topic, partition=raw.partition, offset=raw.offset)
+            await retry_until_done(ctx, "records", sink.flush)
+            ctx.metrics.records.inc(len(batch) - len(outgoing))
+            await publish(app, outgoing)
+            track_positions(ctx, batch)
+            ctx.metrics.batch_seconds.labels("records").observe(time.perf_counter() - started)
+
+    @app.timer(settings.records.sweep_interval_s)  # type: ignore[untyped-decorator]
+    async def sweep() -> None:
+        import retention
+
+        try:
+            await ctx.blocking(lambda: retention.sweep(settings, ctx.clock, dry_run=False))
+        except Exception:
+            log.exception("retention sweep failed; the next run will try again")
+
+
+def queue_agent(app: faust.App, ctx: WorkerContext) -> None:
+    from pipeline.search import QueueSink
+
+    settings = ctx.settings
+    topics = settings.kafka.topics
+    sink = ctx.resources.get("queue_sink") or QueueSink(settings)
+    source = app.topic(topics.verdicts.name, topics.decisions.name, key_serializer="raw", value_serializer="raw")
+
+    @app.agent(source, name="queue")
+    async def index(stream: Any) -> None:
+        async for events in stream.take_events(settings.worker.batch_size, within=settings.worker.batch_timeout_s):
+            started = time.perf_counter()
+            batch = raw_messages(events)
+            outgoing: list[Outgoing] = []
+            decisions: list[Decision] = []
+            for raw in batch:
+                try:
+                    if raw.topic == topics.decisions.name:
+                        decisions.append(Decision.model_validate_json(raw.value))
+                    else:
+                        sink.add(Verdict.model_validate_json(raw.value))
+                except ValidationError as exc:
+                    outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.BAD_VALUE.value, str(exc)[:2000]))
+            indexed = await retry_until_done(ctx, "queue", sink.flush)
+            for decision in decisions:
+                await retry_until_done(ctx, "queue", functools.partial(sink.apply_decision, decision))
+            ctx.metrics.queued.inc(indexed or 0)
+            await publish(app, outgoing)
+            track_positions(ctx, batch)
+            ctx.metrics.batch_seconds.labels("queue").observe(time.perf_counter() - started)
+
+
+REGISTRY: dict[str, Callable[[faust.App, WorkerContext], None]] = {
+    "moderation": moderation_agent,
+    "decisions": decisions_agent,
+    "records": records_agent,
+    "queue": queue_agent,
+}

@@ -1,0 +1,113 @@
+"""Build one faust worker app with the agents it should run, its web pages (/healthz, /metrics) and its timers.
+
+One consumer group per agent set: workers running the same agents share partitions; a worker running other
+agents forms its own group, so every agent sees every message once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from modpipe.clock import Clock, SystemClock
+from modpipe.settings import Settings
+from modpipe.settings.models import AgentName
+from pipeline.metrics import Metrics
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    worker_id: str
+    agents: tuple[AgentName, ...]
+    clock: Clock
+    metrics: Metrics = field(default_factory=Metrics)
+    # One thread for blocking work (classifier, S3, Elasticsearch) keeps the event loop free and the work ordered.
+    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="modpipe"))
+    started_at: float = field(default_factory=time.monotonic)
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    async def blocking(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+
+def group_id(agents: Sequence[str]) -> str:
+    return "modpipe-" + "-".join(sorted(set(agents)))
+
+
+def create_app(
+    settings: Settings,
+    agents: Sequence[AgentName],
+    *,
+    worker_id: str | None = None,
+    web_port: int | None = None,
+    clock: Clock | None = None,
+    resources: dict[str, Any] | None = None,
+) -> tuple[faust.App, WorkerContext]:
+    from pipeline import agents as agent_defs
+
+    ctx = WorkerContext(
+        settings=settings,
+        worker_id=worker_id or settings.worker.id,
+        agents=tuple(dict.fromkeys(agents)),
+        clock=clock or SystemClock(),
+        resources=resources or {},
+    )
+    kafka = settings.kafka
+    biggest_batch = max(settings.worker.batch_size, settings.records.batch_max_records)
+    app = faust.App(
+        group_id(ctx.agents),
+        broker=[f"kafka://{server}" for server in kafka.servers],
+        broker_client_id=f"{kafka.client_id}-{ctx.worker_id}",
+        broker_session_timeout=kafka.session_timeout_ms / 1000,
+        broker_heartbeat_interval=1.0,
+        broker_request_timeout=kafka.request_timeout_ms / 1000,
+        broker_commit_interval=1.0,
+        # A new consumer group must read every message ever published: nothing may go unmoderated.
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        # Topics are created by `modpipe topics ensure`; the leader topic is not needed without tables.
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        stream_buffer_maxsize=max(4096, 2 * biggest_batch),
+        web_enabled=True,
+        web_bind=settings.worker.web_host,
+        web_host=settings.worker.web_host,
+        web_port=web_port or settings.worker.web_port,
+        datadir=str(Path(settings.stack.home) / "faust" / ctx.worker_id),
+        autodiscover=False,
+        store="memory://",
+    )
+    for name in ctx.agents:
+        agent_defs.REGISTRY[name](app, ctx)
+    _add_pages(app, ctx)
+    return app, ctx
+
+
+def _add_pages(app: faust.App, ctx: WorkerContext) -> None:
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        consumer = app.consumer if app.producer is not None else None
+        assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in consumer.assignment()) if consumer else []
+        return web.json(
+            {
+                "status": "ok",
+                "worker": ctx.worker_id,
+                "agents": list(ctx.agents),
+                "group": group_id(ctx.agents),
+                "assigned": assigned,
+                "uptime_s": round(time.monotonic() - ctx.started_at, 1),
+            }
+        )
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(ctx.metrics.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])

@@ -1,0 +1,28 @@
+"""Moderators' decisions become platform commands: an overturned block is restored, a confirmed review taken down."""
+
+from __future__ import annotations
+
+from modpipe.clock import Clock
+from modpipe.contracts import CommandType, Decision, DecisionOutcome, TakedownCommand
+from modpipe.settings import Action
+
+
+def command_for(decision: Decision, clock: Clock) -> TakedownCommand | None:
+    """The command a decision calls for, or None when the item already is where the moderator wants it."""
+    if decision.outcome is DecisionOutcome.OVERTURNED and decision.previous_action is Action.BLOCK:
+        command = CommandType.RESTORE
+    elif decision.outcome is DecisionOutcome.CONFIRMED and decision.previous_action is Action.REVIEW:
+        command = CommandType.TAKEDOWN
+    else:
+        # A confirmed block is already down; an overturned review was never taken down.
+        return None
+    return TakedownCommand(
+        command=command,
+        message_id=decision.message_id,
+        platform=decision.platform,
+        service_type=decision.service_type,
+        reason=decision.categories,
+        verdict_id=decision.verdict_id,
+        issued_at=clock.now(),
+        decided_by=decision.moderator,
+    )

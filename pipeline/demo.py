@@ -1,0 +1,211 @@
+"""The main job on the local stack: set everything up, start the workers, stream demo traffic, show it live.
+
+Set-up steps run as the same `modpipe` commands an operator (or docker-compose's setup service) runs, and the
+workers are separate processes, as in production: the demo exercises the real thing end to end.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from modpipe.settings import Settings
+from modpipe.stack.health import free_port
+from modpipe.stack.manager import LocalStack
+from pipeline.simulate import SimulationReport, simulate
+
+console = Console()
+WORKERS = (("moderation", "moderation,decisions"), ("records", "records"), ("queue", "queue"))
+
+
+@dataclass
+class WorkerProcess:
+    name: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def metrics(self) -> dict[str, dict[str, float]]:
+        """Sum each metric's samples by their most telling label (or the empty label)."""
+        url = f"http://127.0.0.1:{self.port}/metrics"
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            text = resp.read().decode()
+        found: dict[str, dict[str, float]] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    label = next(iter(sample.labels.values()), "")
+                    by_label = found.setdefault(sample.name, {})
+                    by_label[label] = by_label.get(label, 0.0) + sample.value
+        return found
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as resp:
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+
+
+def _modpipe(config_dir: Path | None, *args: str) -> list[str]:
+    base = [sys.executable, "-m", "modpipe"]
+    if config_dir is not None:
+        base += ["--config-dir", str(config_dir)]
+    return [*base, *args]
+
+
+def _step(title: str, argv: Sequence[str]) -> None:
+    console.print(f"[bold]→ {title}[/]")
+    result = subprocess.run(argv, check=False, capture_output=True, text=True)
+    output = (result.stdout + result.stderr).strip()
+    if output:
+        console.print("  " + output.replace("\n", "\n  "), highlight=False, markup=False)
+    if result.returncode != 0:
+        raise SystemExit(f"step failed: {' '.join(argv[2:])} (exit {result.returncode})")
+
+
+def run_demo(settings: Settings, config_dir: Path | None, count: int, rate: float, stop_stack: bool) -> None:
+    started = time.monotonic()
+    stack = LocalStack.from_settings(settings)
+    console.print("[bold]→ local stack[/]")
+    stack.up(lambda msg: console.print(f"  {msg}", highlight=False))
+    _step("topics", _modpipe(config_dir, "topics", "ensure"))
+    _step("records bucket", _modpipe(config_dir, "storage", "init"))
+    _step("moderation queue index", _modpipe(config_dir, "search", "init"))
+    console.print("[bold]→ classifier model[/] (trained on first run from the seed corpus)")
+    from classifiers import Tagger
+
+    t0 = time.monotonic()
+    tagger = Tagger.from_settings(settings)
+    console.print(f"  model {tagger.model_version}, lexicons {tagger.lexicon_version} ({time.monotonic() - t0:.1f}s)")
+    del tagger
+    logs = Path(settings.stack.home) / "logs"
+    with ExitStack() as stack_of_workers:
+        workers = [_start_worker(config_dir, name, agents, logs) for name, agents in WORKERS]
+        for w in workers:
+            stack_of_workers.callback(_stop_worker, w)
+        _wait_healthy(workers)
+        run = time.strftime("%Y%m%d%H%M%S")
+        console.print(f"[bold]→ demo stream[/]: {count} messages at {rate:.0f}/s (run {run})")
+        report = _stream_and_watch(settings, workers, count, rate, run)
+    _where_next(settings, report, time.monotonic() - started)
+    if stop_stack:
+        stack.down(lambda msg: console.print(f"  {msg}"))
+
+
+def _start_worker(config_dir: Path | None, name: str, agents: str, logs: Path) -> WorkerProcess:
+    logs.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = logs / f"worker-{name}.log"
+    argv = _modpipe(config_dir, "worker", "--agents", agents, "--web-port", str(port), "--worker-id", f"demo-{name}")
+    with log.open("ab") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    console.print(f"  worker {name} ({agents}) pid {proc.pid}, metrics http://127.0.0.1:{port}/metrics, log {log}")
+    return WorkerProcess(name, port, proc, log)
+
+
+def _stop_worker(worker: WorkerProcess) -> None:
+    worker.proc.terminate()
+    try:
+        worker.proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.proc.kill()
+        worker.proc.wait()
+
+
+def _wait_healthy(workers: Sequence[WorkerProcess], timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    for w in workers:
+        while not w.healthy():
+            if w.proc.poll() is not None:
+                raise SystemExit(f"worker {w.name} exited with {w.proc.returncode}; see {w.log}")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"worker {w.name} did not become healthy; see {w.log}")
+            time.sleep(0.3)
+
+
+def _stream_and_watch(
+    settings: Settings, workers: Sequence[WorkerProcess], count: int, rate: float, run: str
+) -> SimulationReport:
+    import threading
+
+    result: list[SimulationReport] = []
+    producer = threading.Thread(
+        target=lambda: result.append(simulate(settings, rate, count, seed=int(run), run=run)), name="demo-simulate"
+    )
+    base = _totals(workers)
+    t0 = time.monotonic()
+    producer.start()
+    with Live(console=console, refresh_per_second=4) as live:
+        while True:
+            now = _totals(workers)
+            done = {k: now.get(k, 0) - base.get(k, 0) for k in now}
+            live.update(_summary_table(done, time.monotonic() - t0, count))
+            finished = done.get("verdicts", 0) + done.get("dead_letters", 0) >= count
+            if (finished and not producer.is_alive()) or time.monotonic() - t0 > max(120, 5 * count / max(rate, 1)):
+                break
+            time.sleep(0.25)
+    producer.join()
+    return result[0]
+
+
+def _totals(workers: Sequence[WorkerProcess]) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for w in workers:
+        try:
+            metrics = w.metrics()
+        except OSError:
+            continue
+        for name, by_label in metrics.items():
+            short = name.removeprefix("modpipe_").removesuffix("_total")
+            for label, value in by_label.items():
+                totals[short] = totals.get(short, 0.0) + value
+                totals[f"{short}:{label}"] = totals.get(f"{short}:{label}", 0.0) + value
+    return totals
+
+
+def _summary_table(done: dict[str, float], elapsed: float, count: int) -> Table:
+    table = Table(title=f"modpipe demo — {elapsed:.0f}s", show_header=True)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    inn = done.get("messages_in", 0)
+    table.add_row("messages in", f"{inn:.0f} / {count} ({inn / max(elapsed, 1e-9):.0f}/s)")
+    for action in ("pass", "review", "block"):
+        table.add_row(f"verdict {action}", f"{done.get(f'verdicts:{action}', 0):.0f}")
+    cats = sorted(k.split(":", 1)[1] for k in done if k.startswith("verdict_categories:"))
+    table.add_row("flagged by category", ", ".join(f"{c}={done[f'verdict_categories:{c}']:.0f}" for c in cats) or "-")
+    table.add_row("takedown commands", f"{done.get('commands:takedown', 0):.0f}")
+    table.add_row("dead letters", f"{done.get('dead_letters', 0):.0f}")
+    table.add_row("records stored (S3)", f"{done.get('records_stored', 0):.0f}")
+    table.add_row("queued for review (ES)", f"{done.get('queue_indexed', 0):.0f}")
+    return table
+
+
+def _where_next(settings: Settings, report: SimulationReport, elapsed: float) -> None:
+    console.print(
+        f"\n[bold green]done[/] in {elapsed:.0f}s: "
+        f"sent {report.sent} ({report.valid} valid, {report.malformed} malformed)"
+    )
+    es = settings.elasticsearch.url
+    console.print("[bold]Where to look next[/]")
+    for line in (
+        f"moderation queue:  modpipe review serve  → http://{settings.review.host}:{settings.review.port}/",
+        f"queue in the Elasticsearch API: {es}/{settings.elasticsearch.index}/_search?q=moderation.status:pending",
+        "records of today:  modpipe audit export --from <today>T00:00:00+08:00 --to <now> --out ./export",
+        "retention:         modpipe retention sweep --dry-run",
+        f"worker logs:       {Path(settings.stack.home) / 'logs'}",
+        "more traffic:      modpipe simulate --rate 200 --count 2000   (with `modpipe worker` running)",
+        "stop the servers:  modpipe stack down",
+    ):
+        console.print(f"  {line}", highlight=False)

@@ -1,0 +1,35 @@
+"""Prometheus metrics of one worker, in a registry of its own (several apps can live in one test process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.messages_in = Counter("modpipe_messages_in_total", "Input messages consumed", ["topic"], registry=r)
+        self.verdicts = Counter("modpipe_verdicts_total", "Verdicts published", ["action"], registry=r)
+        self.flagged = Counter(
+            "modpipe_verdict_categories_total", "Verdicts flagged per category", ["category"], registry=r
+        )
+        self.dead_letters = Counter("modpipe_dead_letters_total", "Dead letters published", ["reason"], registry=r)
+        self.commands = Counter("modpipe_commands_total", "Takedown and restore commands", ["command"], registry=r)
+        self.records = Counter("modpipe_records_stored_total", "Records stored in object storage", registry=r)
+        self.queued = Counter("modpipe_queue_indexed_total", "Verdicts indexed into the moderation queue", registry=r)
+        self.decisions = Counter("modpipe_decisions_total", "Moderator decisions applied", ["outcome"], registry=r)
+        self.batch_seconds = Histogram(
+            "modpipe_batch_seconds",
+            "Time to process one batch, outputs acknowledged",
+            ["agent"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "modpipe_batch_size", "Messages per batch", ["agent"], buckets=(1, 10, 50, 100, 250, 500, 1000), registry=r
+        )
+        self.position = Gauge(
+            "modpipe_consumer_position", "Next offset to process, per partition", ["topic", "partition"], registry=r
+        )
+        self.retries = Counter("modpipe_transient_retries_total", "Transient failures retried", ["agent"], registry=r)

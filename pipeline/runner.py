@@ -1,0 +1,57 @@
+"""Start a worker: check the broker and the topics first, so a wrong setting fails fast and says which."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import faust
+
+from modpipe.settings import Settings
+from modpipe.settings.models import AgentName
+from modpipe.stack.health import kafka_answers, port_is_free
+from pipeline.exceptions import StartupError
+from pipeline.logs import json_handler
+
+
+def preflight(settings: Settings, agents: Sequence[AgentName], web_port: int) -> None:
+    for server in settings.kafka.servers:
+        host, _, port = server.rpartition(":")
+        problem = kafka_answers(host, int(port))
+        if problem is None:
+            break
+    else:
+        raise StartupError(
+            f"no Kafka broker answers at {settings.kafka.bootstrap} (setting kafka.bootstrap, "
+            f"env MODPIPE__KAFKA__BOOTSTRAP): {problem}"
+        )
+    from modpipe.topics import admin_client
+
+    admin = admin_client(settings)
+    try:
+        existing = set(admin.list_topics())
+    finally:
+        admin.close()
+    needed = [t.name for t in settings.kafka.topics.all()]
+    missing = [name for name in needed if name not in existing]
+    if missing:
+        raise StartupError(f"topics missing on {settings.kafka.bootstrap}: {missing}; run `modpipe topics ensure`")
+    if not port_is_free(web_port):
+        raise StartupError(
+            f"web port {web_port} is in use (setting worker.web_port or --web-port): give each worker its own"
+        )
+
+
+def run_worker(settings: Settings, agents: Sequence[AgentName], worker_id: str, web_port: int) -> None:
+    """Run until SIGTERM/SIGINT; faust commits what was acknowledged on the way out."""
+    from pipeline.app import create_app
+
+    preflight(settings, agents, web_port)
+    app, ctx = create_app(settings, agents, worker_id=worker_id, web_port=web_port)
+    handler = json_handler(logging.INFO)
+    logging.getLogger("modpipe").info("worker %s starting agents %s", worker_id, list(ctx.agents))
+    worker = faust.Worker(app, loglevel="INFO", loghandlers=[handler], quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        ctx.executor.shutdown(wait=True)
