@@ -7,6 +7,7 @@ agents forms its own group, so every agent sees every message once.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +52,7 @@ def create_app(
     web_port: int | None = None,
     clock: Clock | None = None,
     resources: dict[str, Any] | None = None,
+    loghandlers: Sequence[logging.Handler] = (),
 ) -> tuple[faust.App, WorkerContext]:
     from pipeline import agents as agent_defs
 
@@ -62,6 +64,8 @@ def create_app(
         resources=resources or {},
     )
     kafka = settings.kafka
+    datadir = Path(settings.stack.home) / "faust" / ctx.worker_id
+    datadir.mkdir(parents=True, exist_ok=True)
     biggest_batch = max(settings.worker.batch_size, settings.records.batch_max_records)
     app = faust.App(
         group_id(ctx.agents),
@@ -82,9 +86,10 @@ def create_app(
         web_bind=settings.worker.web_host,
         web_host=settings.worker.web_host,
         web_port=web_port or settings.worker.web_port,
-        datadir=str(Path(settings.stack.home) / "faust" / ctx.worker_id),
+        datadir=str(datadir),
         autodiscover=False,
         store="memory://",
+        loghandlers=list(loghandlers),
     )
     for name in ctx.agents:
         agent_defs.REGISTRY[name](app, ctx)

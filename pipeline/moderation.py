@@ -9,8 +9,8 @@ import base64
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from classifiers import Tagger, TagResult
 from modpipe.clock import Clock
 from modpipe.contracts import (
     CommandType,
@@ -25,6 +25,9 @@ from modpipe.contracts import (
     verdict_id,
 )
 from modpipe.settings import Action, Settings
+
+if TYPE_CHECKING:
+    from classifiers import Tagger, TagResult
 
 log = logging.getLogger(__name__)
 

@@ -42,15 +42,22 @@ def preflight(settings: Settings, agents: Sequence[AgentName], web_port: int) ->
         )
 
 
+class JsonLogWorker(faust.Worker):  # type: ignore[misc]
+    """A faust worker whose every log line, its own and the libraries', is one JSON object."""
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        # mode installs a plain-text handler first; replace it so log shippers get one format only.
+        logger.handlers[:] = [json_handler(level)]
+
+
 def run_worker(settings: Settings, agents: Sequence[AgentName], worker_id: str, web_port: int) -> None:
     """Run until SIGTERM/SIGINT; faust commits what was acknowledged on the way out."""
     from pipeline.app import create_app
 
     preflight(settings, agents, web_port)
     app, ctx = create_app(settings, agents, worker_id=worker_id, web_port=web_port)
-    handler = json_handler(logging.INFO)
+    worker = JsonLogWorker(app, loglevel="INFO", quiet=True, redirect_stdouts=False)
     logging.getLogger("modpipe").info("worker %s starting agents %s", worker_id, list(ctx.agents))
-    worker = faust.Worker(app, loglevel="INFO", loghandlers=[handler], quiet=True, redirect_stdouts=False)
     try:
         worker.execute_from_commandline()
     finally:
