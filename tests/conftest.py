@@ -7,16 +7,15 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from modpipe.settings import Settings, load_settings
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import LocalStack, StackInfo
+from tests.support import COLD_DIR, REPO, stack_overrides
 
-REPO = Path(__file__).resolve().parents[1]
-COLD_DIR = REPO.parent / "shared" / "datasets" / "cold"
+__all__ = ["COLD_DIR", "REPO", "stack_overrides"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -66,19 +65,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackInfo]:
         local.down()
         leftovers = [s.name for s in local.status() if s.running]
         assert not leftovers, f"stack processes left running: {leftovers}"
-
-
-def stack_overrides(info: StackInfo, **extra: Any) -> dict[str, Any]:
-    return {
-        "stack.home": str(info.home),
-        "kafka.bootstrap": info.kafka_bootstrap,
-        "s3.endpoint": info.s3_endpoint,
-        "s3.access_key": info.credentials.access_key,
-        "s3.secret_key": info.credentials.secret_key,
-        "s3.lock_mode": "GOVERNANCE",
-        "elasticsearch.url": info.elasticsearch_url,
-        **extra,
-    }
 
 
 @pytest.fixture(scope="session")

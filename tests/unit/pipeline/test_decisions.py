@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from modpipe.clock import FixedClock
+from modpipe.contracts import CommandType, Decision, DecisionOutcome
+from modpipe.settings import Action
+from pipeline.decisions import command_for
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def decision(outcome: DecisionOutcome, previous: Action) -> Decision:
+    return Decision(
+        decision_id="d1",
+        message_id="m1",
+        outcome=outcome,
+        moderator="mod-li",
+        decided_at=NOW,
+        previous_action=previous,
+        verdict_id="v1",
+        service_type="group",
+        platform="chat.example",
+        categories=("C8",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("outcome", "previous", "expected"),
+    [
+        (DecisionOutcome.OVERTURNED, Action.BLOCK, CommandType.RESTORE),
+        (DecisionOutcome.CONFIRMED, Action.REVIEW, CommandType.TAKEDOWN),
+        (DecisionOutcome.CONFIRMED, Action.BLOCK, None),
+        (DecisionOutcome.OVERTURNED, Action.REVIEW, None),
+    ],
+)
+def test_each_decision_gets_the_command_it_calls_for(
+    outcome: DecisionOutcome, previous: Action, expected: CommandType | None
+) -> None:
+    command = command_for(decision(outcome, previous), FixedClock(NOW))
+    if expected is None:
+        assert command is None
+        return
+    assert command is not None
+    assert command.command is expected
+    assert (command.message_id, command.platform, command.service_type) == ("m1", "chat.example", "group")
+    assert command.reason == ("C8",)
+    assert command.decided_by == "mod-li"
+    assert command.issued_at == NOW
