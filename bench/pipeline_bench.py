@@ -1,0 +1,190 @@
+"""Stream worker benchmark (issue 4). Prints figures; asserts nothing.
+
+In one run, on a fresh local stack:
+  1. ceiling: a bare kafka-python consumer reading a pre-published backlog of N messages from the input topics;
+  2. one worker (moderation agent) working through the same kind of backlog, end to end: verdicts acknowledged;
+  3. publish-to-verdict latency (p50, p99) at half the rate measured in 2;
+  4. two workers sharing one backlog.
+
+    .venv/bin/python bench/pipeline_bench.py [--count 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from modpipe.settings import Settings, load_settings
+from modpipe.stack.health import free_port
+from modpipe.stack.manager import LocalStack
+from modpipe.topics import ensure_topics
+from pipeline.simulate import simulate
+from tests.support import stack_overrides
+
+TOPIC_KEYS = ("posts", "comments", "group_messages", "verdicts", "takedowns", "decisions", "dead_letters")
+
+
+def settings_for(base: dict[str, Any], tag: str) -> tuple[Settings, dict[str, Any]]:
+    overrides = dict(base)
+    for key in TOPIC_KEYS:
+        overrides[f"kafka.topics.{key}.name"] = f"bench-{tag}-{key.replace('_', '-')}"
+    settings = load_settings(environ={}, overrides=overrides)
+    ensure_topics(settings)
+    return settings, overrides
+
+
+def start_worker(overrides: dict[str, Any], name: str, logs: Path) -> tuple[subprocess.Popen[bytes], int]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODPIPE")}
+    env.update({"MODPIPE__" + k.replace(".", "__").upper(): str(v) for k, v in overrides.items()})
+    port = free_port()
+    argv = [sys.executable, "-m", "modpipe", "worker", "--agents", "moderation", "--web-port", str(port)]
+    with (logs / f"{name}.log").open("ab") as out:
+        proc = subprocess.Popen([*argv, "--worker-id", name], env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
+                if json.loads(resp.read())["assigned"]:
+                    return proc, port
+        except OSError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"worker {name} did not start; see {logs / name}.log")
+
+
+def consume(settings: Settings, topic_names: list[str], n: int, group: str | None = None) -> tuple[float, list[Any]]:
+    """Read n records; returns seconds from the first poll and the records (assign-all when no group)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka.servers, group_id=group, enable_auto_commit=False,
+        auto_offset_reset="earliest", fetch_max_wait_ms=10, session_timeout_ms=6000, heartbeat_interval_ms=1000,
+        max_poll_records=5000,
+    )  # fmt: skip
+    if group is None:
+        consumer.assign([TopicPartition(t, p) for t in topic_names for p in consumer.partitions_for_topic(t) or ()])
+        consumer.seek_to_beginning()
+    else:
+        consumer.subscribe(topic_names)
+    got: list[Any] = []
+    started = None
+    try:
+        deadline = time.monotonic() + 600
+        while len(got) < n and time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=100)
+            if batch and started is None:
+                started = time.monotonic()
+            for records in batch.values():
+                got.extend(records)
+        return time.monotonic() - (started or time.monotonic()), got
+    finally:
+        consumer.close()
+
+
+def outputs(settings: Settings) -> list[str]:
+    return [settings.kafka.topics.verdicts.name, settings.kafka.topics.dead_letters.name]
+
+
+def end_to_end(base: dict[str, Any], tag: str, count: int, workers: int, logs: Path) -> float:
+    settings, overrides = settings_for(base, tag)
+    simulate(settings, rate=0, count=count, seed=7, run=tag)
+    procs = []
+    started = time.monotonic()
+    try:
+        for i in range(workers):
+            procs.append(start_worker(overrides, f"{tag}-{i}", logs)[0])
+        ready = time.monotonic()
+        _, got = consume(settings, outputs(settings), count)
+        elapsed = time.monotonic() - ready
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(30)
+    print(f"  {workers} worker(s): {len(got)} outputs, {elapsed:.2f}s after ready ({ready - started:.1f}s start-up)")
+    return count / elapsed
+
+
+def latency(base: dict[str, Any], rate: float, seconds: float, logs: Path) -> list[float]:
+    """Publish at a steady rate; a reader stamps each verdict's arrival against the publish time it carries."""
+    settings, overrides = settings_for(base, "latency")
+    proc, _ = start_worker(overrides, "latency", logs)
+    count = int(rate * seconds)
+    lat: list[float] = []
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.servers, enable_auto_commit=False, fetch_max_wait_ms=5)
+    try:
+        name = settings.kafka.topics.verdicts.name
+        consumer.assign([TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()])
+        consumer.seek_to_beginning()
+        publisher = threading.Thread(
+            target=simulate, args=(settings, rate, count), kwargs={"seed": 9, "run": "lat", "malformed_share": 0.0}
+        )
+        publisher.start()
+        deadline = time.monotonic() + seconds + 60
+        while len(lat) < count and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=20).values():
+                now = time.time()
+                lat.extend(now - json.loads(r.value)["message"]["sim_sent_at"] for r in records)
+        publisher.join()
+    finally:
+        consumer.close()
+        proc.terminate()
+        proc.wait(30)
+    return lat
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=20000)
+    parser.add_argument("--latency-seconds", type=float, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="modpipe-bench-") as tmp:
+        home = Path(tmp)
+        stack = LocalStack(home / "stack", free_port(), free_port(), free_port())
+        info = stack.up()
+        try:
+            base = stack_overrides(info, **{"worker.batch_size": 500, "worker.batch_timeout_s": 0.02})
+            base["stack.home"] = str(home / "stack")
+            from classifiers import Tagger
+
+            t0 = time.monotonic()
+            Tagger.from_settings(load_settings(environ={}, overrides=base))
+            print(f"default model ready in {time.monotonic() - t0:.1f}s")
+
+            settings, _ = settings_for(base, "ceiling")
+            simulate(settings, rate=0, count=args.count, seed=7, run="ceiling")
+            inputs = [t.name for t in settings.kafka.topics.inputs()]
+            seconds, got = consume(settings, inputs, args.count, group="bench-bare")
+            ceiling = len(got) / seconds
+            print(f"bare kafka-python consumer: {len(got)} msgs in {seconds:.2f}s = {ceiling:,.0f} msg/s")
+
+            one = end_to_end(base, "one", args.count, 1, home)
+            print(f"one worker end to end: {one:,.0f} msg/s = {one / ceiling:.2f} x the bare consumer")
+
+            rate = one / 2
+            lat = sorted(latency(base, rate, args.latency_seconds, home))
+            if lat:
+                p50 = statistics.median(lat) * 1000
+                p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+                print(f"publish-to-verdict at {rate:,.0f} msg/s: n={len(lat)} p50={p50:.0f} ms p99={p99:.0f} ms")
+
+            two = end_to_end(base, "two", args.count, 2, home)
+            print(f"two workers end to end: {two:,.0f} msg/s = {two / one:.2f} x one worker")
+        finally:
+            stack.down()
+
+
+if __name__ == "__main__":
+    main()
