@@ -1,0 +1,27 @@
+"""The moderation queue in Elasticsearch: index template and alias, the sink the stream worker feeds, and the
+reads and first-wins claims of the review page."""
+
+from pipeline.search.exceptions import (
+    AlreadyDecided,
+    ItemNotFound,
+    SearchError,
+    SearchRejected,
+    SearchUnavailable,
+)
+from pipeline.search.queue import Claim, Item, Page, QueueFilter, QueueStore
+from pipeline.search.sink import QueueSink, ensure_index
+
+__all__ = [
+    "AlreadyDecided",
+    "Claim",
+    "Item",
+    "ItemNotFound",
+    "Page",
+    "QueueFilter",
+    "QueueSink",
+    "QueueStore",
+    "SearchError",
+    "SearchRejected",
+    "SearchUnavailable",
+    "ensure_index",
+]

@@ -1,0 +1,29 @@
+"""Moderation-queue failures: transient ones (Elasticsearch unreachable, overloaded) are retried by the caller;
+terminal ones (a mapping that cannot take the document, a wrong index name) need a person."""
+
+
+class SearchError(Exception):
+    pass
+
+
+class SearchUnavailable(SearchError):
+    """Elasticsearch did not answer, or answered 429/5xx: retry later, nothing was lost."""
+
+
+class SearchRejected(SearchError):
+    """Elasticsearch refused the request for good (bad mapping, an index where the alias should be)."""
+
+
+class AlreadyDecided(SearchError):
+    """Another moderator claimed the item first; `decided_by` says who."""
+
+    def __init__(self, message_id: str, decided_by: str, outcome: str, decided_at: str) -> None:
+        super().__init__(f"{message_id} was already decided ({outcome}) by {decided_by} at {decided_at}")
+        self.message_id = message_id
+        self.decided_by = decided_by
+        self.outcome = outcome
+        self.decided_at = decided_at
+
+
+class ItemNotFound(SearchError):
+    pass
