@@ -1,0 +1,64 @@
+"""Query-string parameters of the queue page and the API as a QueueFilter (pure, unit-tested)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+from pipeline.search import QueueFilter
+
+STATUSES = ("pending", "claimed", "confirmed", "overturned", "all")
+PERIODS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+PAGE_SIZE = 50
+
+
+class BadFilter(ValueError):
+    pass
+
+
+def parse_time(value: str, name: str) -> datetime | None:
+    """ISO 8601; a time without an offset (an HTML datetime-local field) is read as UTC."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise BadFilter(f"{name}: an ISO 8601 time such as 2026-11-23T08:00 (UTC) or 2026-11-23T16:00+08:00") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_filter(query: Mapping[str, str], now: datetime) -> QueueFilter:
+    status = query.get("status", "pending") or "pending"
+    if status not in STATUSES:
+        raise BadFilter(f"status: one of {', '.join(STATUSES)}")
+    since = parse_time(query.get("since", ""), "since")
+    until = parse_time(query.get("until", ""), "until")
+    period = query.get("period", "")
+    if period:
+        if period not in PERIODS:
+            raise BadFilter(f"period: one of {', '.join(PERIODS)}")
+        since = max(since, now - PERIODS[period]) if since else now - PERIODS[period]
+    try:
+        offset = max(0, int(query.get("offset", "0") or 0))
+        size = min(200, max(1, int(query.get("size", str(PAGE_SIZE)) or PAGE_SIZE)))
+    except ValueError as exc:
+        raise BadFilter("offset and size: whole numbers") from exc
+    order = query.get("order", "oldest") or "oldest"
+    if order not in ("oldest", "newest"):
+        raise BadFilter("order: oldest or newest")
+    action = query.get("action", "")
+    if action not in ("", "review", "block"):
+        raise BadFilter("action: review or block")
+    return QueueFilter(
+        status=status,
+        category=query.get("category", "").strip(),
+        service_type=query.get("service_type", "").strip(),
+        action=action,
+        author=query.get("author", "").strip(),
+        since=since,
+        until=until,
+        text=query.get("q", "").strip()[:200],
+        oldest_first=order == "oldest",
+        offset=offset,
+        size=size,
+    )

@@ -1,0 +1,259 @@
+"""Server-rendered HTML of the review page. Every value from a document passes through `e()` (html.escape)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from html import escape
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from modpipe.settings import Settings
+from pipeline.review.filters import PERIODS, STATUSES
+from pipeline.review.highlight import highlight
+from pipeline.search import Item, Page, QueueFilter
+
+
+def e(value: object) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def item_url(message_id: str) -> str:
+    return "/items/" + quote(message_id, safe="")
+
+
+def layout(title: str, body: str, user: str | None = None, csrf: str = "") -> str:
+    account = ""
+    if user:
+        account = (
+            f'<form method="post" action="/logout" class="account"><span>Signed in as <b>{e(user)}</b></span>'
+            f'<input type="hidden" name="csrf" value="{e(csrf)}"><button type="submit">Sign out</button></form>'
+        )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{e(title)} · modpipe review</title><link rel="stylesheet" href="/static/review.css">
+<script src="/static/review.js" defer></script></head>
+<body><header><a class="brand" href="/">modpipe review</a>{account}</header><main>{body}</main></body></html>"""
+
+
+def login_page(csrf: str, error: str = "", name: str = "") -> str:
+    msg = f'<p class="error" role="alert">{e(error)}</p>' if error else ""
+    body = f"""<section class="login"><h1>Sign in</h1>{msg}
+<form method="post" action="/login"><input type="hidden" name="csrf" value="{e(csrf)}">
+<label>Account <input name="username" autocomplete="username" required value="{e(name)}"></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Sign in</button></form></section>"""
+    return layout("Sign in", body)
+
+
+def _options(values: Iterable[tuple[str, str]], chosen: str) -> str:
+    return "".join(
+        f'<option value="{e(v)}"{" selected" if v == chosen else ""}>{e(label)}</option>' for v, label in values
+    )
+
+
+def _filter_form(settings: Settings, flt: QueueFilter, query: Mapping[str, str]) -> str:
+    cats = [("", "all categories")] + [(c.code, f"{c.code} {c.id}") for c in settings.categories.values()]
+    svcs = [("", "all services")] + [(s.name, s.name) for s in settings.services.values()]
+    periods = [("", "any time")] + [(p, f"last {p}") for p in PERIODS]
+    return f"""<form method="get" action="/" class="filters" id="filters">
+<label>Status <select name="status">{_options(((s, s) for s in STATUSES), flt.status)}</select></label>
+<label>Category <select name="category">{_options(cats, flt.category)}</select></label>
+<label>Service <select name="service_type">{_options(svcs, flt.service_type)}</select></label>
+<label>Action <select name="action">{
+        _options([("", "review + block"), ("review", "review"), ("block", "block")], flt.action)
+    }</select></label>
+<label>Period <select name="period">{_options(periods, query.get("period", ""))}</select></label>
+<label>From (UTC) <input type="datetime-local" name="since" value="{e(query.get("since", ""))}"></label>
+<label>Until (UTC) <input type="datetime-local" name="until" value="{e(query.get("until", ""))}"></label>
+<label>Author <input name="author" value="{e(flt.author)}" size="12"></label>
+<label>Text <input name="q" type="search" value="{e(flt.text)}" size="14"></label>
+<label>Order <select name="order">{
+        _options([("oldest", "oldest first"), ("newest", "newest first")], "oldest" if flt.oldest_first else "newest")
+    }</select></label>
+<button type="submit">Filter</button></form>"""
+
+
+def _badge(kind: str, value: object) -> str:
+    return f'<span class="badge {e(kind)}-{e(value)}">{e(value)}</span>'
+
+
+def status_of(item: Item) -> str:
+    m = item.moderation
+    status = str(m.get("status") or "pending")
+    return "claimed" if status == "pending" and item.claimed else status
+
+
+def _excerpt(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def queue_page(settings: Settings, page: Page, flt: QueueFilter, query: Mapping[str, str], user: str, csrf: str) -> str:
+    rows = []
+    for item in page.items:
+        src = item.source
+        m = item.moderation
+        decided = f" by {e(m.get('decided_by'))}" if m.get("decided_by") else ""
+        rows.append(
+            f'<tr data-id="{e(item.id)}"><td><time>{e(src.get("@timestamp"))}</time></td>'
+            f"<td>{e(src.get('service', {}).get('type'))}</td>"
+            f"<td>{_badge('action', src.get('event', {}).get('action'))}</td>"
+            f"<td>{e(' '.join(src.get('rule', {}).get('category') or []))}</td>"
+            f'<td><a href="/?{e(urlencode({"author": src.get("user", {}).get("id", ""), "status": "all"}))}">'
+            f"{e(src.get('user', {}).get('id'))}</a></td>"
+            f'<td class="text"><a href="{e(item_url(item.id))}">{e(_excerpt(str(src.get("message", ""))))}</a></td>'
+            f"<td>{_badge('status', status_of(item))}{decided}</td></tr>"
+        )
+    table = (
+        '<table class="queue"><thead><tr><th>Published</th><th>Service</th><th>Action</th><th>Categories</th>'
+        "<th>Author</th><th>Text</th><th>Status</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        if rows
+        else '<p class="empty">Nothing here: no item matches these filters.</p>'
+    )
+    counts = " · ".join(f"{e(k)}: {v}" for k, v in sorted(page.counts.items()))
+    nav = []
+    base = {k: v for k, v in query.items() if k != "offset"}
+    if flt.offset > 0:
+        nav.append(f'<a href="/?{e(urlencode({**base, "offset": max(0, flt.offset - flt.size)}))}">← previous</a>')
+    if flt.offset + flt.size < page.total:
+        nav.append(f'<a href="/?{e(urlencode({**base, "offset": flt.offset + flt.size}))}">next →</a>')
+    body = (
+        f"<h1>Moderation queue</h1>{_filter_form(settings, flt, query)}"
+        f'<p class="summary"><span id="total">{page.total}</span> matching · by status: {counts or "none"}</p>'
+        f'{table}<nav class="pages">{" ".join(nav)}</nav>'
+    )
+    return layout("Queue", body, user, csrf)
+
+
+def _scores(settings: Settings, scores: Mapping[str, Any], flagged: list[str]) -> str:
+    rows = []
+    for code, score in sorted(scores.items(), key=lambda kv: -float(kv[1] or 0)):
+        cat = settings.categories.get(code)
+        name = f"{cat.id} · {cat.name_zh}" if cat else ""
+        mark = " flagged" if code in flagged else ""
+        value = float(score or 0)
+        rows.append(
+            f'<tr class="score{mark}"><th>{e(code)}</th><td>{e(name)}</td>'
+            f'<td><meter min="0" max="1" value="{value:.3f}"></meter> {value:.2f}</td></tr>'
+        )
+    return '<table class="scores">' + "".join(rows) + "</table>"
+
+
+def _hits(hits: list[dict[str, Any]]) -> str:
+    if not hits:
+        return "<p>No lexicon hits (model score only).</p>"
+    items = "".join(
+        f'<li><mark class="hit cat-{e(h.get("category"))}">{e(h.get("matched") or h.get("term"))}</mark> '
+        f"{e(h.get('category'))}{' / ' + e(h.get('sub_label')) if h.get('sub_label') else ''} "
+        f'<span class="span">[{e(h.get("start"))}, {e(h.get("end"))})</span></li>'
+        for h in hits
+    )
+    return f'<ul class="hits">{items}</ul>'
+
+
+def _mini_list(items: list[Item]) -> str:
+    if not items:
+        return "<p>None.</p>"
+    lis = "".join(
+        f'<li><a href="{e(item_url(i.id))}">{e(_excerpt(str(i.source.get("message", "")), 60))}</a> '
+        f"{_badge('status', status_of(i))} <time>{e(i.source.get('@timestamp'))}</time></li>"
+        for i in items
+    )
+    return f'<ul class="mini">{lis}</ul>'
+
+
+def _parent(parent_id: str | None, parent: Item | None) -> str:
+    if not parent_id:
+        return ""
+    if parent is None:
+        return (
+            f'<section class="parent"><h2>Replies to</h2><p>Item <code>{e(parent_id)}</code> is not in the queue '
+            "(it was not flagged); its text is in the kept records.</p></section>"
+        )
+    text = highlight(str(parent.source.get("message", "")), parent.moderation.get("hits") or [])
+    return (
+        f'<section class="parent"><h2>Replies to</h2><blockquote class="text">{text}</blockquote>'
+        f'<p><a href="{e(item_url(parent.id))}">open {e(parent.id)}</a> {_badge("status", status_of(parent))}</p>'
+        "</section>"
+    )
+
+
+def _decision_box(item: Item, csrf: str) -> str:
+    m = item.moderation
+    status = status_of(item)
+    if status != "pending":
+        state = "being carried out" if status == "claimed" else "carried out"
+        comment = f"<p>Comment: {e(m.get('comment'))}</p>" if m.get("comment") else ""
+        return (
+            f'<section class="decision done" id="decision"><h2>Decision</h2><p><b>{e(m.get("outcome") or status)}</b>'
+            f" by <b>{e(m.get('decided_by'))}</b> at <time>{e(m.get('decided_at'))}</time> ({state}).</p>"
+            f"{comment}</section>"
+        )
+    action = item.source.get("event", {}).get("action")
+    confirm, overturn = (
+        ("Confirm block (stays down)", "Overturn (restore the item)")
+        if action == "block"
+        else ("Confirm (take the item down)", "Overturn (leave it up)")
+    )
+    return f"""<section class="decision" id="decision"><h2>Decide</h2>
+<form method="post" action="{e(item_url(item.id))}/decision" class="decide">
+<input type="hidden" name="csrf" value="{e(csrf)}">
+<label>Comment (optional) <textarea name="comment" rows="2" maxlength="2000"></textarea></label>
+<button type="submit" name="outcome" value="confirmed" class="confirm">{e(confirm)}</button>
+<button type="submit" name="outcome" value="overturned" class="overturn">{e(overturn)}</button>
+</form></section>"""
+
+
+def item_page(
+    settings: Settings,
+    item: Item,
+    parent: Item | None,
+    author_items: list[Item],
+    user: str,
+    csrf: str,
+    notice: str = "",
+    error: str = "",
+) -> str:
+    src = item.source
+    m = item.moderation
+    labels = src.get("labels", {})
+    meta = [
+        ("Message id", item.id),
+        ("Published", src.get("@timestamp")),
+        ("Service type", src.get("service", {}).get("type")),
+        ("Platform", labels.get("platform")),
+        ("Kind", labels.get("kind")),
+        ("Author", src.get("user", {}).get("id")),
+        ("Source IP", src.get("source", {}).get("ip") or labels.get("source_ip")),
+        ("Group", labels.get("group_id")),
+        ("Public account", labels.get("account_id")),
+        ("URL", src.get("url", {}).get("original")),
+        ("Verdict", f"{m.get('verdict_id')} (model {m.get('model_version')}, lexicon {m.get('lexicon_version')}, "
+                    f"policy {m.get('policy_version')})"),
+    ]  # fmt: skip
+    dl = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in meta if v)
+    flagged = list(src.get("rule", {}).get("category") or [])
+    hits = m.get("hits") or []
+    banner = f'<p class="notice" role="status">{e(notice)}</p>' if notice else ""
+    banner += f'<p class="error" role="alert">{e(error)}</p>' if error else ""
+    author = src.get("user", {}).get("id", "")
+    text = highlight(str(src.get("message", "")), hits)
+    body = f"""<p><a href="/">← queue</a></p>{banner}
+<h1>Item {e(item.id)} {_badge("action", src.get("event", {}).get("action"))} {_badge("status", status_of(item))}</h1>
+<div class="columns"><div class="main">
+<section><h2>Text</h2><div class="text" id="text" lang="zh">{text}</div></section>
+{_decision_box(item, csrf)}
+<section><h2>Lexicon hits</h2>{_hits(hits)}</section>
+{_parent(labels.get("parent_id"), parent)}
+</div><aside>
+<section><h2>Category scores</h2>{_scores(settings, m.get("scores") or {}, flagged)}</section>
+<section><h2>Details</h2><dl>{dl}</dl></section>
+<section class="author"><h2>Author's recent flagged items</h2>{_mini_list(author_items)}
+<p><a href="/?{e(urlencode({"author": author, "status": "all", "order": "newest"}))}">all of {e(author)}'s items</a></p>
+</section></aside></div>"""
+    return layout(f"Item {item.id}", body, user, csrf)
+
+
+def error_page(title: str, message: str, user: str | None = None, csrf: str = "") -> str:
+    return layout(
+        title, f'<h1>{e(title)}</h1><p class="error">{e(message)}</p><p><a href="/">← queue</a></p>', user, csrf
+    )
