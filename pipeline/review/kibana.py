@@ -6,6 +6,7 @@ its status, decides whether the import worked.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -93,12 +94,14 @@ async def import_objects(
         base += f"/s/{quote(space, safe='')}"
     form = aiohttp.FormData()
     form.add_field("file", payload, filename="modpipe.ndjson", content_type="application/ndjson")
-    auth = aiohttp.BasicAuth(user, password or "") if user else None
+    headers = {"kbn-xsrf": "modpipe"}
+    if user:
+        token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
         try:
             async with session.post(
-                f"{base}/api/saved_objects/_import", params={"overwrite": "true"}, data=form, auth=auth,
-                headers={"kbn-xsrf": "modpipe"},
+                f"{base}/api/saved_objects/_import", params={"overwrite": "true"}, data=form, headers=headers,
             ) as response:  # fmt: skip
                 try:
                     body = await response.json(content_type=None)

@@ -1,0 +1,87 @@
+"""Moderator accounts, sessions and the sign-in brake."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from modpipe.clock import FixedClock
+from pipeline.review import users
+from pipeline.review.exceptions import UsersFileError
+from pipeline.review.sessions import Sessions, Throttle, same_token
+from tests.unit.review.factory import T0
+
+
+def test_users_file_holds_argon2_hashes_only_readable_by_its_owner(tmp_path: Path) -> None:
+    path = tmp_path / "users"
+    assert users.set_password(path, "alice", "correct horse battery")
+    assert not users.set_password(path, "alice", "another long password")
+    text = path.read_text()
+    assert "correct horse" not in text
+    assert "another long" not in text
+    assert text.splitlines()[1].startswith("alice:$argon2id$")
+    assert path.stat().st_mode & 0o777 == 0o600
+    accounts = users.Accounts(path)
+    assert accounts.verify("alice", "another long password")
+    assert not accounts.verify("alice", "correct horse battery")
+    assert not accounts.verify("nobody", "another long password")
+
+
+def test_accounts_follow_the_file_without_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "users"
+    accounts = users.Accounts(path)
+    assert not accounts.exists("bob")
+    users.set_password(path, "bob", "a long enough password")
+    assert accounts.exists("bob")
+    assert users.remove(path, "bob")
+    assert not accounts.exists("bob")
+    assert not users.remove(path, "bob")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"), [("alice:plaintext\n", 1), ("# c\n\nno colon here\n", 3), ("bad name:$argon2id$x\n", 1)]
+)
+def test_a_malformed_users_file_names_the_line(text: str, line: int) -> None:
+    with pytest.raises(UsersFileError, match=f"line {line}"):
+        users.parse(text)
+
+
+def test_short_passwords_and_odd_names_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsersFileError, match="10"):
+        users.set_password(tmp_path / "u", "alice", "short")
+    with pytest.raises(UsersFileError, match="name"):
+        users.set_password(tmp_path / "u", "al:ice", "long enough password")
+
+
+def test_sessions_expire_after_their_ttl() -> None:
+    clock = FixedClock(T0)
+    sessions = Sessions(clock, ttl_s=600)
+    session = sessions.create("alice")
+    assert sessions.get(session.token) == session
+    clock.advance(timedelta(seconds=599))
+    assert sessions.get(session.token) is not None
+    clock.advance(timedelta(seconds=1))
+    assert sessions.get(session.token) is None
+    assert sessions.get("forged") is None
+    assert sessions.get(None) is None
+
+
+def test_csrf_tokens_compare_exactly() -> None:
+    assert same_token("abc", "abc")
+    assert not same_token("abd", "abc")
+    assert not same_token("", "abc")
+    assert not same_token(None, "abc")
+
+
+def test_throttle_blocks_a_name_after_repeated_failures_for_a_window() -> None:
+    clock = FixedClock(T0)
+    throttle = Throttle(clock, limit=3, window_s=60)
+    for _ in range(3):
+        assert not throttle.blocked("alice")
+        throttle.failed("alice")
+    assert throttle.blocked("alice")
+    assert not throttle.blocked("bob")
+    clock.advance(timedelta(seconds=61))
+    assert not throttle.blocked("alice")
