@@ -1,0 +1,215 @@
+"""Lexicons: files per category, an allow-list, and one Aho-Corasick automaton that matches them all in one pass.
+
+File format (config/lexicons/ and every folder of `classifier.extra_lexicons`): `C<n>.txt` with one term per line
+and an optional `|sub_label`; `allow.txt` with benign words that contain a term (女儿 holds 儿). `#` starts a comment.
+
+Each term is entered into the automaton under its normalised form plus its pinyin spellings (full syllables,
+initials, and for short terms every mix of characters, syllables and initials), so 赌博, dubo, db and 赌bo all hit.
+Keys with Latin letters at an edge only count when not glued to other Latin letters or digits (sb in "usb" is no hit).
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ahocorasick
+from pypinyin import Style, lazy_pinyin
+
+from classifiers.exceptions import LexiconError
+from classifiers.normalize import match_view
+
+_FILE = re.compile(r"^(C[1-9][0-9]*)\.txt$")
+ALLOW_FILE = "allow.txt"
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_MIN_LATIN_KEY = 3  # shorter all-Latin spellings (sb) only when the lexicon lists them as terms
+_MIX_MAX_CHARS = 4  # 3**4 = 81 spellings per term; longer terms get the uniform spellings only
+
+
+def shipped_lexicon_dir() -> Path:
+    source_tree = Path(__file__).resolve().parents[1] / "config" / "lexicons"
+    if source_tree.is_dir():
+        return source_tree
+    return Path(__file__).resolve().parents[1] / "modpipe" / "_default_config" / "lexicons"
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    term: str
+    category: str
+    sub_label: str | None
+
+
+@dataclass(frozen=True)
+class Lexicons:
+    terms: tuple[Term, ...]
+    allow: tuple[str, ...]
+    version: str
+    files: tuple[Path, ...] = field(default=())
+
+    def categories(self) -> frozenset[str]:
+        return frozenset(t.category for t in self.terms)
+
+
+def _lines(path: Path) -> Iterable[tuple[int, str]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LexiconError(f"cannot read lexicon {path}: {exc}") from exc
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            yield number, line
+
+
+def load_lexicons(folders: Sequence[Path], known_categories: Iterable[str] | None = None) -> Lexicons:
+    """Read every lexicon folder in order; the version is a hash over file names and contents."""
+    known = frozenset(known_categories) if known_categories is not None else None
+    terms: dict[tuple[str, str], Term] = {}
+    allow: dict[str, None] = {}
+    digest = hashlib.sha256()
+    files: list[Path] = []
+    for folder in folders:
+        if not folder.is_dir():
+            raise LexiconError(f"lexicon folder not found: {folder}")
+        for path in sorted(folder.iterdir()):
+            m = _FILE.match(path.name)
+            if not m and path.name != ALLOW_FILE:
+                continue
+            files.append(path)
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+            if m is None:
+                allow.update((line, None) for _, line in _lines(path))
+                continue
+            code = m.group(1)
+            if known is not None and code not in known:
+                raise LexiconError(f"{path}: category {code} is not configured in categories.yaml")
+            for number, line in _lines(path):
+                term, _, sub = (part.strip() for part in line.partition("|"))
+                if not match_view(term):
+                    raise LexiconError(f"{path}:{number}: term {term!r} is empty after normalisation")
+                terms[(term, code)] = Term(term, code, sub or None)
+    return Lexicons(tuple(terms.values()), tuple(allow), digest.hexdigest()[:16], tuple(files))
+
+
+def spellings(term: str) -> set[str]:
+    """The normalised keys under which a term is matched: itself and its pinyin forms."""
+    base = match_view(term)
+    keys = {base}
+    if not _HAN.search(term):
+        return keys
+    chars = list(term)
+    full = lazy_pinyin(chars)
+    initials = lazy_pinyin(chars, style=Style.FIRST_LETTER)
+    if len(full) != len(chars):
+        return keys
+    options = [
+        (c, f, i) if _HAN.match(c) else (c,) for c, f, i in zip(chars, full, initials, strict=True)
+    ]  # fmt: skip
+    if len(chars) <= _MIX_MAX_CHARS:
+        combos: Iterable[tuple[str, ...]] = itertools.product(*options)
+    else:
+        combos = [tuple(o[min(k, len(o) - 1)] for o in options) for k in range(3)]
+    for combo in combos:
+        key = match_view("".join(combo))
+        # All-Latin spellings of short terms (yp, cs, ts ...) are everyday abbreviations: too many false hits.
+        if key and not (key.isascii() and len(key) < _MIN_LATIN_KEY):
+            keys.add(key)
+    return keys
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    term: Term | None  # None: an allow-list word
+    length: int
+    latin_start: bool
+    latin_end: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A hit in the match view of one text: [start, end) in match-view characters."""
+
+    term: Term
+    start: int
+    end: int
+
+
+def _latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+class Matcher:
+    """All lexicon terms and allow-list words in one automaton over the match view."""
+
+    def __init__(self, lexicons: Lexicons) -> None:
+        self.lexicons = lexicons
+        automaton = ahocorasick.Automaton()
+        table: dict[str, list[Entry]] = {}
+        for term in lexicons.terms:
+            for key in spellings(term.term):
+                table.setdefault(key, []).append(Entry(term, len(key), _latin(key[0]), _latin(key[-1])))
+        for word in lexicons.allow:
+            key = match_view(word)
+            if key:
+                table.setdefault(key, []).append(Entry(None, len(key), _latin(key[0]), _latin(key[-1])))
+        for key, entries in table.items():
+            automaton.add_word(key, tuple(entries))
+        self.empty = not table
+        if not self.empty:
+            automaton.make_automaton()
+        self._automaton = automaton
+
+    def find(self, view: str) -> list[Match]:
+        """Hits in one match-view string, allow-listed ones removed, sorted by position."""
+        if self.empty:
+            return []
+        found: list[Match] = []
+        allowed: list[tuple[int, int]] = []
+        for end_index, entries in self._automaton.iter(view):
+            end = end_index + 1
+            for entry in entries:
+                start = end - entry.length
+                if entry.latin_start and start > 0 and _latin(view[start - 1]):
+                    continue
+                if entry.latin_end and end < len(view) and _latin(view[end]):
+                    continue
+                if entry.term is None:
+                    allowed.append((start, end))
+                else:
+                    found.append(Match(entry.term, start, end))
+        if allowed:
+            found = [m for m in found if not any(a <= m.start and m.end <= b for a, b in allowed)]
+        found.sort(key=lambda m: (m.start, -m.end, m.term.category, m.term.term))
+        unique: list[Match] = []
+        seen: set[tuple[int, int, str]] = set()
+        for m in found:  # one hit per span and category, even when two terms share a spelling (sb: 傻逼, 煞笔)
+            if (m.start, m.end, m.term.category) not in seen:
+                seen.add((m.start, m.end, m.term.category))
+                unique.append(m)
+        return unique
+
+    def find_batch(self, views: Sequence[str]) -> list[list[Match]]:
+        """One automaton pass over the whole batch; most texts have no hit and cost nothing beyond the scan."""
+        out: list[list[Match]] = [[] for _ in views]
+        if self.empty or not views:
+            return out
+        joined = "\x00".join(views)  # the match view never holds \x00 (a control character), so no term spans two
+        starts: list[int] = []
+        pos = 0
+        for v in views:
+            starts.append(pos)
+            pos += len(v) + 1
+        candidates = sorted({_doc_of(starts, e) for e, _ in self._automaton.iter(joined)})
+        for doc in candidates:
+            out[doc] = self.find(views[doc])
+        return out
+
+
+def _doc_of(starts: list[int], index: int) -> int:
+    return bisect.bisect_right(starts, index) - 1

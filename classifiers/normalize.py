@@ -1,0 +1,136 @@
+"""Text normalisation with a map back to the original characters.
+
+Two views of a text, both built from per-character translation tables so the hot path is `str.translate` and one
+regex substitution per message (C speed), never a Python loop over characters:
+
+* the *match* view, for lexicon matching: NFKC, case, look-alike letters and digits, traditional -> simplified,
+  separators / punctuation / symbols / emoji / zero-width characters removed, runs of one character collapsed.
+* the *model* view, for features: the same character mapping, but punctuation and spacing are kept (they carry
+  tone), only invisible characters are removed and nothing is collapsed.
+
+The index map (normalised position -> original position) is only needed for texts with a lexicon hit, so it is
+built on demand by `match_view_with_map`, which replays the same table character by character; a test checks that
+both paths agree.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import opencc
+
+# Characters that render as nothing or as a space: used to split a term without looking like a split.
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00ad\u034f")
+
+# Latin look-alikes from other scripts that NFKC leaves alone.
+_CONFUSABLES = {
+    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t",
+    "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ɡ": "g", "α": "a", "β": "b", "ε": "e",
+    "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "〇": "0",
+}  # fmt: skip
+
+# Code point ranges whose characters may need mapping. Everything else is left as it is by `str.translate`.
+_RANGES = (
+    (0x0000, 0x3000),  # Latin, Greek, Cyrillic, general punctuation, letter-like symbols, enclosed alphanumerics
+    (0x3000, 0x3100),  # CJK symbols and punctuation, kana
+    (0x3200, 0x3400),  # enclosed CJK letters, CJK compatibility
+    (0x3400, 0xA000),  # CJK ideographs (traditional -> simplified)
+    (0xF900, 0x10000),  # compatibility ideographs, presentation forms, full-width forms, specials
+    (0x1D400, 0x1D800),  # mathematical alphanumeric symbols (𝐚 𝒂 𝔞 …)
+    (0x1F100, 0x1F200),  # enclosed alphanumeric supplement (🄰 🅐 …)
+    (0x1F000, 0x1FB00),  # emoji and pictographs
+)
+
+_DROP_CATEGORIES = ("P", "S", "Z", "C", "M")  # punctuation, symbols, separators, controls/format, combining marks
+_REPEATS = re.compile(r"(.)\1+", re.DOTALL)
+
+
+def _t2s_chars() -> dict[str, str]:
+    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    table: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 2 and len(parts[0]) == 1:
+            target = parts[1].split(" ")[0]
+            if len(target) == 1:
+                table[parts[0]] = target
+    return table
+
+
+def _fold(ch: str, t2s: dict[str, str]) -> str:
+    """The canonical form of one character before the view-specific drop rules."""
+    if ch in _INVISIBLE:
+        return ""
+    out = unicodedata.normalize("NFKC", ch)
+    # ⑴ -> "(1)", ⒈ -> "1.": keep only the letters and digits the decoration surrounds.
+    if len(out) > 1 and any(c.isalnum() for c in out):
+        out = "".join(c for c in out if c.isalnum())
+    out = out.lower()
+    return "".join(_CONFUSABLES.get(c, t2s.get(c, c)) for c in out)
+
+
+def _dropped(ch: str) -> bool:
+    return unicodedata.category(ch).startswith(_DROP_CATEGORIES)
+
+
+@lru_cache(maxsize=1)
+def tables() -> tuple[dict[int, str], dict[int, str]]:
+    """(match table, model table) for `str.translate`; built once per process (about 0.2 s)."""
+    t2s = _t2s_chars()
+    match: dict[int, str] = {}
+    model: dict[int, str] = {}
+    for lo, hi in _RANGES:
+        for cp in range(lo, hi):
+            if 0xD800 <= cp < 0xE000:
+                continue
+            ch = chr(cp)
+            folded = _fold(ch, t2s)
+            kept = "".join(c for c in folded if not _dropped(c))
+            if kept != ch:
+                match[cp] = kept
+            if ch in "\n\t\r":
+                visible = " "
+            elif ch in _INVISIBLE or unicodedata.category(ch) in ("Cf", "Cc"):
+                visible = ""
+            else:
+                visible = folded
+            if visible != ch:
+                model[cp] = visible
+    return match, model
+
+
+def match_view(text: str) -> str:
+    return _REPEATS.sub(r"\1", text.translate(tables()[0]))
+
+
+def model_view(text: str) -> str:
+    return text.translate(tables()[1])
+
+
+def match_view_with_map(text: str) -> tuple[str, list[int]]:
+    """The match view plus, for each of its characters, the index of the original character it came from."""
+    table = tables()[0]
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        for c in table.get(ord(ch), ch):
+            if out and out[-1] == c:
+                continue
+            out.append(c)
+            origin.append(i)
+    return "".join(out), origin
+
+
+def original_span(origin: list[int], start: int, end: int, text: str) -> tuple[int, int]:
+    """Span [start, end) of the match view -> span in the original text, widened to whole repeated characters."""
+    table = tables()[0]
+    first = origin[start]
+    last = origin[end - 1] + 1
+    tail = table.get(ord(text[last - 1]), text[last - 1])[-1:]
+    # A collapsed run maps to its first character; the evidence is the whole run, so extend over the repeats.
+    while tail and last < len(text) and table.get(ord(text[last]), text[last]) == tail:
+        last += 1
+    return first, last

@@ -1,0 +1,238 @@
+"""Training: vocabulary from jieba, features, one calibrated logistic regression per category, held-out metrics."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+
+from classifiers.data import Example
+from classifiers.features import FeatureSpace, FloatArray, WordMatcher, char_ngram_counts, fit_idf, lexicon_matrix
+from classifiers.lexicon import Lexicons, Matcher
+from classifiers.metrics import CategoryScores, score_labels
+from classifiers.model import CategoryModel, SubLabelModel
+from classifiers.normalize import match_view, model_view
+
+MIN_POSITIVES = 5
+HELD_OUT = 0.15
+MAX_VOCABULARY = 60_000
+_TUNE_MIN_POSITIVES = 100  # below this the held-out slice is too small to move a threshold on
+_MAX_SHIFT = 1.5  # logit units a tuned threshold may move the calibrated score
+
+_jieba_lock = threading.Lock()
+_jieba_words: set[str] = set()
+
+Progress = Callable[[str], None]
+
+
+def setup_jieba(terms: Sequence[str]) -> None:
+    """Load jieba's dictionary once per process and add the lexicon terms to its user dictionary."""
+    import jieba
+
+    with _jieba_lock:
+        if not _jieba_words:
+            jieba.setLogLevel(logging.WARNING)
+            jieba.initialize()
+        for term in terms:
+            word = model_view(term)
+            if word and word not in _jieba_words:
+                jieba.add_word(word, freq=1000)
+                _jieba_words.add(word)
+
+
+def build_vocabulary(views: Sequence[str], limit: int = MAX_VOCABULARY) -> list[str]:
+    """Multi-character words jieba finds in at least two training texts."""
+    import jieba
+
+    df: Counter[str] = Counter()
+    for text in views:
+        df.update({w for w in jieba.lcut(text) if len(w) > 1 and any(c.isalnum() for c in w)})
+    common = [w for w, n in df.most_common(limit) if n >= 2]
+    return sorted(common)
+
+
+@dataclass
+class TrainResult:
+    model: CategoryModel
+    held_out: dict[str, CategoryScores]
+    thresholds_tuned: dict[str, float] = field(default_factory=dict)
+
+
+def _platt(decision: FloatArray, y: np.ndarray[Any, Any]) -> tuple[float, float]:
+    if y.sum() < 3 or (len(y) - y.sum()) < 3:
+        return 1.0, 0.0
+    lr = LogisticRegression(C=1e4, max_iter=1000).fit(decision.reshape(-1, 1), y)
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
+def _best_threshold(prob: FloatArray, y: np.ndarray[Any, Any]) -> float:
+    best, best_f1 = 0.5, -1.0
+    for t in np.arange(0.2, 0.81, 0.01):
+        pred = prob >= t
+        f1 = _macro_binary_f1(y.astype(bool), pred)
+        if f1 > best_f1 + 1e-9:
+            best, best_f1 = float(t), f1
+    return best
+
+
+def _macro_binary_f1(y: np.ndarray[Any, Any], pred: np.ndarray[Any, Any]) -> float:
+    total = 0.0
+    for positive in (True, False):
+        tp = float(np.sum((pred == positive) & (y == positive)))
+        fp = float(np.sum((pred == positive) & (y != positive)))
+        fn = float(np.sum((pred != positive) & (y == positive)))
+        total += 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return total / 2
+
+
+class _Builder:
+    def __init__(self, examples: Sequence[Example], lexicons: Lexicons, vocabulary: Sequence[str]) -> None:
+        self.views = [model_view(e.text) for e in examples]
+        matcher = Matcher(lexicons)
+        self.hits = [
+            frozenset(m.term.category for m in ms) for ms in matcher.find_batch([match_view(e.text) for e in examples])
+        ]
+        self.chars = char_ngram_counts(self.views)
+        self.words = WordMatcher(vocabulary)
+        self.word_counts = self.words.counts(self.views)
+        self.lexicon_codes = tuple(sorted(lexicons.categories()))
+
+    def space(self, rows: np.ndarray[Any, Any]) -> tuple[FeatureSpace, sp.csr_matrix]:
+        space = FeatureSpace(fit_idf(self.chars[rows]), fit_idf(self.word_counts[rows]), self.words, self.lexicon_codes)
+        return space, self.matrix(space, rows)
+
+    def matrix(self, space: FeatureSpace, rows: np.ndarray[Any, Any]) -> sp.csr_matrix:
+        from classifiers.features import tfidf
+
+        lex = lexicon_matrix([self.hits[i] for i in rows], self.lexicon_codes)
+        return sp.hstack(
+            [tfidf(self.chars[rows], space.char_idf), tfidf(self.word_counts[rows], space.word_idf), lex], format="csr"
+        )
+
+
+def train(
+    examples: Sequence[Example],
+    lexicons: Lexicons,
+    codes: Sequence[str],
+    review_thresholds: Mapping[str, float],
+    progress: Progress | None = None,
+    c: float = 6.0,
+    seed: int = 13,
+    refit: bool = True,
+) -> TrainResult:
+    """Fit on (1 - HELD_OUT), calibrate and measure on the held-out slice, then refit on everything."""
+    step = progress or (lambda _msg: None)
+    step("jieba")
+    setup_jieba([t.term for t in lexicons.terms])
+    step("vocabulary")
+    vocabulary = build_vocabulary([model_view(e.text) for e in examples])
+    step("features")
+    builder = _Builder(examples, lexicons, vocabulary)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(examples))
+    cut = int(len(examples) * (1 - HELD_OUT))
+    fit_rows, held_rows = np.sort(order[:cut]), np.sort(order[cut:])
+    labels = {code: np.array([code in e.labels for e in examples], dtype=np.int8) for code in codes}
+    trained = [code for code in codes if labels[code][fit_rows].sum() >= MIN_POSITIVES]
+
+    space, x_fit = builder.space(fit_rows)
+    x_held = builder.matrix(space, held_rows)
+    platt = np.zeros((len(trained), 2), dtype=np.float32)
+    tuned: dict[str, float] = {}
+    held_scores: dict[str, FloatArray] = {}
+    for j, code in enumerate(trained):
+        step(f"fit {code}")
+        clf = _classifier(c, labels[code], fit_rows)
+        clf.fit(x_fit, labels[code][fit_rows])
+        decision = clf.decision_function(x_held).astype(np.float32)
+        y_held = labels[code][held_rows]
+        a, b = _platt(decision, y_held)
+        prob = 1 / (1 + np.exp(-(a * decision + b)))
+        if y_held.sum() >= _TUNE_MIN_POSITIVES:
+            t = _best_threshold(prob, y_held)
+            r = review_thresholds.get(code, 0.5)
+            shift = float(np.clip(np.log(r / (1 - r)) - np.log(t / (1 - t)), -_MAX_SHIFT, _MAX_SHIFT))
+            b += shift
+            tuned[code] = t
+            prob = 1 / (1 + np.exp(-(a * decision + b)))
+        platt[j] = (a, b)
+        held_scores[code] = prob.astype(np.float32)
+
+    held_out = score_labels(
+        {code: labels[code][held_rows].astype(bool) for code in codes},
+        {
+            code: _flagged(held_scores.get(code), [builder.hits[i] for i in held_rows], code, review_thresholds)
+            for code in codes
+        },
+    )
+    final_rows = np.arange(len(examples)) if refit else fit_rows
+    if refit:
+        step("refit")
+        space, x_fit = builder.space(final_rows)
+    coef = np.zeros((space.width, len(trained)), dtype=np.float32)
+    intercept = np.zeros(len(trained), dtype=np.float32)
+    for j, code in enumerate(trained):
+        step(f"final {code}")
+        clf = _classifier(c, labels[code], final_rows)
+        clf.fit(x_fit, labels[code][final_rows])
+        coef[:, j] = clf.coef_[0]
+        intercept[j] = clf.intercept_[0]
+    subs = _sub_label_models(examples, x_fit, final_rows, codes, c)
+    model = CategoryModel(
+        version="",
+        features=space,
+        codes=tuple(trained),
+        coef=coef,
+        intercept=intercept,
+        platt=platt,
+        sub_labels=subs,
+        meta={"held_out": {k: v.as_dict() for k, v in held_out.items()}, "thresholds_tuned": tuned},
+    )
+    return TrainResult(model, held_out, tuned)
+
+
+def _classifier(c: float, y: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]) -> LogisticRegression:
+    share = float(y[rows].mean()) if len(rows) else 0.0
+    # Rare categories (seed data against a large benign set) need balancing to be learned at all.
+    weight = "balanced" if share < 0.2 else None
+    return LogisticRegression(C=c, solver="liblinear", class_weight=weight, max_iter=1000)
+
+
+def _flagged(
+    prob: FloatArray | None, hits: Sequence[frozenset[str]], code: str, review: Mapping[str, float]
+) -> np.ndarray[Any, Any]:
+    from_lexicon = np.array([code in h for h in hits], dtype=bool)
+    if prob is None:
+        return from_lexicon
+    flagged: np.ndarray[Any, Any] = (prob >= review.get(code, 0.5)) | from_lexicon
+    return flagged
+
+
+def _sub_label_models(
+    examples: Sequence[Example], x: sp.csr_matrix, rows: np.ndarray[Any, Any], codes: Sequence[str], c: float
+) -> dict[str, SubLabelModel]:
+    out: dict[str, SubLabelModel] = {}
+    for code in codes:
+        picked = [int(i) for i in rows if code in examples[i].labels and examples[i].sub_label]
+        names = sorted({examples[i].sub_label or "" for i in picked})
+        if not names:
+            continue
+        if len(names) == 1:
+            out[code] = SubLabelModel(tuple(names), np.zeros((x.shape[1], 1), np.float32), np.zeros(1, np.float32))
+            continue
+        y = np.array([names.index(examples[i].sub_label or "") for i in picked])
+        clf = LogisticRegression(C=c, max_iter=1000).fit(x[picked], y)
+        coef = clf.coef_.T.astype(np.float32)
+        intercept = clf.intercept_.astype(np.float32)
+        if len(names) == 2:  # binary: one column for the second class; make it a two-column argmax
+            coef = np.hstack([-coef / 2, coef / 2])
+            intercept = np.array([-intercept[0] / 2, intercept[0] / 2], dtype=np.float32)
+        out[code] = SubLabelModel(tuple(names), np.ascontiguousarray(coef), intercept)
+    return out
