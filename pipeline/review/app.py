@@ -52,6 +52,7 @@ class Review:
 
 
 REVIEW = web.AppKey("review", Review)
+SESSION = web.RequestKey("session", Session)
 
 
 def _review(request: web.Request) -> Review:
@@ -86,14 +87,14 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if session is None:
         if _is_api(request):
             return await _headers(web.json_response({"error": "not_signed_in"}, status=401))
-        return await _headers(web.HTTPSeeOther("/login"))
+        return await _headers(_redirect("/login"))
     if request.method == "POST" and via == "cookie":
         given = request.headers.get("X-CSRF-Token")
         if given is None and request.content_type == "application/x-www-form-urlencoded":
             given = str((await request.post()).get("csrf", ""))
         if not same_token(given, session.csrf):
             return await _headers(_fail(request, 403, "csrf", "This form has expired; reload the page and try again."))
-    request["session"] = session
+    request[SESSION] = session
     try:
         return await _headers(await handler(request))
     except SearchUnavailable:
@@ -118,9 +119,13 @@ async def _headers(response: web.StreamResponse) -> web.StreamResponse:
 def _fail(request: web.Request, status: int, code: str, message: str, **extra: Any) -> web.Response:
     if _is_api(request):
         return web.json_response({"error": code, "message": message, **extra}, status=status)
-    session = request.get("session")
+    session = request.get(SESSION)
     html = render.error_page("Sorry", message, session.user if session else None, session.csrf if session else "")
     return web.Response(text=html, content_type="text/html", status=status)
+
+
+def _redirect(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
 
 
 def _html(text: str, status: int = 200) -> web.Response:
@@ -161,7 +166,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _html(render.login_page(login_token, problem, name), 401)
     session = _review(request).sessions.create(name)
     log.info("%s signed in from %s", name, request.remote)
-    response = web.HTTPSeeOther("/")
+    response = _redirect("/")
     response.set_cookie(
         COOKIE, session.token, httponly=True, samesite="Strict", secure=request.secure, path="/",
         max_age=_review(request).sessions.ttl_s,
@@ -171,11 +176,11 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    session: Session = request["session"]
+    session = request[SESSION]
     _review(request).sessions.end(session.token)
     if _is_api(request):
         return web.json_response({"signed_out": True})
-    response = web.HTTPSeeOther("/login")
+    response = _redirect("/login")
     response.del_cookie(COOKIE, path="/")
     return response
 
@@ -198,7 +203,7 @@ async def api_login(request: web.Request) -> web.StreamResponse:
 
 async def queue(request: web.Request) -> web.StreamResponse:
     review = _review(request)
-    session: Session = request["session"]
+    session = request[SESSION]
     query = dict(request.query)
     try:
         flt = parse_filter(query, review.clock.now())
@@ -222,7 +227,7 @@ async def _item_view(
     request: web.Request, message_id: str, notice: str = "", error: str = "", status: int = 200
 ) -> web.StreamResponse:
     review = _review(request)
-    session: Session = request["session"]
+    session = request[SESSION]
     try:
         item = await review.run(review.store.get, message_id)
     except ItemNotFound:
@@ -251,7 +256,7 @@ async def item(request: web.Request) -> web.StreamResponse:
 
 async def decide(request: web.Request) -> web.StreamResponse:
     review = _review(request)
-    session: Session = request["session"]
+    session = request[SESSION]
     message_id = request.match_info["message_id"]
     if _is_api(request):
         try:
@@ -280,7 +285,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
         return _fail(request, 503, "publish_failed", "The decision could not be sent (broker unavailable); retry.")
     if _is_api(request):
         return web.json_response({"decision": decision.model_dump(mode="json")}, status=201)
-    raise web.HTTPSeeOther(f"{render.item_url(message_id)}?decided=1")
+    return _redirect(f"{render.item_url(message_id)}?decided=1")
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
