@@ -65,6 +65,9 @@ def elasticsearch_answers(url: str) -> str | None:
 
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the servers do: a port whose last connections linger in TIME_WAIT (right after `down`) is free to
+        # listen on, while on Linux a port someone listens on still fails to bind.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

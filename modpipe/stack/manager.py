@@ -104,6 +104,10 @@ class LocalStack:
         started = time.monotonic()
         self._ensure_weed_ports()
         self._save_ports()
+        # Every port is checked before anything starts, so a taken one leaves no half-started stack behind.
+        for name in SERVERS:
+            if not self._running(name):
+                self._check_port(name)
         for name in ("s3", "elasticsearch"):
             self._start_if_needed(name, creds, say)
         self._wait("s3", creds)
@@ -225,15 +229,18 @@ class LocalStack:
         if pid is not None and process.is_ours(pid, self.home, self._binary(name)):
             say(f"{name} already running (pid {pid}) at {self._address(name)}")
             return
+        self._check_port(name)
+        (self.home / name.replace("elasticsearch", "es")).mkdir(parents=True, exist_ok=True)
+        new_pid = process.spawn(self._argv(name), self._env(creds), self._log(name), self._pidfile(name), self.home)
+        say(f"started {name} (pid {new_pid}) at {self._address(name)}")
+
+    def _check_port(self, name: str) -> None:
         port = {"s3": self.ports.s3, "elasticsearch": self.ports.elasticsearch, "kafka": self.ports.kafka}[name]
         if not health.port_is_free(port):
             raise StackError(
                 f"port {port} for {name} is taken by another program; choose another with "
                 f"MODPIPE__STACK__{'S3' if name == 's3' else name.upper()}_PORT"
             )
-        (self.home / name.replace("elasticsearch", "es")).mkdir(parents=True, exist_ok=True)
-        new_pid = process.spawn(self._argv(name), self._env(creds), self._log(name), self._pidfile(name), self.home)
-        say(f"started {name} (pid {new_pid}) at {self._address(name)}")
 
     def _log(self, name: str) -> Path:
         return self.home / "logs" / f"{name}.log"
