@@ -1,0 +1,203 @@
+"""The review page end to end in headless Chromium (Debian's package, driven by Playwright).
+
+Verdicts go to the verdicts topic; a real stream worker (queue and decisions agents) indexes them; a moderator signs
+in, filters, opens an item, confirms one and overturns another; then the queue documents, the decisions topic and
+the takedown/restore commands the worker derives from the decisions are checked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+from kafka import KafkaProducer
+
+from modpipe.settings import Action, Settings, load_settings
+from modpipe.stack.health import free_port
+from modpipe.stack.manager import StackInfo
+from modpipe.topics import ensure_topics
+from pipeline.search import ensure_index
+from tests.integration.review.conftest import PASSWORD, drop_queue, read_topic, review_overrides
+from tests.unit.review.factory import T0, make_verdict
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+
+
+def _env(overrides: dict[str, Any]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODPIPE")}
+    for dotted, value in overrides.items():
+        env["MODPIPE__" + dotted.replace(".", "__").upper()] = str(value)
+    return env
+
+
+def _wait(what: str, check: Callable[[], bool], timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{what}: process exited with {proc.returncode}")
+        if check():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{what}: not within {timeout_s}s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def live(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[tuple[Settings, str, Path]]:
+    """Settings of its own, the worker (queue + decisions agents) and the review page as real processes."""
+    from pipeline.review import users
+
+    users_file = tmp_path / "users"
+    users.set_password(users_file, "alice", PASSWORD)
+    overrides = review_overrides(stack, unique, users_file)
+    port = free_port()
+    overrides |= {"review.port": port, "worker.batch_timeout_s": 0.2}
+    settings = load_settings(environ={}, overrides=overrides)
+    ensure_topics(settings)
+    ensure_index(settings)
+    env = _env(overrides)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        with (tmp_path / "worker.log").open("wb") as log:
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "modpipe", "worker", "--agents", "queue,decisions", "--web-port",
+                 str(free_port()), "--worker-id", f"rv-{unique}"], env=env, stdout=log, stderr=subprocess.STDOUT,
+            ))  # fmt: skip
+        with (tmp_path / "review.log").open("wb") as log:
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "modpipe", "review", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+            ))  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as resp:
+                    return bool(resp.status == 200)
+            except OSError:
+                return False
+
+        _wait("review page", answers, 60, procs[1])
+        yield settings, base, tmp_path
+    finally:
+        for proc in procs:
+            _stop(proc)
+        drop_queue(settings)
+
+
+def _publish_verdicts(settings: Settings) -> None:
+    verdicts = [
+        make_verdict("web-1", "出售枪支弹药，私聊价格", published_at=T0),
+        make_verdict("web-2", "网络赌博平台，充值返利，稳赚不赔", flagged=("C7",), terms={"赌博": "C7"},
+                     action=Action.BLOCK, author="author-2", service_type="group"),
+        make_verdict("web-3", "有人要高仿证件吗，价格好说", terms={"证件": "C9"}, parent_id="web-1"),
+    ]  # fmt: skip
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.servers, acks="all")
+    try:
+        for v in verdicts:
+            producer.send(
+                settings.kafka.topics.verdicts.name, key=v.message_id.encode(), value=v.model_dump_json().encode()
+            )
+        producer.flush()
+    finally:
+        producer.close()
+
+
+def _queue_docs(settings: Settings) -> dict[str, dict[str, Any]]:
+    es = Elasticsearch(settings.elasticsearch.url, request_timeout=10)
+    try:
+        hits = es.search(index=settings.elasticsearch.index, size=100)["hits"]["hits"]
+        return {h["_id"]: h["_source"] for h in hits}
+    finally:
+        es.close()
+
+
+def test_moderator_confirms_one_item_and_overturns_another(live: tuple[Settings, str, Path]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    settings, base, tmp_path = live
+    _publish_verdicts(settings)
+    _wait("worker indexed the verdicts", lambda: len(_queue_docs(settings)) == 3, 90)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{base}/")
+            expect(page).to_have_url(f"{base}/login")
+            page.fill("input[name=username]", "alice")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            expect(page.locator("h1")).to_have_text("Moderation queue")
+            expect(page.locator("tr[data-id]")).to_have_count(3)
+
+            page.select_option("select[name=category]", "C9")  # the filter applies on change
+            expect(page.locator("tr[data-id]")).to_have_count(2)
+            page.select_option("select[name=service_type]", "bbs")
+            expect(page.locator("#total")).to_have_text("2")
+
+            page.click("tr[data-id=web-3] td.text a")
+            expect(page.locator("#text mark.hit")).to_have_text("证件")
+            expect(page.locator("section.parent")).to_contain_text("出售枪支弹药")
+            page.screenshot(path=str(tmp_path / "item.png"), full_page=True)
+            page.fill("textarea[name=comment]", "offers forged certificates")
+            page.click("button.confirm")
+            expect(page.locator(".notice")).to_contain_text("recorded")
+            expect(page.locator("#decision")).to_contain_text("confirmed by alice")
+
+            page.goto(f"{base}/?status=pending&action=block")
+            expect(page.locator("tr[data-id]")).to_have_count(1)
+            page.click("tr[data-id=web-2] td.text a")
+            expect(page.locator("#text mark.hit")).to_have_text("赌博")
+            page.click("button.overturn")
+            expect(page.locator("#decision")).to_contain_text("overturned by alice")
+        finally:
+            browser.close()
+    wanted = os.environ.get("REVIEW_SCREENSHOT")
+    if wanted:
+        shutil.copyfile(tmp_path / "item.png", wanted)
+
+    def applied() -> bool:
+        docs = _queue_docs(settings)
+        return docs["web-3"]["moderation"]["status"] == "confirmed" and docs["web-2"]["moderation"]["status"] == (
+            "overturned"
+        )
+
+    _wait("worker applied the decisions to the queue", applied, 60)
+    docs = _queue_docs(settings)
+    assert docs["web-3"]["moderation"]["decided_by"] == "alice"
+    assert docs["web-3"]["moderation"]["comment"] == "offers forged certificates"
+    assert docs["web-1"]["moderation"]["status"] == "pending"
+
+    decisions = {k.decode(): v for k, v in read_topic(settings, settings.kafka.topics.decisions.name, want=2)}
+    assert {k: (v["outcome"], v["moderator"], v["previous_action"]) for k, v in decisions.items()} == {
+        "web-3": ("confirmed", "alice", "review"),
+        "web-2": ("overturned", "alice", "block"),
+    }
+    commands = read_topic(settings, settings.kafka.topics.takedowns.name, want=2, idle_s=5)
+    assert sorted((k.decode(), v["command"], v["decided_by"]) for k, v in commands) == [
+        ("web-2", "restore", "alice"),
+        ("web-3", "takedown", "alice"),
+    ]
