@@ -9,6 +9,7 @@ import typer
 
 from modpipe import __version__
 from modpipe.cli import infra, pipeline
+from modpipe.cli import retention as retention_cli
 from modpipe.cli import review as review_cli
 from modpipe.cli.common import State
 
@@ -22,6 +23,7 @@ app.add_typer(infra.config_app, name="config")
 app.add_typer(infra.stack_app, name="stack")
 app.add_typer(infra.topics_app, name="topics")
 review_cli.register(app)  # search, kibana, review
+retention_cli.register(app)  # storage, retention, audit, report
 
 
 @app.callback()

@@ -1,0 +1,240 @@
+"""Sub-commands of the records store: `storage init`, `retention sweep|hold|release|holds`, `audit export|verify`,
+`report`. See docs/retention.md."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modpipe.cli.common import State, fail, is_tty, known_failures, say
+from modpipe.clock import Clock, FixedClock, SystemClock
+
+storage_app = typer.Typer(help="The S3 bucket that holds the records.", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention enforcement: sweep expired records, legal holds.", no_args_is_help=True)
+audit_app = typer.Typer(help="The auditor's export of records, and its verification.", no_args_is_help=True)
+
+EXIT_INTEGRITY = 3
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(storage_app, name="storage")
+    app.add_typer(retention_app, name="retention")
+    app.add_typer(audit_app, name="audit")
+    app.command("report")(report)
+
+
+@contextmanager
+def _failures() -> Iterator[None]:
+    from retention import IntegrityError, RetentionError
+
+    with known_failures():
+        try:
+            yield
+        except IntegrityError as exc:
+            fail(f"INTEGRITY CHECK FAILED for {exc.object_key}: {exc.problem}", EXIT_INTEGRITY)
+        except RetentionError as exc:
+            fail(str(exc))
+
+
+def _clock(now: str | None) -> Clock:
+    if now is None:
+        return SystemClock()
+    from retention.exports import parse_bound
+
+    try:
+        return FixedClock(parse_bound(now))
+    except ValueError:
+        fail(f"--now {now!r}: an RFC 3339 time with an offset (2026-11-23T08:00:00+00:00) or a date (2026-11-23)")
+
+
+@storage_app.command("init")
+def storage_init() -> None:
+    """Create the records bucket with object lock and versioning (idempotent); refuse a bucket without lock."""
+    from retention.store import Store, init_bucket
+
+    with _failures():
+        settings = State.settings()
+        with Store(settings) as store:
+            created = init_bucket(store)
+    verb = "created" if created else "already set up"
+    say(f"records bucket {settings.s3.records_bucket} {verb}: object lock ({settings.s3.lock_mode.value}), versioning")
+
+
+NOW_HELP = (
+    "Act as if it were this time (RFC 3339 or a date). For planning with --dry-run and for tests: it only chooses "
+    "what counts as expired; the S3 server still refuses to delete anything whose lock has not passed."
+)
+
+
+@retention_app.command("sweep")
+def sweep(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be deleted; delete nothing.")] = False,
+    now: Annotated[str | None, typer.Option("--now", help=NOW_HELP)] = None,
+) -> None:
+    """Delete every object version whose retention date has passed and that no legal hold keeps."""
+    import retention
+
+    clock = _clock(now)
+    with _failures():
+        report = retention.sweep(State.settings(), clock, dry_run=dry_run)
+    for key, version in report.deleted:
+        say(f"{'would delete' if dry_run else 'deleted'} {key} (version {version})")
+    say(report.summary())
+
+
+def _selector(message_id: str | None, author: str | None, group: str | None, prefix: str | None) -> tuple[str, str]:
+    given = [(n, v) for n, v in (("message_id", message_id), ("author", author), ("group", group),
+                                  ("prefix", prefix)) if v]  # fmt: skip
+    if len(given) != 1:
+        fail("give exactly one of --message-id, --author, --group, --prefix", 2)
+    return given[0]
+
+
+MessageOpt = Annotated[str | None, typer.Option("--message-id", help="Records of this message.")]
+AuthorOpt = Annotated[str | None, typer.Option("--author", help="Records of this author (author_id).")]
+GroupOpt = Annotated[str | None, typer.Option("--group", help="Records of this group (group_id).")]
+PrefixOpt = Annotated[
+    str | None,
+    typer.Option("--prefix", help="Objects under this key prefix, e.g. records/service=group/date=2026-11-23/"),
+]
+ByOpt = Annotated[str | None, typer.Option("--by", help="Who asks (recorded); default: the OS user.")]
+
+
+@retention_app.command("hold")
+def hold(
+    reason: Annotated[str, typer.Option("--reason", help="Why (case number, request); recorded with the hold.")],
+    message_id: MessageOpt = None,
+    author: AuthorOpt = None,
+    group: GroupOpt = None,
+    prefix: PrefixOpt = None,
+    by: ByOpt = None,
+) -> None:
+    """Place a legal hold: matching records are kept past their retention date until released."""
+    from retention import holds
+    from retention.store import Store
+
+    selector, value = _selector(message_id, author, group, prefix)
+    with _failures():
+        settings = State.settings()
+        with Store(settings) as store:
+            placed = holds.place(store, settings, SystemClock(), selector, value, reason, by or getpass.getuser())  # type: ignore[arg-type]
+    say(f"hold {placed.id} on {selector}={value}: {len(placed.objects)} objects held")
+
+
+@retention_app.command("release")
+def release(
+    message_id: MessageOpt = None,
+    author: AuthorOpt = None,
+    group: GroupOpt = None,
+    prefix: PrefixOpt = None,
+    by: ByOpt = None,
+) -> None:
+    """Release a legal hold (the hold record stays, with the release time)."""
+    from retention import holds
+    from retention.store import Store
+
+    selector, value = _selector(message_id, author, group, prefix)
+    with _failures():
+        settings = State.settings()
+        with Store(settings) as store:
+            done = holds.release(store, settings, SystemClock(), selector, value, by or getpass.getuser())  # type: ignore[arg-type]
+    say(f"hold {done.id} on {selector}={value} released")
+
+
+@retention_app.command("holds")
+def list_holds() -> None:
+    """List every legal hold, active or released."""
+    from retention import holds
+    from retention.store import Store
+
+    with _failures(), Store(State.settings()) as store:
+        found = holds.all_holds(store)
+    for h in found:
+        status = "active" if h.active else f"released {h.released_at}"
+        say(f"{h.id}  {h.selector}={h.value}  {status}  by {h.created_by} at {h.created_at}: {h.reason}")
+    if not found:
+        say("no holds")
+
+
+def _bound(text: str, option: str) -> datetime:
+    from retention.exports import parse_bound
+
+    try:
+        return parse_bound(text)
+    except ValueError:
+        fail(f"{option} {text!r}: an RFC 3339 time with an offset or a date (YYYY-MM-DD, midnight UTC)", 2)
+
+
+@audit_app.command("export")
+def export(
+    start: Annotated[str, typer.Option("--from", help="Window start, INCLUSIVE (RFC 3339 or YYYY-MM-DD = 00:00 UTC).")],
+    end: Annotated[str, typer.Option("--to", help="Window end, EXCLUSIVE (RFC 3339 or YYYY-MM-DD = 00:00 UTC).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for records.jsonl, manifest.json (and records.csv).")],
+    service: Annotated[list[str] | None, typer.Option("--service", help="Only this service type (repeatable).")] = None,
+    author: Annotated[str | None, typer.Option("--author", help="Only this author_id.")] = None,
+    group: Annotated[str | None, typer.Option("--group", help="Only this group_id.")] = None,
+    with_csv: Annotated[bool, typer.Option("--csv", help="Also write records.csv.")] = False,
+) -> None:
+    """Every record in [from, to): verdicts by their message's published_at, decisions by decided_at. Verifies
+    hash chains, checksums and manifests while reading; exits 3 naming the object on any break."""
+    from retention.exports import export as run
+    from retention.store import Store
+
+    t1, t2 = _bound(start, "--from"), _bound(end, "--to")
+    if t2 <= t1:
+        fail("--to must be after --from", 2)
+    with _failures():
+        settings = State.settings()
+        with Store(settings) as store:
+            manifest = run(settings, store, t1, t2, out, services=service or None, author=author, group=group,
+                           with_csv=with_csv, progress=is_tty())  # fmt: skip
+    counts, objects = manifest["counts"], len(manifest["objects_read"])
+    say(f"exported {counts['records']} records from {objects} objects to {out}: {counts['by_service']}")
+    if manifest["unlisted_objects"]:
+        say(f"note: {len(manifest['unlisted_objects'])} objects not in any manifest (verified by their chains)")
+
+
+@audit_app.command("verify")
+def verify(
+    folder: Annotated[Path, typer.Argument(help="A folder written by `audit export` or `report`.")],
+    offline: Annotated[bool, typer.Option("--offline", help="Check the files only, not the S3 objects.")] = False,
+) -> None:
+    """Re-check an export: file hashes, record hashes and chains, counts, and (unless --offline) that every object
+    read is still the same version with the same bytes in S3. Exits 3 naming what failed."""
+    from retention import bundle
+    from retention.store import Store
+
+    with _failures():
+        if offline:
+            result = bundle.verify(folder)
+        else:
+            with Store(State.settings()) as store:
+                result = bundle.verify(folder, store)
+    where = "files and S3 objects" if result.checked_against_store else "files only"
+    say(f"OK: {result.records} records from {result.objects} objects verified ({where})")
+
+
+def report(
+    date: Annotated[str, typer.Option("--date", help="The day (YYYY-MM-DD, UTC) whose published items to report.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for the bundle (default: report-<date>).")] = None,
+) -> None:
+    """The blocked items published on a day, by category and service type, with their records (L2)."""
+    from retention.exports import report as run
+    from retention.store import Store
+
+    day = _bound(date, "--date")
+    folder = out or Path(f"report-{day.date().isoformat()}")
+    with _failures():
+        settings = State.settings()
+        with Store(settings) as store:
+            manifest = run(settings, store, SystemClock(), day, folder, progress=is_tty())
+    summary = manifest["report"]
+    say(f"{summary['blocked_items']} blocked items on {summary['day']} -> {folder}")
+    for code, n in summary["by_category"].items():
+        say(f"  {code}: {n}")

@@ -1,0 +1,27 @@
+"""Immutable records in S3: the records sink, retention enforcement, legal holds and the auditor's export."""
+
+from __future__ import annotations
+
+from retention.exceptions import (
+    BucketNotLocked,
+    HoldError,
+    IntegrityError,
+    RetentionError,
+    StorageError,
+    TransientStorageError,
+)
+from retention.sink import RecordSink, StoredBatch
+from retention.sweeper import SweepReport, sweep
+
+__all__ = [
+    "BucketNotLocked",
+    "HoldError",
+    "IntegrityError",
+    "RecordSink",
+    "RetentionError",
+    "StorageError",
+    "StoredBatch",
+    "SweepReport",
+    "TransientStorageError",
+    "sweep",
+]

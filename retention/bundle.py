@@ -1,0 +1,160 @@
+"""The verifiable bundle an export or a report writes, and the check that re-verifies one on its own.
+
+DIR/records.jsonl   one stored record per line (as stored, plus `stored_in`: the object key and version read)
+DIR/records.csv     on request: a flat view for spreadsheets (not covered by record hashes; its file hash is)
+DIR/manifest.json   the query, counts, the manifests and object versions read, and the SHA-256 of every file
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from retention.audit import Collected
+from retention.codec import genesis, record_hash, sha256_b64
+from retention.exceptions import IntegrityError
+from retention.store import Store
+
+FORMAT = "modpipe-audit-bundle/1"
+WINDOW_NOTE = (
+    "[from, to): `from` inclusive, `to` exclusive; a verdict counts at its message's published_at, a decision at "
+    "its decided_at (UTC)"
+)
+CSV_COLUMNS = (
+    "event_at", "kind", "service_type", "message_id", "author_id", "group_id", "source_ip", "published_at",
+    "action", "flagged", "outcome", "moderator", "decided_at", "text", "object_key", "hash",
+)  # fmt: skip
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _csv_row(record: dict[str, Any]) -> list[Any]:
+    data: dict[str, Any] = record.get("data") or {}
+    message: dict[str, Any] = data["message"] if isinstance(data.get("message"), dict) else {}
+    return [
+        record.get("event_at"), record.get("kind"), record.get("service_type"), record.get("message_id"),
+        record.get("author_id"), record.get("group_id"), message.get("source_ip"), message.get("published_at"),
+        data.get("action"), " ".join(data.get("flagged") or ()), data.get("outcome"), data.get("moderator"),
+        data.get("decided_at"), message.get("text"), (record.get("stored_in") or {}).get("key"), record.get("hash"),
+    ]  # fmt: skip
+
+
+def counts(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    by: dict[str, Counter[str]] = {}
+    for r in records:
+        by.setdefault(str(r.get("service_type")), Counter())[str(r.get("kind"))] += 1
+    return {service: dict(sorted(c.items())) for service, c in sorted(by.items())}
+
+
+def write(
+    out: Path, collected: Collected, query: dict[str, Any], *, with_csv: bool, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    records_path = out / "records.jsonl"
+    with records_path.open("w", encoding="utf-8") as fh:
+        for record in collected.records:
+            fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+    files = {"records.jsonl": records_path}
+    if with_csv:
+        csv_path = out / "records.csv"
+        with csv_path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(CSV_COLUMNS)
+            writer.writerows(_csv_row(r) for r in collected.records)
+        files["records.csv"] = csv_path
+    manifest = {
+        "format": FORMAT,
+        "query": {**query, "window": WINDOW_NOTE},
+        "counts": {"records": len(collected.records), "by_service": counts(collected.records)},
+        "duplicates_skipped": collected.duplicates_skipped,
+        "manifests_read": collected.manifests,
+        "objects_read": collected.objects_json(),
+        "unlisted_objects": collected.unlisted,
+        "stored_bytes_read": collected.stored_bytes,
+        "files": {name: {"sha256": _sha256_file(p), "bytes": p.stat().st_size} for name, p in files.items()},
+        **(extra or {}),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _short(hex_hash: str) -> int:
+    try:
+        return int(hex_hash[:16], 16)
+    except ValueError:
+        return -1
+
+
+@dataclass(frozen=True)
+class Verified:
+    records: int
+    objects: int
+    checked_against_store: bool
+
+
+def verify(out: Path, store: Store | None = None) -> Verified:
+    """Re-check a bundle: file hashes, every record's hash and chain links, counts; with a store, also that every
+    object read is still, today, the same version with the same bytes. Raises IntegrityError naming what failed."""
+    manifest_path = out / "manifest.json"
+    if not manifest_path.is_file():
+        raise IntegrityError(str(manifest_path), "missing")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if manifest.get("format") != FORMAT:
+        raise IntegrityError(str(manifest_path), f"unknown format {manifest.get('format')!r}")
+    for name, expected in manifest["files"].items():
+        path = out / name
+        if not path.is_file() or _sha256_file(path) != expected["sha256"]:
+            raise IntegrityError(str(path), "file missing or its SHA-256 differs from manifest.json")
+    objects = {o["key"]: o for o in manifest["objects_read"]}
+    # per object: seq -> (prev, hash), as 64-bit prefixes to keep memory small; each record's full hash is
+    # recomputed above, the links only have to tie neighbours together
+    links: dict[str, dict[int, tuple[int, int]]] = {}
+    total = 0
+    with (out / "records.jsonl").open(encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, 1):
+            record = json.loads(line)
+            key = str((record.get("stored_in") or {}).get("key"))
+            if key not in objects:
+                raise IntegrityError(
+                    str(key), f"records.jsonl line {line_no}: from an object the manifest does not list"
+                )
+            if record.get("hash") != record_hash(record):
+                raise IntegrityError(key, f"records.jsonl line {line_no}: record does not match its hash (altered)")
+            seq, prev = record.get("seq"), str(record.get("prev"))
+            if seq == 0 and prev != genesis(key):
+                raise IntegrityError(key, f"records.jsonl line {line_no}: first record does not start the key's chain")
+            if isinstance(seq, int):
+                links.setdefault(key, {})[seq] = (_short(prev), _short(record["hash"]))
+            total += 1
+    for key, chain in links.items():
+        for seq, (prev_short, _hash) in chain.items():
+            before = chain.get(seq - 1)
+            if before is not None and before[1] != prev_short:
+                raise IntegrityError(key, f"record {seq}: chain broken (prev does not match record {seq - 1})")
+        read = objects[key]
+        if len(chain) == read["records"] and chain[max(chain)][1] != _short(str(read["last_hash"])):
+            raise IntegrityError(key, "last record's hash differs from the object's last hash in manifest.json")
+    if total != manifest["counts"]["records"]:
+        raise IntegrityError(
+            str(out / "records.jsonl"), f"{total} records, manifest.json says {manifest['counts']['records']}"
+        )
+    if store is not None:
+        for key, read in objects.items():
+            data, version_id = store.get(key)
+            if version_id != read["version_id"] or sha256_b64(data) != read["sha256"]:
+                raise IntegrityError(
+                    key, f"the stored object changed since the export (version {version_id}, read {read['version_id']})"
+                )
+    return Verified(total, len(objects), store is not None)

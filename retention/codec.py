@@ -1,0 +1,86 @@
+"""The stored form of records: canonical JSON lines, chained by SHA-256, compressed with zstd.
+
+The hash chain's stream is one batch object: the records of one (service, hour, source kind, partition) run of
+offsets written by one worker, in offset order. The first record's `prev` is a genesis hash derived from the
+object's key, so a record moved into another object breaks the chain; every later record's `prev` is the hash of
+the record before it. A record's `hash` is the SHA-256 of its canonical JSON without the `hash` field (and without
+the `stored_in` field an export adds), so it covers `prev`, its content, its position and its retention date.
+Objects are linked into an hour by the hour's manifest (see manifests.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import zstandard
+
+from retention.exceptions import IntegrityError
+
+CHAIN_VERSION = "modpipe-chain-v1"
+# Fields an export adds around a stored record; they are not part of what the hash covers.
+EXPORT_FIELDS = frozenset({"hash", "stored_in"})
+
+
+def canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def genesis(key: str) -> str:
+    return hashlib.sha256(f"{CHAIN_VERSION}\x00{key}".encode()).hexdigest()
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical({k: v for k, v in record.items() if k not in EXPORT_FIELDS})).hexdigest()
+
+
+def seal(records: Sequence[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Number and chain the records of one object (their order is the chain's order)."""
+    prev = genesis(key)
+    sealed = []
+    for seq, record in enumerate(records):
+        linked = {**record, "seq": seq, "prev": prev}
+        linked["hash"] = prev = record_hash(linked)
+        sealed.append(linked)
+    return sealed
+
+
+def encode(records: Iterable[dict[str, Any]], compressor: zstandard.ZstdCompressor) -> bytes:
+    body = b"".join(canonical(r) + b"\n" for r in records)
+    data: bytes = compressor.compress(body)
+    return data
+
+
+def decode(key: str, data: bytes) -> list[dict[str, Any]]:
+    try:
+        body = zstandard.ZstdDecompressor().decompress(data, max_output_size=1 << 31)
+        records = [json.loads(line) for line in body.splitlines() if line]
+    except (zstandard.ZstdError, ValueError) as exc:
+        raise IntegrityError(key, f"not a readable zstd JSON Lines object ({exc})") from exc
+    if not all(isinstance(r, dict) for r in records):
+        raise IntegrityError(key, "a line that is not a JSON object")
+    return records
+
+
+def verify_chain(key: str, records: Sequence[dict[str, Any]]) -> None:
+    """Every record's hash recomputes and links to the one before it, starting at the key's genesis."""
+    prev = genesis(key)
+    for seq, record in enumerate(records):
+        if record.get("seq") != seq:
+            raise IntegrityError(key, f"record {seq}: sequence number {record.get('seq')!r}, expected {seq}")
+        if record.get("prev") != prev:
+            raise IntegrityError(key, f"record {seq}: chain broken (prev does not match the record before it)")
+        if record.get("hash") != record_hash(record):
+            raise IntegrityError(key, f"record {seq}: content does not match its hash (altered)")
+        prev = record["hash"]
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_b64(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()

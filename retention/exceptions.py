@@ -1,0 +1,44 @@
+"""Errors of the records store, split the way callers must react to them.
+
+Transient: the S3 server is unreachable, slow or failing; back off and retry the same call (a retried flush writes
+the same keys and bytes). Terminal: retrying cannot help (a bucket without object lock, refused credentials, a
+record that fails its integrity check); a person has to act.
+"""
+
+from __future__ import annotations
+
+
+class RetentionError(Exception):
+    """Base of every error raised by the retention package."""
+
+
+class TransientStorageError(RetentionError):
+    """The S3 server did not answer or answered with a retryable failure; the same call may succeed later."""
+
+
+class StorageError(RetentionError):
+    """The S3 server refused the request for a reason retrying will not fix; `code` is the S3 error code."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class BucketNotLocked(StorageError):
+    """The records bucket exists but has no object lock (or versioning), so it cannot hold records."""
+
+
+class IntegrityError(RetentionError):
+    """A stored object or an export does not match its checksum, hash chain or manifest.
+
+    `object_key` names what failed, so an auditor knows exactly which object to look at.
+    """
+
+    def __init__(self, object_key: str, problem: str) -> None:
+        super().__init__(f"{object_key}: {problem}")
+        self.object_key = object_key
+        self.problem = problem
+
+
+class HoldError(RetentionError):
+    """A legal hold request that cannot be carried out (unknown hold, no selector...)."""

@@ -1,0 +1,152 @@
+"""The auditor's export (L9) and the daily report to the authorities (L2), both as verifiable bundles."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from modpipe.clock import Clock
+from modpipe.settings import Settings
+from retention import bundle
+from retention.audit import collect
+from retention.dates import iso, parse_time
+from retention.layout import parse_object_name
+from retention.store import Store
+
+REPORT_DECISION_DAYS = 31  # decisions about a day's items are looked for this long after it
+
+
+def export(
+    settings: Settings,
+    store: Store,
+    start: datetime,
+    end: datetime,
+    out: Path,
+    *,
+    services: list[str] | None = None,
+    author: str | None = None,
+    group: str | None = None,
+    with_csv: bool = False,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Every record in [start, end) (verdicts by published_at, decisions by decided_at), filtered by service,
+    author and group; a decision is kept with an author or group filter when it refers to a kept message."""
+    filtered = author is not None or group is not None
+
+    def keep_verdict(record: dict[str, Any]) -> bool:
+        if record.get("kind") == "decision":
+            return not filtered
+        return (author is None or record.get("author_id") == author) and (
+            group is None or record.get("group_id") == group
+        )
+
+    collected = collect(store, start, end, services=services, keep=keep_verdict, progress=progress)
+    if filtered:
+        kept_ids = {r.get("message_id") for r in collected.records}
+        decisions = collect(
+            store, start, end, services=services, object_filter=_decision_objects,
+            keep=lambda r: r.get("kind") == "decision" and r.get("message_id") in kept_ids,
+        )  # fmt: skip
+        collected.records.extend(decisions.records)
+        collected.records.sort(key=lambda r: (r.get("event_at") or "", r.get("message_id") or ""))
+        known = {o.key for o in collected.objects}
+        collected.objects.extend(o for o in decisions.objects if o.key not in known)
+    query = {
+        "command": "audit export",
+        "from": iso(start),
+        "to": iso(end),
+        "services": services,
+        "author": author,
+        "group": group,
+        "bucket": settings.s3.records_bucket,
+        "endpoint": settings.s3.endpoint,
+    }
+    return bundle.write(out, collected, query, with_csv=with_csv)
+
+
+def _decision_objects(key: str) -> bool:
+    name = parse_object_name(key)
+    return name is not None and name.tag == "d"
+
+
+def _final_blocked(verdict: dict[str, Any], decisions: list[dict[str, Any]]) -> tuple[bool, str]:
+    """Whether an item ends up blocked, and by whom: the machine's block stands unless a moderator overturns it;
+    an item sent to review is blocked once a moderator confirms it. The latest decision wins."""
+    blocked = verdict.get("action") == "block"
+    by = "machine" if blocked else ""
+    for d in sorted(decisions, key=lambda d: str(d.get("decided_at"))):
+        if d.get("outcome") == "confirmed":
+            blocked, by = True, str(d.get("moderator"))
+        elif d.get("outcome") == "overturned":
+            blocked, by = False, ""
+    return blocked, by
+
+
+def report(
+    settings: Settings, store: Store, clock: Clock, day: datetime, out: Path, *, progress: bool = False
+) -> dict[str, Any]:
+    """The items published on `day` (UTC) that are blocked, with their records, counted by category and service."""
+    start = day.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = start + timedelta(days=1)
+    verdicts = collect(store, start, end, keep=lambda r: r.get("kind") == "verdict", progress=progress)
+    until = min(clock.now(), start + timedelta(days=REPORT_DECISION_DAYS))
+    ids = {r.get("message_id") for r in verdicts.records}
+    decisions = collect(
+        store, start, max(until, end), object_filter=_decision_objects,
+        keep=lambda r: r.get("kind") == "decision" and r.get("message_id") in ids, progress=progress,
+    )  # fmt: skip
+    by_message: dict[str, list[dict[str, Any]]] = {}
+    for d in decisions.records:
+        by_message.setdefault(str(d.get("message_id")), []).append(d)
+    kept: list[dict[str, Any]] = []
+    by_category: Counter[str] = Counter()
+    by_service: Counter[str] = Counter()
+    by_both: Counter[tuple[str, str]] = Counter()
+    items = []
+    for verdict in verdicts.records:
+        data = verdict.get("data") or {}
+        mine = by_message.get(str(verdict.get("message_id")), [])
+        blocked, by = _final_blocked(data, [d.get("data") or {} for d in mine])
+        if not blocked:
+            continue
+        service = str(verdict.get("service_type"))
+        categories = list(data.get("flagged") or []) or ["uncategorised"]
+        for code in categories:
+            by_category[code] += 1
+            by_both[(code, service)] += 1
+        by_service[service] += 1
+        items.append({"message_id": verdict.get("message_id"), "service_type": service, "categories": categories,
+                      "published_at": verdict.get("event_at"), "confirmed_by": by})  # fmt: skip
+        kept.append(verdict)
+        kept.extend(mine)
+    verdicts.records = kept
+    known = {o.key for o in verdicts.objects}
+    verdicts.objects.extend(o for o in decisions.objects if o.key not in known)
+    verdicts.manifests.extend(decisions.manifests)
+    summary = {
+        "day": start.date().isoformat(),
+        "blocked_items": len(items),
+        "by_category": dict(sorted(by_category.items())),
+        "by_service_type": dict(sorted(by_service.items())),
+        "by_category_and_service_type": {f"{c}/{s}": n for (c, s), n in sorted(by_both.items())},
+        "items": items,
+        "decisions_considered_until": iso(max(until, end)),
+    }
+    query = {
+        "command": "report",
+        "date": start.date().isoformat(),
+        "bucket": settings.s3.records_bucket,
+        "endpoint": settings.s3.endpoint,
+        "generated_at": iso(clock.now()),
+    }
+    return bundle.write(out, verdicts, query, with_csv=True, extra={"report": summary})
+
+
+def parse_bound(text: str) -> datetime:
+    """A window bound: RFC 3339 with an offset, or a plain date (midnight UTC)."""
+    parsed = parse_time(text)
+    if parsed is not None:
+        return parsed
+    return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)

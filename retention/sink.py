@@ -1,0 +1,253 @@
+"""RecordSink: add() records from the verdicts and decisions topics, flush() them to S3 as locked batch objects.
+
+The records agent calls add() for every value of a Kafka batch, then flush(), and commits the offsets only after
+flush() returned. flush() is blocking and all-or-nothing from the caller's view: it raises TransientStorageError
+while S3 is unavailable and keeps everything pending, so calling it again later resumes (objects already stored in
+the failed attempt are not written twice; anything written again lands on the same key with the same bytes).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import zstandard
+
+from modpipe.clock import Clock
+from modpipe.settings import Settings
+from retention import manifests
+from retention.codec import canonical, decode, encode, seal
+from retention.dates import iso, parse_time
+from retention.envelope import Pending, build
+from retention.exceptions import StorageError
+from retention.layout import RECORDS, hour_path, hours, manifest_key, parse_object_name, record_key
+from retention.manifests import Entry
+from retention.store import Store, check_bucket
+
+log = logging.getLogger("modpipe.retention")
+_INDEX_LIMIT = 200_000  # message ids remembered for lock extension by later decisions
+_MANIFEST_CACHE = 256
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """One object written by a flush."""
+
+    service: str
+    hour: str
+    entry: Entry
+    message_ids: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return self.entry.key
+
+
+class RecordSink:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock,
+        worker_id: str,
+        store: Store | None = None,
+        decision_lookback: timedelta = timedelta(days=2),
+        compression_level: int = 6,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.worker_id = worker_id
+        self._own_store = store is None
+        self.store = store or Store(settings)
+        self._compressor = zstandard.ZstdCompressor(level=compression_level)
+        self._limits = settings.records
+        self._lookback = decision_lookback
+        self._pending: dict[tuple[str, int, int], Pending] = {}  # (topic, partition, offset) -> record
+        self._pending_bytes = 0
+        self._first_added: float | None = None
+        self._done: dict[str, StoredBatch] = {}  # objects stored by an unfinished flush
+        self._manifests: OrderedDict[str, dict[str, Entry]] = OrderedDict()
+        self._index: OrderedDict[str, list[tuple[str, str | None, datetime]]] = OrderedDict()
+        self._checked = False
+
+    # -- the agent's interface -----------------------------------------------------------------------------
+
+    def add(self, value: dict[str, Any], *, topic: str, partition: int, offset: int) -> None:
+        pending = build(value, topic=topic, partition=partition, offset=offset, settings=self.settings,
+                        now=self.clock.now())  # fmt: skip
+        previous = self._pending.get((topic, partition, offset))
+        if previous is not None:  # a re-delivered message replaces itself
+            self._pending_bytes -= previous.raw_bytes
+        self._pending[(topic, partition, offset)] = pending
+        self._pending_bytes += pending.raw_bytes
+        if self._first_added is None:
+            self._first_added = time.monotonic()
+
+    def should_flush(self) -> bool:
+        if not self._pending:
+            return False
+        age = time.monotonic() - (self._first_added or time.monotonic())
+        return (
+            len(self._pending) >= self._limits.batch_max_records
+            or self._pending_bytes >= self._limits.batch_max_bytes
+            or age >= self._limits.batch_max_age_s
+        )
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def flush(self) -> list[StoredBatch]:
+        if not self._pending:
+            return []
+        if not self._checked:
+            check_bucket(self.store)
+            self._checked = True
+        batches = [self._store_chunk(chunk) for chunk in self._chunks()]
+        self._write_manifests(batches)
+        for batch in batches:
+            if batch.entry.kind == "verdict":
+                self._remember(batch)
+        self._extend_for_decisions()
+        self._pending.clear()
+        self._pending_bytes = 0
+        self._first_added = None
+        self._done.clear()
+        return batches
+
+    def close(self) -> None:
+        if self._own_store:
+            self.store.close()
+
+    def __enter__(self) -> RecordSink:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- batching ------------------------------------------------------------------------------------------
+
+    def _chunks(self) -> list[list[Pending]]:
+        """One object per (service, hour, kind, topic, partition), split further only by the size limits."""
+        groups: dict[tuple[str, str, str, str, int], list[Pending]] = {}
+        for p in self._pending.values():
+            groups.setdefault((p.service, hour_path(p.service, p.event_at), p.kind, p.topic, p.partition), []).append(p)
+        chunks = []
+        for group in groups.values():
+            group.sort(key=lambda p: p.offset)
+            chunk: list[Pending] = []
+            size = 0
+            for p in group:
+                if chunk and (
+                    len(chunk) >= self._limits.batch_max_records or size + p.raw_bytes > self._limits.batch_max_bytes
+                ):
+                    chunks.append(chunk)
+                    chunk, size = [], 0
+                chunk.append(p)
+                size += p.raw_bytes
+            chunks.append(chunk)
+        return chunks
+
+    def _store_chunk(self, chunk: list[Pending]) -> StoredBatch:
+        first = chunk[0]
+        key = record_key(first.service, first.event_at, self.worker_id, first.kind, first.partition, first.offset)
+        done = self._done.get(key)
+        if done is not None:
+            return done
+        records = seal([p.record for p in chunk], key)
+        data = encode(records, self._compressor)
+        until = max(p.retain_until for p in chunk)
+        stored = self.store.put(key, data, until, self.clock, "application/zstd")
+        entry = Entry(
+            key=key, version_id=stored.version_id, kind=first.kind, topic=first.topic, partition=first.partition,
+            first_offset=first.offset, last_offset=chunk[-1].offset, records=len(chunk), bytes=len(data),
+            raw_bytes=sum(p.raw_bytes for p in chunk), sha256=stored.sha256, first_hash=records[0]["hash"],
+            last_hash=records[-1]["hash"], retain_until=iso(until),
+        )  # fmt: skip
+        hour = iso(first.event_at.replace(minute=0, second=0, microsecond=0))
+        ids = tuple(p.message_id for p in chunk if p.message_id is not None)
+        batch = StoredBatch(first.service, hour, entry, ids)
+        self._done[key] = batch
+        return batch
+
+    # -- manifests -----------------------------------------------------------------------------------------
+
+    def _write_manifests(self, batches: list[StoredBatch]) -> None:
+        by_manifest: dict[str, list[StoredBatch]] = {}
+        for b in batches:
+            at = parse_time(b.hour)
+            assert at is not None
+            by_manifest.setdefault(manifest_key(b.service, at, self.worker_id), []).append(b)
+        for key, added in by_manifest.items():
+            entries = dict(self._load_manifest(key))
+            for b in added:
+                entries[b.key] = b.entry
+            if entries == self._manifests.get(key):
+                continue
+            doc = manifests.document(added[0].service, added[0].hour, self.worker_id, entries, iso(self.clock.now()))
+            until = max(parse_time(e.retain_until) or self.clock.now() for e in entries.values())
+            self.store.put(key, canonical(doc), until, self.clock, "application/json")
+            self._manifests[key] = entries
+            self._manifests.move_to_end(key)
+            while len(self._manifests) > _MANIFEST_CACHE:
+                self._manifests.popitem(last=False)
+
+    def _load_manifest(self, key: str) -> dict[str, Entry]:
+        cached = self._manifests.get(key)
+        if cached is not None:
+            return cached
+        try:
+            data, _version = self.store.get(key)
+        except StorageError as exc:
+            if exc.code != "NoSuchKey":
+                raise
+            return {}
+        return manifests.parse(key, data)
+
+    # -- later decisions extend the lock of what they refer to ---------------------------------------------
+
+    def _remember(self, batch: StoredBatch) -> None:
+        until = parse_time(batch.entry.retain_until)
+        assert until is not None
+        for message_id in batch.message_ids:
+            holders = [h for h in self._index.get(message_id, []) if h[0] != batch.key]
+            self._index[message_id] = [*holders, (batch.key, batch.entry.version_id, until)]
+            self._index.move_to_end(message_id)
+        while len(self._index) > _INDEX_LIMIT:
+            self._index.popitem(last=False)
+
+    def _extend_for_decisions(self) -> None:
+        for p in self._pending.values():
+            if p.kind != "decision" or p.message_id is None:
+                continue
+            holders = self._index.get(p.message_id) or self._search(p)
+            for key, version_id, until in holders:
+                if until < p.retain_until and self.store.extend(key, version_id, p.retain_until, self.clock):
+                    log.info("lock of %s extended to %s by decision on %s", key, iso(p.retain_until), p.message_id)
+
+    def _search(self, decision: Pending) -> list[tuple[str, str | None, datetime]]:
+        """Find the verdict objects of a message this worker does not remember (restart, other worker)."""
+        needle = f'"message_id":"{decision.message_id}"'.encode()
+        found = []
+        for hour in reversed(hours(decision.event_at - self._lookback, decision.event_at + timedelta(hours=1))):
+            prefix = f"{RECORDS}{hour_path(decision.service, hour)}"
+            for obj in self.store.call(
+                self.store.client.list_objects, self.store.bucket, prefix=prefix, recursive=True
+            ):
+                name = parse_object_name(obj.object_name)
+                if name is None or name.tag != "v":
+                    continue
+                data, version_id = self.store.get(obj.object_name)
+                if needle not in zstandard.ZstdDecompressor().decompress(data, max_output_size=1 << 31):
+                    continue
+                records = decode(obj.object_name, data)
+                untils = [parse_time(r.get("retain_until")) for r in records]
+                latest = max((u for u in untils if u is not None), default=decision.event_at)
+                found.append((obj.object_name, version_id, latest))
+            if found:
+                break
+        return found
