@@ -7,16 +7,8 @@ each piece escaped on its own, so an escape never splits a span and no user text
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from html import escape
 from typing import Any
-
-
-@dataclass(frozen=True)
-class Span:
-    start: int
-    end: int
-    labels: tuple[str, ...]  # "C9 枪支" for each hit covering the piece
 
 
 def valid_spans(text: str, hits: list[dict[str, Any]]) -> list[tuple[int, int, str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from elasticsearch import ApiError, Elasticsearch
 
@@ -50,8 +50,11 @@ def ensure_index(settings: Settings, client: Elasticsearch | None = None) -> str
 class QueueSink:
     """Buffers review and block verdicts, bulk-indexes them on flush, and applies moderators' decisions."""
 
-    def __init__(self, settings: Settings, client: Elasticsearch | None = None) -> None:
+    def __init__(self, settings: Settings, client: Elasticsearch | None = None, *, refresh: bool = False) -> None:
         self._alias = alias_name(settings)
+        # Waiting for a refresh costs up to a second per batch on Elasticsearch; searches see new items within the
+        # refresh interval anyway. Tests that search right after a flush ask for it.
+        self._refresh: Literal["wait_for", False] = "wait_for" if refresh else False
         self._own_client = client is None
         self._es = client or make_client(settings)
         self._pending: dict[str, Verdict] = {}
@@ -74,7 +77,7 @@ class QueueSink:
             return 0
         verdicts = list(self._pending.values())
         with translated("queue flush"):
-            response = self._es.bulk(operations=bulk_actions(self._alias, verdicts), refresh="wait_for")
+            response = self._es.bulk(operations=bulk_actions(self._alias, verdicts), refresh=self._refresh)
         retry: dict[str, Verdict] = {}
         written = 0
         for verdict, item in zip(verdicts, response["items"], strict=True):
@@ -109,7 +112,7 @@ class QueueSink:
         }
         with translated("apply decision"):
             self._es.update(
-                index=self._alias, id=decision.message_id, doc=doc, doc_as_upsert=True, refresh="wait_for",
+                index=self._alias, id=decision.message_id, doc=doc, doc_as_upsert=True, refresh=self._refresh,
                 retry_on_conflict=5,
             )  # fmt: skip
 

@@ -73,7 +73,7 @@ def test_sink_indexes_review_and_block_only_and_redelivery_keeps_decisions(
     qsettings: Settings, es: Elasticsearch
 ) -> None:
     ensure_index(qsettings)
-    sink = QueueSink(qsettings)
+    sink = QueueSink(qsettings, refresh=True)
     try:
         sink.add(make_verdict("m-review"))
         sink.add(make_verdict("m-block", action=Action.BLOCK))
@@ -105,7 +105,7 @@ def test_sink_indexes_review_and_block_only_and_redelivery_keeps_decisions(
 
 def test_chinese_search_filters_and_author_history(qsettings: Settings, es: Elasticsearch) -> None:
     ensure_index(qsettings)
-    sink = QueueSink(qsettings)
+    sink = QueueSink(qsettings, refresh=True)
     store = QueueStore(qsettings)
     try:
         sink.add(make_verdict("a1", "今天出售枪支，价格私聊", published_at=T0))
@@ -132,7 +132,7 @@ def test_chinese_search_filters_and_author_history(qsettings: Settings, es: Elas
 
 def test_first_claim_wins_and_the_second_is_told(qsettings: Settings, es: Elasticsearch) -> None:
     ensure_index(qsettings)
-    sink = QueueSink(qsettings)
+    sink = QueueSink(qsettings, refresh=True)
     store = QueueStore(qsettings)
     try:
         sink.add(make_verdict("c1"))

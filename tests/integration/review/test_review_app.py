@@ -26,7 +26,7 @@ Scenario = Callable[[TestClient[Any, Any], TestClient[Any, Any]], Awaitable[None
 
 def seed(settings: Settings) -> None:
     ensure_index(settings)
-    sink = QueueSink(settings)
+    sink = QueueSink(settings, refresh=True)
     try:
         sink.add(make_verdict("root", "今天的新闻大家怎么看", flagged=("C6",), terms={}, author="author-9"))
         sink.add(make_verdict("m1", "出售<枪支>弹药，私聊价格", parent_id="root"))
