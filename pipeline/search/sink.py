@@ -51,6 +51,8 @@ class QueueSink:
     """Buffers review and block verdicts, bulk-indexes them on flush, and applies moderators' decisions."""
 
     def __init__(self, settings: Settings, client: Elasticsearch | None = None, *, refresh: bool = False) -> None:
+        self._settings = settings
+        self._ready = False
         self._alias = alias_name(settings)
         # Waiting for a refresh costs up to a second per batch on Elasticsearch; searches see new items within the
         # refresh interval anyway. Tests that search right after a flush ask for it.
@@ -59,6 +61,13 @@ class QueueSink:
         self._es = client or make_client(settings)
         self._pending: dict[str, Verdict] = {}
         self.rejected: list[tuple[str, str]] = []  # (message_id, reason) refused for good by the last flush
+
+    def _ensure_ready(self) -> None:
+        # Writing to a missing alias would make Elasticsearch auto-create a plain index by that name, with guessed
+        # mappings, which `search init` could then not turn into the alias. So the first write sets the index up.
+        if not self._ready:
+            ensure_index(self._settings, self._es)
+            self._ready = True
 
     def add(self, verdict: Verdict) -> None:
         if verdict.action in QUEUED:
@@ -76,6 +85,7 @@ class QueueSink:
         if not self._pending:
             return 0
         verdicts = list(self._pending.values())
+        self._ensure_ready()
         with translated("queue flush"):
             response = self._es.bulk(operations=bulk_actions(self._alias, verdicts), refresh=self._refresh)
         retry: dict[str, Verdict] = {}
@@ -110,6 +120,7 @@ class QueueSink:
                 "comment": decision.comment,
             },
         }
+        self._ensure_ready()
         with translated("apply decision"):
             self._es.update(
                 index=self._alias, id=decision.message_id, doc=doc, doc_as_upsert=True, refresh=self._refresh,

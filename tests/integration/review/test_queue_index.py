@@ -171,3 +171,16 @@ def test_unreachable_elasticsearch_is_a_transient_error(qsettings: Settings) -> 
             ensure_index(down)
     finally:
         sink.close()
+
+
+def test_the_sink_sets_the_index_up_itself_rather_than_letting_elasticsearch_guess(
+    qsettings: Settings, es: Elasticsearch
+) -> None:
+    sink = QueueSink(qsettings, refresh=True)
+    try:
+        sink.apply_decision(make_decision("early", DecisionOutcome.CONFIRMED))
+    finally:
+        sink.close()
+    alias = qsettings.elasticsearch.index
+    assert list(es.indices.get_alias(name=alias)) == [f"{alias}-000001"]
+    assert es.get(index=alias, id="early")["_source"]["moderation"]["status"] == "confirmed"
