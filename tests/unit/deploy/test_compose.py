@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Any
 
 import pytest
@@ -195,3 +196,33 @@ def test_the_schema_catches_a_misspelt_key() -> None:
     broken = interpolate(compose(), filled_env())
     broken["services"]["queue"]["helthcheck"] = broken["services"]["queue"].pop("restart")
     assert any("helthcheck" in e for e in errors(broken))
+
+
+def image_env() -> dict[str, str]:
+    from tests.unit.deploy.test_dockerfile import instructions
+
+    found: dict[str, str] = {}
+    for args in instructions("ENV"):
+        for word in shlex.split(args):
+            name, sep, value = word.partition("=")
+            if sep and name.startswith("MODPIPE"):
+                found[name] = value
+    return found
+
+
+def test_modpipe_services_environment_is_valid_configuration() -> None:
+    from modpipe.settings import LockMode, load_settings
+
+    document = interpolate(compose(), filled_env())
+    for name, svc in document["services"].items():
+        if "build" not in svc:
+            continue
+        env = {**image_env(), **{k: str(v) for k, v in svc["environment"].items()}}
+        # What docker/entrypoint.sh sets from the role and a container id.
+        env.setdefault("MODPIPE__WORKER__ID", f"{env.get('MODPIPE_WORKER_ROLE', 'worker')}-3f2a1b4c5d6e")
+        settings = load_settings(environ=env)
+        assert settings.s3.lock_mode is LockMode.COMPLIANCE, name
+        assert settings.s3.access_key.startswith("placeholder-"), name
+        assert settings.worker.web_host == "0.0.0.0", name
+        assert settings.classifier.model_dir == "/opt/modpipe/model", name
+    assert load_settings(environ=dict(document["services"]["review"]["environment"])).review.host == "0.0.0.0"
