@@ -130,19 +130,18 @@ def s3_errors() -> Iterator[None]:
 def check_bucket(store: Store) -> None:
     """The bucket exists with versioning and object lock; anything else cannot hold records."""
     bucket = store.bucket
-    with s3_errors():
-        if not store.client.bucket_exists(bucket):
-            raise StorageError(f"bucket {bucket!r} does not exist; run `modpipe storage init`")
-        try:
-            store.client.get_object_lock_config(bucket)
-        except StorageError as exc:
-            if exc.code in ("ObjectLockConfigurationNotFoundError", "InvalidRequest", "NotImplemented"):
-                raise BucketNotLocked(
-                    f"bucket {bucket!r} exists without object lock; records need a bucket created with object lock "
-                    "(S3 cannot add it later): choose another bucket name (setting s3.records_bucket)"
-                ) from exc
-            raise
-        status = store.client.get_bucket_versioning(bucket).status
+    if not store.call(store.client.bucket_exists, bucket):
+        raise StorageError(f"bucket {bucket!r} does not exist; run `modpipe storage init`")
+    try:
+        store.call(store.client.get_object_lock_config, bucket)
+    except StorageError as exc:
+        if exc.code in ("ObjectLockConfigurationNotFoundError", "InvalidRequest", "NotImplemented"):
+            raise BucketNotLocked(
+                f"bucket {bucket!r} exists without object lock; records need a bucket created with object lock "
+                "(S3 cannot add it later): choose another bucket name (setting s3.records_bucket)"
+            ) from exc
+        raise
+    status = store.call(store.client.get_bucket_versioning, bucket).status
     if status != "Enabled":
         raise BucketNotLocked(f"bucket {bucket!r} has object lock but versioning is {status!r}")
 

@@ -18,6 +18,7 @@ from modpipe.clock import Clock
 from modpipe.settings import Settings
 from retention.codec import decode
 from retention.dates import shortest_days
+from retention.exceptions import StorageError
 from retention.holds import Hold, all_holds, key_matches, record_matches
 from retention.layout import MANIFESTS, RECORDS, hour_of
 from retention.scan import Version, folders, state, versions
@@ -34,12 +35,14 @@ class SweepReport:
     deleted: list[tuple[str, str | None]] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     kept: int = 0
+    refused: list[tuple[str, str | None]] = field(default_factory=list)  # due by our date, still locked in S3
 
     def summary(self) -> str:
         verb = "would delete" if self.dry_run else "deleted"
         return (
             f"{verb} {len(self.deleted)} object versions; {self.kept} not yet due; "
-            f"{len(self.held)} kept by a legal hold; {self.examined} examined"
+            f"{len(self.held)} kept by a legal hold; {len(self.refused)} refused by the S3 lock; "
+            f"{self.examined} examined"
         )
 
 
@@ -87,10 +90,19 @@ class _Sweeper:
                     due.append(date_folder)
         return due
 
-    def _delete(self, v: Version) -> None:
-        self.report.deleted.append((v.key, v.version_id))
+    def _delete(self, v: Version) -> bool:
         if not self.report.dry_run:
-            self.store.call(self.store.client.remove_object, self.store.bucket, v.key, version_id=v.version_id)
+            try:
+                self.store.call(self.store.client.remove_object, self.store.bucket, v.key, version_id=v.version_id)
+            except StorageError as exc:
+                if exc.code != "AccessDenied":
+                    raise
+                # the server's lock outlasts the date we computed (clock ahead of the server, or --now): keep it
+                log.warning("S3 refused to delete %s (version %s): still locked", v.key, v.version_id)
+                self.report.refused.append((v.key, v.version_id))
+                return False
+        self.report.deleted.append((v.key, v.version_id))
+        return True
 
     def _held_by_content(self, v: Version) -> bool:
         prefix_holds = [h for h in self.holds if key_matches(h, v.key)]
@@ -117,8 +129,7 @@ class _Sweeper:
                     self.report.held.append(key)
                 elif st.retain_until is None or st.retain_until > self.now:
                     self.report.kept += 1
-                else:
-                    self._delete(v)
+                elif self._delete(v):
                     gone += 1
             if gone == len(data_versions):
                 # nothing left under the key but delete markers: remove those too
