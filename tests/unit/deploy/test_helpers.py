@@ -9,10 +9,12 @@ import base64
 import importlib.util
 import json
 import socket
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -220,3 +222,31 @@ def test_run_stops_at_once_on_a_wrong_elastic_password(
     with pytest.raises(elastic_users.SetupError, match="HTTP 401"):
         elastic_users.run({**GOOD_ENV, "MODPIPE__ELASTICSEARCH__URL": es.url}, attempts=5)
     assert len(es.requests) == 1
+
+
+# ---- entrypoint.sh -----------------------------------------------------------------------------------------
+
+
+def run_entrypoint(tmp_path: Path, env: dict[str, str], *args: str) -> str:
+    fake = tmp_path / "modpipe"
+    fake.write_text('#!/bin/sh\necho "id=${MODPIPE__WORKER__ID} args=$*"\n', encoding="utf-8")
+    fake.chmod(0o755)
+    result = subprocess.run(
+        ["/bin/sh", str(DOCKER_DIR / "entrypoint.sh"), *args],
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    )
+    return result.stdout.strip()
+
+
+def test_entrypoint_names_each_replica_after_its_role_and_host(tmp_path: Path) -> None:
+    host = socket.gethostname()
+    out = run_entrypoint(tmp_path, {"MODPIPE_WORKER_ROLE": "records"}, "worker", "--agents", "records")
+    assert out == f"id=records-{host} args=worker --agents records"
+
+
+def test_entrypoint_keeps_an_explicit_worker_id(tmp_path: Path) -> None:
+    assert run_entrypoint(tmp_path, {"MODPIPE__WORKER__ID": "w-7"}, "version") == "id=w-7 args=version"
