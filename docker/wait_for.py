@@ -1,8 +1,8 @@
 """Wait until a service reports itself ready: `wait_for.py kibana URL [--timeout SECONDS]`.
 
-Kibana's container healthcheck only knows that Kibana answers HTTP; its status API, read with the credentials of
-the set-up (MODPIPE__ELASTICSEARCH__USERNAME/PASSWORD), says when every plugin is available, which saved-object
-imports need.
+Kibana's container healthcheck reads the redacted status Kibana gives anyone; this reads the full status with the
+set-up's credentials (MODPIPE__ELASTICSEARCH__USERNAME/PASSWORD), so the set-up also waits out a Kibana that fell
+back to unavailable after its container turned healthy, before importing saved objects.
 """
 
 from __future__ import annotations
