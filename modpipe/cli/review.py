@@ -67,6 +67,8 @@ def kibana_import(
         settings = State.settings()
     folder = objects_dir or (State.config_dir or default_config_dir()) / "kibana"
     if user and password is None:
+        if not sys.stdin.isatty():
+            fail("--user needs --password or env MODPIPE_KIBANA_PASSWORD when there is no terminal to ask on")
         password = getpass.getpass(f"Kibana password for {user}: ")
     try:
         objects = customise(
