@@ -4,7 +4,8 @@
 # stable across restarts of that container (object keys and Kafka client ids carry it).
 set -eu
 if [ -z "${MODPIPE__WORKER__ID:-}" ]; then
-    MODPIPE__WORKER__ID="${MODPIPE_WORKER_ROLE:-worker}-$(hostname)"
+    # Docker sets HOSTNAME to the container id; /etc/hostname holds the same when it is not exported.
+    MODPIPE__WORKER__ID="${MODPIPE_WORKER_ROLE:-worker}-${HOSTNAME:-$(cat /etc/hostname)}"
     export MODPIPE__WORKER__ID
 fi
 exec modpipe "$@"

@@ -243,9 +243,9 @@ def run_entrypoint(tmp_path: Path, env: dict[str, str], *args: str) -> str:
 
 
 def test_entrypoint_names_each_replica_after_its_role_and_host(tmp_path: Path) -> None:
-    host = socket.gethostname()
-    out = run_entrypoint(tmp_path, {"MODPIPE_WORKER_ROLE": "records"}, "worker", "--agents", "records")
-    assert out == f"id=records-{host} args=worker --agents records"
+    env = {"MODPIPE_WORKER_ROLE": "records", "HOSTNAME": "3f2a1b4c5d6e"}
+    out = run_entrypoint(tmp_path, env, "worker", "--agents", "records")
+    assert out == "id=records-3f2a1b4c5d6e args=worker --agents records"
 
 
 def test_entrypoint_keeps_an_explicit_worker_id(tmp_path: Path) -> None:
