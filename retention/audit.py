@@ -45,6 +45,7 @@ class Collected:
     manifests: list[dict[str, Any]] = field(default_factory=list)
     unlisted: list[str] = field(default_factory=list)
     duplicates_skipped: int = 0
+    read_records: int = 0  # every record in the objects read, in the window or not
     stored_bytes: int = 0
 
     def objects_json(self) -> list[dict[str, Any]]:
@@ -79,6 +80,9 @@ def verify_object(
     return ObjectRead(key, version_id, sha256_b64(data), len(records), first, last, manifest), records
 
 
+Emit = Callable[[list[dict[str, Any]]], None]
+
+
 def collect(
     store: Store,
     start: datetime,
@@ -88,12 +92,16 @@ def collect(
     keep: Keep = lambda _r: True,
     object_filter: Callable[[str], bool] = lambda _k: True,
     progress: bool = False,
+    emit: Emit | None = None,
 ) -> Collected:
-    """Verified records whose event time is in [start, end) and that `keep` accepts, deduplicated by source."""
+    """Verified records whose event time is in [start, end) and that `keep` accepts, deduplicated by source
+    position, in time order. With `emit`, each hour's records go to it as soon as the hour is read (memory stays
+    bounded by one hour); without, they are gathered in the result."""
     result = Collected()
-    plan: list[tuple[str, Entry | None, str | None]] = []
-    for service in services if services is not None else services_in(store):
-        for hour in hours(start, end):
+    wanted = services if services is not None else services_in(store)
+    plan: list[tuple[datetime, str, Entry | None, str | None]] = []
+    for hour in hours(start, end):
+        for service in wanted:
             path = hour_path(service, hour)
             listed: dict[str, tuple[Entry, str]] = {}
             for mkey in latest_keys(store, MANIFESTS + path):
@@ -106,19 +114,37 @@ def collect(
                 if key not in present:
                     raise IntegrityError(key, f"listed in manifest {listing} but missing (deleted or hidden)")
                 if object_filter(key):
-                    plan.append((key, entry, listing))
+                    plan.append((hour, key, entry, listing))
             for key in sorted(present - listed.keys()):
                 result.unlisted.append(key)
                 if object_filter(key):
-                    plan.append((key, None, None))
+                    plan.append((hour, key, None, None))
+    # a record always lands in the hour of its own time, so duplicates (a batch stored twice across a
+    # rebalance) can only be found within one hour
     seen: set[tuple[Any, ...]] = set()
+    current: datetime | None = None
+    batch: list[dict[str, Any]] = []
+
+    def hour_done() -> None:
+        batch.sort(key=_order)
+        if emit is not None:
+            emit(batch)
+        else:
+            result.records.extend(batch)
+        batch.clear()
+        seen.clear()
+
     with Progress(console=Console(stderr=True), disable=not progress, transient=True) as bar:
         task = bar.add_task("reading objects", total=len(plan))
-        for key, listed_entry, listing_key in plan:
+        for hour, key, listed_entry, listing_key in plan:
+            if hour != current:
+                hour_done()
+                current = hour
             data, version_id = store.get(key)
             read, records = verify_object(key, data, version_id, listed_entry, listing_key)
             result.objects.append(read)
             result.stored_bytes += len(data)
+            result.read_records += len(records)
             for record in records:
                 at = parse_time(record.get("event_at"))
                 if at is None or not start <= at < end or not keep(record):
@@ -130,9 +156,9 @@ def collect(
                     continue
                 seen.add(position)
                 record["stored_in"] = {"key": key, "version_id": version_id}
-                result.records.append(record)
+                batch.append(record)
             bar.advance(task)
-    result.records.sort(key=_order)
+    hour_done()
     return result
 
 

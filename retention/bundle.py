@@ -11,10 +11,9 @@ import csv
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from retention.audit import Collected
 from retention.codec import genesis, record_hash, sha256_b64
@@ -51,43 +50,72 @@ def _csv_row(record: dict[str, Any]) -> list[Any]:
     ]  # fmt: skip
 
 
-def counts(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    by: dict[str, Counter[str]] = {}
-    for r in records:
-        by.setdefault(str(r.get("service_type")), Counter())[str(r.get("kind"))] += 1
-    return {service: dict(sorted(c.items())) for service, c in sorted(by.items())}
+class BundleWriter:
+    """Writes records as they come (an export streams hour by hour), then manifest.json with the files' hashes."""
+
+    def __init__(self, out: Path, *, with_csv: bool) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        self.out = out
+        self.files = {"records.jsonl": out / "records.jsonl"}
+        self._jsonl = self.files["records.jsonl"].open("w", encoding="utf-8")
+        self._csv_file: TextIO | None = None
+        self._csv: Any = None
+        if with_csv:
+            self.files["records.csv"] = out / "records.csv"
+            self._csv_file = self.files["records.csv"].open("w", encoding="utf-8", newline="")
+            self._csv = csv.writer(self._csv_file)
+            self._csv.writerow(CSV_COLUMNS)
+        self.total = 0
+        self.by_service: dict[str, Counter[str]] = {}
+
+    def __call__(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            self._jsonl.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+            if self._csv is not None:
+                self._csv.writerow(_csv_row(record))
+            self.by_service.setdefault(str(record.get("service_type")), Counter())[str(record.get("kind"))] += 1
+        self.total += len(records)
+
+    def close(self) -> None:
+        self._jsonl.close()
+        if self._csv_file is not None:
+            self._csv_file.close()
+
+    def __enter__(self) -> BundleWriter:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def finish(
+        self, collected: Collected, query: dict[str, Any], extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        self.close()
+        by_service = {svc: dict(sorted(c.items())) for svc, c in sorted(self.by_service.items())}
+        manifest = {
+            "format": FORMAT,
+            "query": {**query, "window": WINDOW_NOTE},
+            "counts": {"records": self.total, "by_service": by_service},
+            "duplicates_skipped": collected.duplicates_skipped,
+            "manifests_read": collected.manifests,
+            "objects_read": collected.objects_json(),
+            "unlisted_objects": collected.unlisted,
+            "stored_bytes_read": collected.stored_bytes,
+            "files": {name: {"sha256": _sha256_file(p), "bytes": p.stat().st_size} for name, p in self.files.items()},
+            **(extra or {}),
+        }
+        text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
+        (self.out / "manifest.json").write_text(text, encoding="utf-8")
+        return manifest
 
 
 def write(
     out: Path, collected: Collected, query: dict[str, Any], *, with_csv: bool, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    out.mkdir(parents=True, exist_ok=True)
-    records_path = out / "records.jsonl"
-    with records_path.open("w", encoding="utf-8") as fh:
-        for record in collected.records:
-            fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-    files = {"records.jsonl": records_path}
-    if with_csv:
-        csv_path = out / "records.csv"
-        with csv_path.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(CSV_COLUMNS)
-            writer.writerows(_csv_row(r) for r in collected.records)
-        files["records.csv"] = csv_path
-    manifest = {
-        "format": FORMAT,
-        "query": {**query, "window": WINDOW_NOTE},
-        "counts": {"records": len(collected.records), "by_service": counts(collected.records)},
-        "duplicates_skipped": collected.duplicates_skipped,
-        "manifests_read": collected.manifests,
-        "objects_read": collected.objects_json(),
-        "unlisted_objects": collected.unlisted,
-        "stored_bytes_read": collected.stored_bytes,
-        "files": {name: {"sha256": _sha256_file(p), "bytes": p.stat().st_size} for name, p in files.items()},
-        **(extra or {}),
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return manifest
+    """A bundle of records gathered in memory."""
+    with BundleWriter(out, with_csv=with_csv) as writer:
+        writer(collected.records)
+        return writer.finish(collected, query, extra)
 
 
 def _short(hex_hash: str) -> int:

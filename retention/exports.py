@@ -42,17 +42,6 @@ def export(
             group is None or record.get("group_id") == group
         )
 
-    collected = collect(store, start, end, services=services, keep=keep_verdict, progress=progress)
-    if filtered:
-        kept_ids = {r.get("message_id") for r in collected.records}
-        decisions = collect(
-            store, start, end, services=services, object_filter=_decision_objects,
-            keep=lambda r: r.get("kind") == "decision" and r.get("message_id") in kept_ids,
-        )  # fmt: skip
-        collected.records.extend(decisions.records)
-        collected.records.sort(key=lambda r: (r.get("event_at") or "", r.get("message_id") or ""))
-        known = {o.key for o in collected.objects}
-        collected.objects.extend(o for o in decisions.objects if o.key not in known)
     query = {
         "command": "audit export",
         "from": iso(start),
@@ -63,6 +52,21 @@ def export(
         "bucket": settings.s3.records_bucket,
         "endpoint": settings.s3.endpoint,
     }
+    if not filtered:
+        # the whole window streams to disk hour by hour
+        with bundle.BundleWriter(out, with_csv=with_csv) as writer:
+            collected = collect(store, start, end, services=services, progress=progress, emit=writer)
+            return writer.finish(collected, query)
+    collected = collect(store, start, end, services=services, keep=keep_verdict, progress=progress)
+    kept_ids = {r.get("message_id") for r in collected.records}
+    decisions = collect(
+        store, start, end, services=services, object_filter=_decision_objects,
+        keep=lambda r: r.get("kind") == "decision" and r.get("message_id") in kept_ids,
+    )  # fmt: skip
+    collected.records.extend(decisions.records)
+    collected.records.sort(key=lambda r: (r.get("event_at") or "", r.get("message_id") or ""))
+    known = {o.key for o in collected.objects}
+    collected.objects.extend(o for o in decisions.objects if o.key not in known)
     return bundle.write(out, collected, query, with_csv=with_csv)
 
 
