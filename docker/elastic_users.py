@@ -39,13 +39,14 @@ class SetupError(Exception):
 
 
 def role_body(index: str) -> dict[str, Any]:
-    # Index templates and the index itself are made by `modpipe search init`, run as elastic by the set-up service.
+    # The queue worker's first write sets the index up itself when `search init` has not (pipeline.search.sink:
+    # template, mapping, alias), so the role may manage templates and the queue indices, and nothing else.
     return {
-        "cluster": ["monitor"],
+        "cluster": ["monitor", "manage_index_templates"],
         "indices": [
             {
                 "names": [index, f"{index}-*"],
-                "privileges": ["read", "write", "create_index", "view_index_metadata", "maintenance"],
+                "privileges": ["read", "write", "create_index", "view_index_metadata", "manage"],
             }
         ],
     }

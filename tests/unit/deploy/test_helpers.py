@@ -192,7 +192,7 @@ def test_calls_need_every_secret_and_an_own_user() -> None:
 def test_role_is_limited_to_the_queue_indices() -> None:
     calls = {call.path: call for call in elastic_users.calls(GOOD_ENV)}
     role = calls["/_security/role/modpipe_pipeline"].body
-    assert role["cluster"] == ["monitor"]
+    assert role["cluster"] == ["monitor", "manage_index_templates"]
     assert role["indices"][0]["names"] == ["modpipe-queue", "modpipe-queue-*"]
     assert "all" not in role["indices"][0]["privileges"]
     assert calls["/_security/user/modpipe"].body["roles"] == ["modpipe_pipeline"]
