@@ -48,6 +48,32 @@ def seal(records: Sequence[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return sealed
 
 
+_DATA_SLOT = b'"data":null'
+
+
+def seal_lines(records: Sequence[tuple[dict[str, Any], bytes]], key: str) -> tuple[list[bytes], str, str]:
+    """seal() for the write path, where each value's canonical JSON is already known: the line bytes, the first
+    and the last hash. The result is byte for byte what canonical(seal(...)) gives (the data is spliced into the
+    slot a null leaves: a top-level key's quotes cannot occur unescaped inside any JSON string)."""
+    prev = first = genesis(key)
+    lines = []
+    for seq, (fields, data_json) in enumerate(records):
+        linked = {**fields, "data": None, "seq": seq, "prev": prev}
+        body = canonical(linked).replace(_DATA_SLOT, b'"data":' + data_json, 1)
+        digest = hashlib.sha256(body).hexdigest()
+        linked["hash"] = digest
+        lines.append(canonical(linked).replace(_DATA_SLOT, b'"data":' + data_json, 1))
+        if seq == 0:
+            first = digest
+        prev = digest
+    return lines, first, prev
+
+
+def encode_lines(lines: Iterable[bytes], compressor: zstandard.ZstdCompressor) -> bytes:
+    data: bytes = compressor.compress(b"\n".join(lines) + b"\n")
+    return data
+
+
 def encode(records: Iterable[dict[str, Any]], compressor: zstandard.ZstdCompressor) -> bytes:
     body = b"".join(canonical(r) + b"\n" for r in records)
     data: bytes = compressor.compress(body)

@@ -30,7 +30,8 @@ class Pending:
     partition: int
     offset: int
     raw_bytes: int
-    record: dict[str, Any]
+    record: dict[str, Any]  # the stored record's fields except `data`
+    data_json: bytes  # canonical JSON of the value: the `data` field, and its size is the raw size
 
 
 def kind_of(value: dict[str, Any], topic: str, settings: Settings) -> str:
@@ -73,8 +74,10 @@ def build(
         "group_id": message.get("group_id"),
         "source": {"topic": topic, "partition": partition, "offset": offset},
         "retain_until": iso(until),
-        "data": value,
     }
     if notes:
         record["notes"] = notes
-    return Pending(kind, service, event_at, until, message_id, topic, partition, offset, len(canonical(value)), record)
+    data_json = canonical(value)
+    return Pending(
+        kind, service, event_at, until, message_id, topic, partition, offset, len(data_json), record, data_json
+    )

@@ -20,7 +20,7 @@ import zstandard
 from modpipe.clock import Clock
 from modpipe.settings import Settings
 from retention import manifests
-from retention.codec import canonical, decode, encode, seal
+from retention.codec import canonical, decode, encode_lines, seal_lines
 from retention.dates import iso, parse_time
 from retention.envelope import Pending, build
 from retention.exceptions import StorageError
@@ -158,15 +158,15 @@ class RecordSink:
         done = self._done.get(key)
         if done is not None:
             return done
-        records = seal([p.record for p in chunk], key)
-        data = encode(records, self._compressor)
+        lines, first_hash, last_hash = seal_lines([(p.record, p.data_json) for p in chunk], key)
+        data = encode_lines(lines, self._compressor)
         until = max(p.retain_until for p in chunk)
         stored = self.store.put(key, data, until, self.clock, "application/zstd")
         entry = Entry(
             key=key, version_id=stored.version_id, kind=first.kind, topic=first.topic, partition=first.partition,
             first_offset=first.offset, last_offset=chunk[-1].offset, records=len(chunk), bytes=len(data),
-            raw_bytes=sum(p.raw_bytes for p in chunk), sha256=stored.sha256, first_hash=records[0]["hash"],
-            last_hash=records[-1]["hash"], retain_until=iso(until),
+            raw_bytes=sum(p.raw_bytes for p in chunk), sha256=stored.sha256, first_hash=first_hash,
+            last_hash=last_hash, retain_until=iso(until),
         )  # fmt: skip
         hour = iso(first.event_at.replace(minute=0, second=0, microsecond=0))
         ids = tuple(p.message_id for p in chunk if p.message_id is not None)

@@ -12,7 +12,7 @@ import zstandard
 from modpipe.settings import Settings, load_settings
 from retention import IntegrityError, bundle
 from retention.audit import Collected, ObjectRead
-from retention.codec import decode, encode, genesis, seal, verify_chain
+from retention.codec import canonical, decode, encode, genesis, seal, seal_lines, verify_chain
 from retention.envelope import build
 
 KEY = "records/service=bbs/date=2026-11-23/hour=08/w-v-0-0.jsonl.zst"
@@ -97,3 +97,15 @@ def test_offline_verify_catches_edits(tmp_path: Path) -> None:
     with pytest.raises(IntegrityError, match="line 2: record does not match its hash") as caught:
         bundle.verify(out)
     assert caught.value.object_key == KEY
+
+
+def test_fast_write_path_matches_the_generic_one() -> None:
+    records = [
+        {"kind": "verdict", "message_id": f"m{i}", "author_id": 'a"data":null', "notes": ["x"]} for i in range(4)
+    ]
+    values = [{"text": '文"data":null', "n": i, "f": 0.1 + i, "nested": {"b": 1, "a": [None, True]}} for i in range(4)]
+    lines, first, last = seal_lines([(r, canonical(v)) for r, v in zip(records, values, strict=True)], KEY)
+    generic = seal([{**r, "data": v} for r, v in zip(records, values, strict=True)], KEY)
+    assert lines == [canonical(g) for g in generic]
+    assert (first, last) == (generic[0]["hash"], generic[-1]["hash"])
+    verify_chain(KEY, [json.loads(line) for line in lines])

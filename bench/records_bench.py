@@ -1,0 +1,157 @@
+"""Records benchmark (issue 5). Prints figures; asserts nothing.
+
+In one run, on a fresh S3 server (SeaweedFS, object lock, as in the local stack):
+  1. write: records per second through one RecordSink, the way the records agent drives it (add a take-batch of
+     settings.records.batch_max_records values, then flush), with verdicts spread over 4 services and 4 partitions;
+  2. storage: stored bytes per record against the raw JSON of the verdicts;
+  3. read: `audit export` of the whole window (every object verified against its manifest, every chain recomputed,
+     records.jsonl written) against a plain read of the same objects (GET + zstd decompress + json.loads per line).
+
+    .venv/bin/python bench/records_bench.py [--count 200000] [--keep]
+
+The issue asks for a 1,000,000-record window: `--count 1000000` runs it (about 5-10 minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import zstandard
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from modpipe.clock import FixedClock
+from modpipe.settings import load_settings
+from modpipe.stack.health import free_port
+from modpipe.stack.manager import LocalStack
+from retention import RecordSink
+from retention.exports import export
+from retention.scan import latest_keys
+from retention.store import Store, init_bucket
+from tests.support import stack_overrides
+
+SERVICES = ("bbs", "comment", "group", "public_account")
+TEXTS = (
+    "今天的新闻评论区很热闹，大家都在讨论天气和交通。",
+    "群里有人转发了一条未经证实的消息，请大家注意辨别。",
+    "这篇公众号文章介绍了本地的美食和旅游景点，值得一看。",
+    "Forum thread about the new metro line, with photos and a map link.",
+)
+
+
+def template() -> dict[str, Any]:
+    return {
+        "verdict_id": "0" * 32, "message_id": "", "action": "pass", "categories": {"C6": 0.02, "C7": 0.01},
+        "flagged": [], "hits": [], "sub_labels": {}, "model_version": "tfidf-lr-2026.11", "lexicon_version":
+        "seed-2026.11", "policy_version": "p-2026.11", "decided_by": "machine", "decided_at": "", "service_type": "",
+        "source": {"topic": "posts", "partition": 0, "offset": 0},
+        "message": {"message_id": "", "service_type": "", "kind": "post", "text": "", "published_at": "",
+                    "author_id": "", "source_ip": "203.0.113.7", "platform": "bench"},
+    }  # fmt: skip
+
+
+def make(base: dict[str, Any], i: int, at: datetime) -> dict[str, Any]:
+    v = copy.deepcopy(base)
+    service = SERVICES[i % 4]
+    mid = f"bench-{i:09d}"
+    v["message_id"] = v["message"]["message_id"] = mid
+    v["service_type"] = v["message"]["service_type"] = service
+    v["message"]["text"] = f"{TEXTS[i % 4]} #{i}"
+    v["message"]["published_at"] = at.isoformat()
+    v["message"]["author_id"] = f"user-{i % 5000}"
+    if service == "group":
+        v["message"]["group_id"] = f"group-{i % 300}"
+    v["decided_at"] = (at + timedelta(milliseconds=40)).isoformat()
+    v["source"]["offset"] = i
+    return v
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=200_000, help="records to write and export")
+    parser.add_argument("--hours", type=int, default=6, help="the window the records' published_at spans")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (S3 data, export)")
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="records-bench-"))
+    stack = LocalStack(home / "stack", free_port(), free_port(), free_port(), broker_storage="memory")
+    # only the S3 server is needed here: start just that one (the stack's own start-up, minus Kafka and ES)
+    creds = stack.credentials()
+    stack._ensure_weed_ports()
+    stack._save_ports()
+    stack._start_if_needed("s3", creds, print)
+    stack._wait("s3", creds)
+    try:
+        run(args, stack, home)
+    finally:
+        stack.down()
+        if not args.keep:
+            import shutil
+
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, stack: LocalStack, home: Path) -> None:
+    info = stack.info()
+    settings = load_settings(environ={}, overrides=stack_overrides(info, **{"s3.records_bucket": "bench-records"}))
+    with Store(settings) as store:
+        init_bucket(store)
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=args.hours)
+    step = timedelta(hours=args.hours) / args.count
+    batch = settings.records.batch_max_records
+    base = template()
+    topic = settings.kafka.topics.verdicts.name
+    print(f"records: {args.count} over {args.hours} h, take-batch {batch}, 4 services, 4 partitions")
+
+    raw_bytes = 0
+    objects = 0
+    write_s = 0.0
+    with RecordSink(settings, clock=FixedClock(datetime.now(UTC)), worker_id="bench-1") as sink:
+        for first in range(0, args.count, batch):
+            values = [make(base, i, start + step * i) for i in range(first, min(first + batch, args.count))]
+            raw_bytes += sum(len(json.dumps(v, ensure_ascii=False).encode()) for v in values)
+            began = time.perf_counter()
+            for i, v in enumerate(values, first):
+                sink.add(v, topic=topic, partition=i % 4, offset=i)
+            objects += len(sink.flush())
+            write_s += time.perf_counter() - began
+    print(f"write:  {args.count / write_s:,.0f} records/s through one sink ({write_s:.1f} s, {objects} objects, "
+          f"{args.count / objects:,.0f} records per object)")  # fmt: skip
+
+    with Store(settings) as store:
+        keys = latest_keys(store, "records/")
+        began = time.perf_counter()
+        stored = 0
+        lines = 0
+        decompressor = zstandard.ZstdDecompressor()
+        for key in keys:
+            data, _ = store.get(key)
+            stored += len(data)
+            for line in decompressor.decompress(data).splitlines():
+                json.loads(line)
+                lines += 1
+        plain_s = time.perf_counter() - began
+        print(f"storage: {stored / args.count:,.0f} bytes stored per record vs {raw_bytes / args.count:,.0f} bytes raw "
+              f"JSON ({raw_bytes / stored:.1f}x smaller; envelope, hash chain and manifests included in the stored "
+              "figure except manifests)")  # fmt: skip
+        out = home / "export"
+        began = time.perf_counter()
+        manifest = export(settings, store, start, start + timedelta(hours=args.hours), out)
+        export_s = time.perf_counter() - began
+    exported = manifest["counts"]["records"]
+    print(f"read:   plain read of {len(keys)} objects ({lines} records, GET + decompress + parse): {plain_s:.1f} s, "
+          f"{lines / plain_s:,.0f} records/s")  # fmt: skip
+    print(f"        audit export of the same window ({exported} records, verified, written to records.jsonl "
+          f"{manifest['files']['records.jsonl']['bytes'] / 1e6:,.0f} MB): {export_s:.1f} s, "
+          f"{exported / export_s:,.0f} records/s, {export_s / plain_s:.1f}x the plain read")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
