@@ -8,89 +8,100 @@ at training and at inference time, so there is no train/serve skew.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-import ahocorasick
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
 NGRAM_MAX = 3
+WORD_MAX = 4  # longest vocabulary word (in characters) the word features look up
 CHAR_BITS = 18
 _MULT = (
     np.uint64(0x9E3779B97F4A7C15),
     np.uint64(0xC2B2AE3D27D4EB4F),
     np.uint64(0x165667B19E3779F9),
-    np.uint64(0xD6E8FEB86659FD93),
+    np.uint64(0x94D049BB133111EB),
 )
+_FINAL = np.uint64(0xD6E8FEB86659FD93)
 _SALT = np.uint64(0x27D4EB2F165667C5)
 
 FloatArray = npt.NDArray[np.float32]
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
 
 
-def _codepoints(texts: Sequence[str]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+def _ngrams(texts: Sequence[str], nmax: int) -> Iterator[tuple[int, U64, I64]]:
+    """(n, hash, row) of every n-gram, n = 1..nmax, that lies inside one text; all batch-wide numpy arithmetic."""
     joined = "\x00".join(texts) + "\x00"
     cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     doc = np.cumsum(cps == 0, dtype=np.int64)
-    doc = np.concatenate(([0], doc[:-1]))  # the separator after a text still belongs to it (and is masked)
-    return cps, doc
-
-
-def char_ngram_counts(texts: Sequence[str], bits: int = CHAR_BITS, nmax: int = NGRAM_MAX) -> sp.csr_matrix:
-    """Counts of hashed character 1..nmax-grams, one row per text (texts must not contain \\x00)."""
-    cps, doc = _codepoints(texts)
-    size = np.uint64((1 << bits) - 1)
-    rows: list[npt.NDArray[np.int64]] = []
-    cols: list[npt.NDArray[np.uint64]] = []
+    doc = np.concatenate((np.zeros(1, np.int64), doc[:-1]))
     n_total = len(cps)
+    acc = np.zeros(n_total, dtype=np.uint64)
+    valid = np.ones(n_total, dtype=bool)
     with np.errstate(over="ignore"):
-        acc = np.zeros(n_total, dtype=np.uint64)
-        valid = np.ones(n_total, dtype=bool)
         for n in range(1, nmax + 1):
             length = n_total - n + 1
             if length <= 0:
-                break
+                return
             part = cps[n - 1 : n - 1 + length]
             acc = acc[:length] + part * _MULT[n - 1]
-            valid = valid[:length] & (part != 0)
-            hashed = ((acc ^ (_SALT * np.uint64(n))) * _MULT[3]) >> np.uint64(64 - bits)
+            valid = valid[:length] & (part != 0)  # \x00 separates texts: no n-gram crosses it
             idx = np.flatnonzero(valid)
-            rows.append(doc[idx])
-            cols.append(hashed[idx] & size)
+            yield n, (acc[idx] ^ (_SALT * np.uint64(n))) * _FINAL, doc[idx]
+
+
+def _counts(rows: list[I64], cols: list[I64], shape: tuple[int, int]) -> sp.csr_matrix:
     r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    c = np.concatenate(cols).astype(np.int64) if cols else np.zeros(0, dtype=np.int64)
-    data = np.ones(len(r), dtype=np.float32)
-    m = sp.csr_matrix((data, (r, c)), shape=(len(texts), 1 << bits), dtype=np.float32)
+    c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    m = sp.csr_matrix((np.ones(len(r), dtype=np.float32), (r, c)), shape=shape, dtype=np.float32)
     m.sum_duplicates()
     return m
 
 
+def char_ngram_counts(texts: Sequence[str], bits: int = CHAR_BITS, nmax: int = NGRAM_MAX) -> sp.csr_matrix:
+    """Counts of hashed character 1..nmax-grams, one row per text (texts must not contain \\x00)."""
+    rows: list[I64] = []
+    cols: list[I64] = []
+    with np.errstate(over="ignore"):
+        for _n, hashed, doc in _ngrams(texts, nmax):
+            rows.append(doc)
+            cols.append((hashed >> np.uint64(64 - bits)).astype(np.int64))
+    return _counts(rows, cols, (len(texts), 1 << bits))
+
+
 class WordMatcher:
-    """Every vocabulary word occurring in a text (overlaps included), in one automaton pass per batch."""
+    """Counts of vocabulary words (2..WORD_MAX characters, overlaps included): every n-gram's 64-bit hash is looked
+    up in the sorted hashes of the vocabulary, so no segmenter and no per-message Python runs at inference time."""
 
     def __init__(self, vocabulary: Sequence[str]) -> None:
         self.vocabulary = tuple(vocabulary)
-        self._automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        hashes = np.zeros(len(self.vocabulary), dtype=np.uint64)
         for i, word in enumerate(self.vocabulary):
-            self._automaton.add_word(word, i)
-        if self.vocabulary:
-            self._automaton.make_automaton()
+            if not 1 < len(word) <= WORD_MAX or "\x00" in word:
+                raise ValueError(f"vocabulary word {word!r}: 2..{WORD_MAX} characters expected")
+            for n, hashed, _doc in _ngrams([word], len(word)):
+                if n == len(word):
+                    hashes[i] = hashed[0]
+        order = np.argsort(hashes)
+        self._hashes = hashes[order]
+        self._columns = order.astype(np.int64)
 
     def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
         shape = (len(texts), max(len(self.vocabulary), 1))
-        if not self.vocabulary or not texts:
-            return sp.csr_matrix(shape, dtype=np.float32)
-        joined = "\x00".join(texts)
-        found = list(self._automaton.iter(joined))
-        if not found:
-            return sp.csr_matrix(shape, dtype=np.float32)
-        arr = np.asarray(found, dtype=np.int64)
-        bounds = np.cumsum([len(t) + 1 for t in texts])
-        rows = np.searchsorted(bounds, arr[:, 0], side="right")
-        m = sp.csr_matrix((np.ones(len(arr), dtype=np.float32), (rows, arr[:, 1])), shape=shape, dtype=np.float32)
-        m.sum_duplicates()
-        return m
+        rows: list[I64] = []
+        cols: list[I64] = []
+        if self.vocabulary and texts:
+            for n, hashed, doc in _ngrams(texts, WORD_MAX):
+                if n < 2:
+                    continue
+                pos = np.minimum(np.searchsorted(self._hashes, hashed), len(self._hashes) - 1)
+                hit = self._hashes[pos] == hashed
+                rows.append(doc[hit])
+                cols.append(self._columns[pos[hit]])
+        return _counts(rows, cols, shape)
 
 
 def tfidf(counts: sp.csr_matrix, idf: FloatArray) -> sp.csr_matrix:

@@ -14,7 +14,15 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
 from classifiers.data import Example
-from classifiers.features import FeatureSpace, FloatArray, WordMatcher, char_ngram_counts, fit_idf, lexicon_matrix
+from classifiers.features import (
+    WORD_MAX,
+    FeatureSpace,
+    FloatArray,
+    WordMatcher,
+    char_ngram_counts,
+    fit_idf,
+    lexicon_matrix,
+)
 from classifiers.lexicon import Lexicons, Matcher
 from classifiers.metrics import CategoryScores, score_labels
 from classifiers.model import CategoryModel, SubLabelModel
@@ -48,12 +56,12 @@ def setup_jieba(terms: Sequence[str]) -> None:
 
 
 def build_vocabulary(views: Sequence[str], limit: int = MAX_VOCABULARY) -> list[str]:
-    """Multi-character words jieba finds in at least two training texts."""
+    """Words of 2..WORD_MAX characters that jieba finds in at least two training texts."""
     import jieba
 
     df: Counter[str] = Counter()
     for text in views:
-        df.update({w for w in jieba.lcut(text) if len(w) > 1 and any(c.isalnum() for c in w)})
+        df.update({w for w in jieba.lcut(text) if 1 < len(w) <= WORD_MAX and any(c.isalnum() for c in w)})
     common = [w for w, n in df.most_common(limit) if n >= 2]
     return sorted(common)
 
@@ -220,15 +228,16 @@ def _sub_label_models(
 ) -> dict[str, SubLabelModel]:
     out: dict[str, SubLabelModel] = {}
     for code in codes:
-        picked = [int(i) for i in rows if code in examples[i].labels and examples[i].sub_label]
-        names = sorted({examples[i].sub_label or "" for i in picked})
+        # (row of x, example index) for the positives of this category that carry a sub-label
+        picked = [(r, int(i)) for r, i in enumerate(rows) if code in examples[i].labels and examples[i].sub_label]
+        names = sorted({examples[i].sub_label or "" for _, i in picked})
         if not names:
             continue
         if len(names) == 1:
             out[code] = SubLabelModel(tuple(names), np.zeros((x.shape[1], 1), np.float32), np.zeros(1, np.float32))
             continue
-        y = np.array([names.index(examples[i].sub_label or "") for i in picked])
-        clf = LogisticRegression(C=c, max_iter=1000).fit(x[picked], y)
+        y = np.array([names.index(examples[i].sub_label or "") for _, i in picked])
+        clf = LogisticRegression(C=c, max_iter=1000).fit(x[[r for r, _ in picked]], y)
         coef = clf.coef_.T.astype(np.float32)
         intercept = clf.intercept_.astype(np.float32)
         if len(names) == 2:  # binary: one column for the second class; make it a two-column argmax
