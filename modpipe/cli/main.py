@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modpipe import __version__
-from modpipe.cli import infra, pipeline
+from modpipe.cli import classify, infra, pipeline
 from modpipe.cli import retention as retention_cli
 from modpipe.cli import review as review_cli
 from modpipe.cli.common import State
@@ -39,6 +39,9 @@ def root(
 app.command("worker")(pipeline.worker)
 app.command("simulate")(pipeline.simulate)
 app.command("demo")(pipeline.demo)
+app.command("train")(classify.train)
+app.command("evaluate")(classify.evaluate)
+app.command("classify")(classify.classify)
 
 
 @app.command("version")
