@@ -120,12 +120,24 @@ def _set_legal_hold(store: Store, key: str, on: bool) -> None:
             store.call(store.client.disable_object_legal_hold, store.bucket, key, version_id=v.version_id)
 
 
-def place(store: Store, settings: Settings, clock: Clock, selector: Selector, value: str, reason: str, by: str) -> Hold:
+def place(
+    store: Store,
+    settings: Settings,
+    clock: Clock,
+    selector: Selector,
+    value: str,
+    reason: str,
+    by: str,
+    *,
+    service: str | None = None,
+) -> Hold:
+    """Hold every object that matches now (reading the records objects, of one service type if given) and
+    record the hold, so the sweeper also keeps whatever matches later."""
     if selector not in SELECTORS or not value:
         raise HoldError(f"a hold needs one of {SELECTORS} with a non-empty value")
     hid = hold_id(selector, value)
     existing = load(store, hid)
-    keys = matching_objects(store, selector, value)
+    keys = matching_objects(store, selector, value, RECORDS + (f"service={service}/" if service else ""))
     for key in keys:
         _set_legal_hold(store, key, on=True)
     objects = sorted(set(keys) | set(existing.objects if existing and existing.active else []))

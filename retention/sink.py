@@ -69,7 +69,8 @@ class RecordSink:
         self._pending: dict[tuple[str, int, int], Pending] = {}  # (topic, partition, offset) -> record
         self._pending_bytes = 0
         self._first_added: float | None = None
-        self._done: dict[str, StoredBatch] = {}  # objects stored by an unfinished flush
+        # objects stored by an unfinished flush, with the offsets they hold: a retry skips exactly those
+        self._done: dict[str, tuple[tuple[int, ...], StoredBatch]] = {}
         self._manifests: OrderedDict[str, dict[str, Entry]] = OrderedDict()
         self._index: OrderedDict[str, list[tuple[str, str | None, datetime]]] = OrderedDict()
         self._checked = False
@@ -155,9 +156,10 @@ class RecordSink:
     def _store_chunk(self, chunk: list[Pending]) -> StoredBatch:
         first = chunk[0]
         key = record_key(first.service, first.event_at, self.worker_id, first.kind, first.partition, first.offset)
+        offsets = tuple(p.offset for p in chunk)
         done = self._done.get(key)
-        if done is not None:
-            return done
+        if done is not None and done[0] == offsets:
+            return done[1]
         lines, first_hash, last_hash = seal_lines([(p.record, p.data_json) for p in chunk], key)
         data = encode_lines(lines, self._compressor)
         until = max(p.retain_until for p in chunk)
@@ -171,7 +173,7 @@ class RecordSink:
         hour = iso(first.event_at.replace(minute=0, second=0, microsecond=0))
         ids = tuple(p.message_id for p in chunk if p.message_id is not None)
         batch = StoredBatch(first.service, hour, entry, ids)
-        self._done[key] = batch
+        self._done[key] = (offsets, batch)
         return batch
 
     # -- manifests -----------------------------------------------------------------------------------------
@@ -225,9 +227,13 @@ class RecordSink:
             if p.kind != "decision" or p.message_id is None:
                 continue
             holders = self._index.get(p.message_id) or self._search(p)
+            updated = []
             for key, version_id, until in holders:
                 if until < p.retain_until and self.store.extend(key, version_id, p.retain_until, self.clock):
                     log.info("lock of %s extended to %s by decision on %s", key, iso(p.retain_until), p.message_id)
+                updated.append((key, version_id, max(until, p.retain_until)))
+            if p.message_id in self._index:
+                self._index[p.message_id] = updated
 
     def _search(self, decision: Pending) -> list[tuple[str, str | None, datetime]]:
         """Find the verdict objects of a message this worker does not remember (restart, other worker)."""

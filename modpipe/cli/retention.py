@@ -114,6 +114,9 @@ def hold(
     group: GroupOpt = None,
     prefix: PrefixOpt = None,
     by: ByOpt = None,
+    service: Annotated[
+        str | None, typer.Option("--service", help="Search only this service type's records (faster).")
+    ] = None,
 ) -> None:
     """Place a legal hold: matching records are kept past their retention date until released."""
     from retention import holds
@@ -123,7 +126,8 @@ def hold(
     with _failures():
         settings = State.settings()
         with Store(settings) as store:
-            placed = holds.place(store, settings, SystemClock(), selector, value, reason, by or getpass.getuser())  # type: ignore[arg-type]
+            who = by or getpass.getuser()
+            placed = holds.place(store, settings, SystemClock(), selector, value, reason, who, service=service)  # type: ignore[arg-type]
     say(f"hold {placed.id} on {selector}={value}: {len(placed.objects)} objects held")
 
 
@@ -165,6 +169,8 @@ def list_holds() -> None:
 def _bound(text: str, option: str) -> datetime:
     from retention.exports import parse_bound
 
+    if text == "now":
+        return SystemClock().now()
     try:
         return parse_bound(text)
     except ValueError:
@@ -174,7 +180,7 @@ def _bound(text: str, option: str) -> datetime:
 @audit_app.command("export")
 def export(
     start: Annotated[str, typer.Option("--from", help="Window start, INCLUSIVE (RFC 3339 or YYYY-MM-DD = 00:00 UTC).")],
-    end: Annotated[str, typer.Option("--to", help="Window end, EXCLUSIVE (RFC 3339 or YYYY-MM-DD = 00:00 UTC).")],
+    end: Annotated[str, typer.Option("--to", help="Window end, EXCLUSIVE (RFC 3339, YYYY-MM-DD = 00:00 UTC, or now).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for records.jsonl, manifest.json (and records.csv).")],
     service: Annotated[list[str] | None, typer.Option("--service", help="Only this service type (repeatable).")] = None,
     author: Annotated[str | None, typer.Option("--author", help="Only this author_id.")] = None,
