@@ -42,7 +42,7 @@ def preflight(settings: Settings, agents: Sequence[AgentName], web_port: int) ->
         )
 
 
-class JsonLogWorker(faust.Worker):  # type: ignore[misc]
+class JsonLogWorker(faust.Worker):
     """A faust worker whose every log line, its own and the libraries', is one JSON object."""
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:

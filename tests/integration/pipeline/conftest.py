@@ -27,12 +27,56 @@ from tests.support import stack_overrides
 TOPIC_KEYS = ("posts", "comments", "group_messages", "verdicts", "takedowns", "decisions", "dead_letters")
 
 
+class OutputWatcher:
+    """One consumer kept open on the verdicts and dead-letter topics, counting distinct outcomes as they arrive."""
+
+    def __init__(self, settings: Settings) -> None:
+        topics = settings.kafka.topics
+        self.verdicts_topic = topics.verdicts.name
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=settings.kafka.servers, enable_auto_commit=False, fetch_max_wait_ms=100
+        )
+        names = (topics.verdicts.name, topics.dead_letters.name)
+        self.consumer.assign([TopicPartition(n, p) for n in names for p in self.consumer.partitions_for_topic(n) or ()])
+        self.consumer.seek_to_beginning()
+        self.verdict_keys: set[bytes] = set()
+        self.letters: set[tuple[str, int, int]] = set()
+
+    def outcomes(self) -> int:
+        for records in self.consumer.poll(timeout_ms=200, max_records=10000).values():
+            for r in records:
+                if r.topic == self.verdicts_topic:
+                    self.verdict_keys.add(r.key)
+                else:
+                    value = json.loads(r.value)
+                    self.letters.add((value["topic"], value["partition"], value["offset"]))
+        return len(self.verdict_keys) + len(self.letters)
+
+    def wait(self, n: int, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self.outcomes() < n:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{self.outcomes()} of {n} messages have a verdict or dead letter after {timeout_s}s"
+                )
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
 @dataclass
 class PipelineEnv:
     settings: Settings
     overrides: dict[str, Any]
     logs: Path
     workers: list[Worker] = field(default_factory=list)
+    _watcher: OutputWatcher | None = None
+
+    @property
+    def watcher(self) -> OutputWatcher:
+        if self._watcher is None:
+            self._watcher = OutputWatcher(self.settings)
+        return self._watcher
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MODPIPE")}
@@ -140,3 +184,5 @@ def pipeline_env(stack: StackInfo, unique: str, default_model: str, tmp_path: Pa
     finally:
         for worker in env.workers:
             worker.stop(signal.SIGKILL)
+        if env._watcher is not None:
+            env._watcher.close()

@@ -16,9 +16,9 @@ from tests.integration.pipeline.conftest import PipelineEnv
 def assert_each_message_once(env: PipelineEnv, reports: list[tuple[SimulationReport, str]]) -> dict[str, Any]:
     """Every valid message has a verdict, every malformed one a dead letter, and copies are identical re-deliveries."""
     expected_total = sum(r.sent for r, _ in reports)
-    verdicts = env.read_all("verdicts", want=None)
-    letters = env.read_all("dead_letters")
-    takedowns = env.read_all("takedowns")
+    verdicts = env.read_all("verdicts", idle_s=1.5)
+    letters = env.read_all("dead_letters", idle_s=1.5)
+    takedowns = env.read_all("takedowns", idle_s=1.5)
     by_key: dict[bytes, list[dict[str, Any]]] = defaultdict(list)
     for key, value in verdicts:
         by_key[key].append(value)
@@ -38,16 +38,6 @@ def assert_each_message_once(env: PipelineEnv, reports: list[tuple[SimulationRep
     return {"verdicts": len(verdicts), "distinct": len(by_key), "letters": len(letters), "blocked": len(blocked)}
 
 
-def wait_for_verdicts(env: PipelineEnv, n: int, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = len({k for k, _ in env.read_all("verdicts", idle_s=0.5)}) + len(env.read_all("dead_letters", idle_s=0.5))
-        if got >= n:
-            return
-        time.sleep(1)
-    raise AssertionError(f"fewer than {n} verdicts and dead letters after {timeout_s}s")
-
-
 def test_sigkill_mid_stream_loses_nothing(pipeline_env: PipelineEnv) -> None:
     env = pipeline_env
     worker = env.start_worker("moderation,decisions", "crash-1")
@@ -59,14 +49,14 @@ def test_sigkill_mid_stream_loses_nothing(pipeline_env: PipelineEnv) -> None:
     )
     publisher.start()
     try:
-        wait_for_verdicts(env, 400)
+        env.watcher.wait(400)
         worker.stop(signal.SIGKILL)
         assert worker.proc.returncode == -signal.SIGKILL
     finally:
         publisher.join()
     restarted = env.start_worker("moderation,decisions", "crash-2")
     restarted.wait_assigned()
-    wait_for_verdicts(env, reports[0].sent)
+    env.watcher.wait(reports[0].sent)
     counts = assert_each_message_once(env, [(reports[0], "crash")])
     print(f"after SIGKILL: {counts}")
     restarted.stop()
@@ -84,11 +74,11 @@ def test_two_workers_split_partitions_and_one_takes_over(pipeline_env: PipelineE
     assert b_parts & inputs
     assert (a_parts | b_parts) & inputs == inputs, "together the two workers hold every input partition"
     first = simulate(env.settings, rate=0, count=1500, seed=5, run="split1")
-    wait_for_verdicts(env, first.sent)
+    env.watcher.wait(first.sent)
     b.stop(signal.SIGTERM)
     a.wait_assigned(predicate=lambda parts: inputs <= set(parts))
     second = simulate(env.settings, rate=0, count=1500, seed=6, run="split2")
-    wait_for_verdicts(env, first.sent + second.sent)
+    env.watcher.wait(first.sent + second.sent)
     assert_each_message_once(env, [(first, "split1"), (second, "split2")])
     metrics = a.metrics()
     assert 'modpipe_verdicts_total{action="pass"}' in metrics
