@@ -24,6 +24,7 @@ from modpipe.settings.models import Category
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = Path("models") / "default"
+LEXICON_VETO = 0.05  # a trained category's model score below this overrides a lexicon hit's floor
 _RANK = {Action.PASS: 0, Action.REVIEW: 1, Action.BLOCK: 2}
 _default_lock = threading.Lock()
 
@@ -44,7 +45,7 @@ def lexicon_floor(category: Category) -> float:
 
 def policy_version(categories: Mapping[str, Category]) -> str:
     policy = {
-        code: [cat.thresholds.review, cat.thresholds.block, cat.action.value, lexicon_floor(cat)]
+        code: [cat.thresholds.review, cat.thresholds.block, cat.action.value, lexicon_floor(cat), LEXICON_VETO]
         for code, cat in sorted(categories.items())
     }
     return hashlib.sha256(json.dumps(policy, sort_keys=True).encode()).hexdigest()[:16]
@@ -81,6 +82,7 @@ class Tagger:
         self.policy_version = policy_version(self.categories)
         self._model_cols = [self.codes.index(c) for c in model.codes if c in self.categories]
         self._model_keep = [j for j, c in enumerate(model.codes) if c in self.categories]
+        self._model_set = frozenset(self._model_cols)
         self._floors = np.array([lexicon_floor(self.categories[c]) for c in self.codes], dtype=np.float32)
 
     @classmethod
@@ -106,7 +108,10 @@ class Tagger:
         for i, hit_cats in enumerate(hit_codes):
             for code in hit_cats:
                 j = self.codes.index(code)
-                scores[i, j] = max(scores[i, j], self._floors[j])
+                # The hit is a model feature too: where a trained model is sure the text is benign (news about a
+                # gambling case, an anti-drug campaign) the hit does not force a review on its own.
+                if j not in self._model_set or scores[i, j] >= LEXICON_VETO:
+                    scores[i, j] = max(scores[i, j], self._floors[j])
         rounded = np.round(scores.astype(np.float64), 4).tolist()
         sub_by_code = self._model_sub_labels(x, rounded)
         out: list[TagResult] = []

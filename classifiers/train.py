@@ -76,7 +76,7 @@ class TrainResult:
 def _platt(decision: FloatArray, y: np.ndarray[Any, Any]) -> tuple[float, float]:
     if y.sum() < 3 or (len(y) - y.sum()) < 3:
         return 1.0, 0.0
-    lr = LogisticRegression(C=1e4, max_iter=1000).fit(decision.reshape(-1, 1), y)
+    lr = LogisticRegression(C=1.0, max_iter=1000).fit(decision.reshape(-1, 1), y)
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
 
