@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from retention import manifests
-from retention.codec import decode, sha256_b64, verify_chain
+from retention.codec import decode_lines, sha256_b64, verify_lines
 from retention.dates import parse_time
 from retention.exceptions import IntegrityError
 from retention.layout import MANIFESTS, RECORDS, hour_path, hours
@@ -61,7 +61,7 @@ def services_in(store: Store) -> list[str]:
 
 def verify_object(
     key: str, data: bytes, version_id: str | None, entry: Entry | None, manifest: str | None
-) -> tuple[ObjectRead, list[dict[str, Any]]]:
+) -> tuple[ObjectRead, list[dict[str, Any]], list[bytes]]:
     if entry is not None:
         if entry.version_id is not None and version_id != entry.version_id:
             raise IntegrityError(
@@ -71,16 +71,17 @@ def verify_object(
             )
         if sha256_b64(data) != entry.sha256:
             raise IntegrityError(key, f"stored bytes do not match the SHA-256 in manifest {manifest}")
-    records = decode(key, data)
-    verify_chain(key, records)
+    records, lines = decode_lines(key, data)
+    verify_lines(key, records, lines)
     first = records[0]["hash"] if records else None
     last = records[-1]["hash"] if records else None
     if entry is not None and (len(records), first, last) != (entry.records, entry.first_hash, entry.last_hash):
         raise IntegrityError(key, f"record count or first/last hash differ from manifest {manifest}")
-    return ObjectRead(key, version_id, sha256_b64(data), len(records), first, last, manifest), records
+    return ObjectRead(key, version_id, sha256_b64(data), len(records), first, last, manifest), records, lines
 
 
-Emit = Callable[[list[dict[str, Any]]], None]
+Line = tuple[dict[str, Any], bytes]  # a record and its line as stored
+Emit = Callable[[list[Line]], None]
 
 
 def collect(
@@ -123,14 +124,15 @@ def collect(
     # rebalance) can only be found within one hour
     seen: set[tuple[Any, ...]] = set()
     current: datetime | None = None
-    batch: list[dict[str, Any]] = []
+    batch: list[tuple[datetime, int, Line]] = []  # time, then the order read, as the sort key
 
     def hour_done() -> None:
-        batch.sort(key=_order)
+        batch.sort(key=lambda item: (item[0], item[1]))
+        lines = [item[2] for item in batch]
         if emit is not None:
-            emit(batch)
+            emit(lines)
         else:
-            result.records.extend(batch)
+            result.records.extend(record for record, _line in lines)
         batch.clear()
         seen.clear()
 
@@ -141,11 +143,11 @@ def collect(
                 hour_done()
                 current = hour
             data, version_id = store.get(key)
-            read, records = verify_object(key, data, version_id, listed_entry, listing_key)
+            read, records, lines = verify_object(key, data, version_id, listed_entry, listing_key)
             result.objects.append(read)
             result.stored_bytes += len(data)
             result.read_records += len(records)
-            for record in records:
+            for record, line in zip(records, lines, strict=True):
                 at = parse_time(record.get("event_at"))
                 if at is None or not start <= at < end or not keep(record):
                     continue
@@ -156,15 +158,7 @@ def collect(
                     continue
                 seen.add(position)
                 record["stored_in"] = {"key": key, "version_id": version_id}
-                batch.append(record)
+                batch.append((at, len(batch), (record, line)))
             bar.advance(task)
     hour_done()
     return result
-
-
-def _order(record: dict[str, Any]) -> tuple[Any, ...]:
-    source = record.get("source") or {}
-    return (
-        record.get("event_at") or "", record.get("service_type") or "", record.get("kind") or "",
-        source.get("topic") or "", source.get("partition") or 0, source.get("offset") or 0,
-    )  # fmt: skip

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from retention.audit import Collected
-from retention.codec import genesis, record_hash, sha256_b64
+from retention.codec import canonical, genesis, record_hash, sha256_b64
 from retention.exceptions import IntegrityError
 from retention.store import Store
 
@@ -57,7 +57,7 @@ class BundleWriter:
         out.mkdir(parents=True, exist_ok=True)
         self.out = out
         self.files = {"records.jsonl": out / "records.jsonl"}
-        self._jsonl = self.files["records.jsonl"].open("w", encoding="utf-8")
+        self._jsonl = self.files["records.jsonl"].open("wb")
         self._csv_file: TextIO | None = None
         self._csv: Any = None
         if with_csv:
@@ -68,13 +68,14 @@ class BundleWriter:
         self.total = 0
         self.by_service: dict[str, Counter[str]] = {}
 
-    def __call__(self, records: list[dict[str, Any]]) -> None:
-        for record in records:
-            self._jsonl.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+    def __call__(self, items: list[tuple[dict[str, Any], bytes]]) -> None:
+        """Records with their lines as stored; each line gets `stored_in` appended (its hash does not cover it)."""
+        for record, line in items:
+            self._jsonl.write(line[:-1] + b',"stored_in":' + canonical(record.get("stored_in") or {}) + b"}\n")
             if self._csv is not None:
                 self._csv.writerow(_csv_row(record))
             self.by_service.setdefault(str(record.get("service_type")), Counter())[str(record.get("kind"))] += 1
-        self.total += len(records)
+        self.total += len(items)
 
     def close(self) -> None:
         self._jsonl.close()
@@ -114,7 +115,7 @@ def write(
 ) -> dict[str, Any]:
     """A bundle of records gathered in memory."""
     with BundleWriter(out, with_csv=with_csv) as writer:
-        writer(collected.records)
+        writer([(r, canonical({k: v for k, v in r.items() if k != "stored_in"})) for r in collected.records])
         return writer.finish(collected, query, extra)
 
 

@@ -81,14 +81,37 @@ def encode(records: Iterable[dict[str, Any]], compressor: zstandard.ZstdCompress
 
 
 def decode(key: str, data: bytes) -> list[dict[str, Any]]:
+    return decode_lines(key, data)[0]
+
+
+def decode_lines(key: str, data: bytes) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """The records of an object and their lines as stored."""
     try:
         body = zstandard.ZstdDecompressor().decompress(data, max_output_size=1 << 31)
-        records = [json.loads(line) for line in body.splitlines() if line]
+        lines = [line for line in body.split(b"\n") if line]
+        records = [json.loads(line) for line in lines]
     except (zstandard.ZstdError, ValueError) as exc:
         raise IntegrityError(key, f"not a readable zstd JSON Lines object ({exc})") from exc
     if not all(isinstance(r, dict) for r in records):
         raise IntegrityError(key, "a line that is not a JSON object")
-    return records
+    return records, lines
+
+
+def verify_lines(key: str, records: Sequence[dict[str, Any]], lines: Sequence[bytes]) -> None:
+    """verify_chain() on the stored bytes: a record's hash is the SHA-256 of its line without the `hash` field,
+    which is what the writer hashed when the line is canonical; a line that is not canonical (re-serialised by
+    anyone else) fails, as it should."""
+    prev = genesis(key)
+    for seq, (record, line) in enumerate(zip(records, lines, strict=True)):
+        if record.get("seq") != seq:
+            raise IntegrityError(key, f"record {seq}: sequence number {record.get('seq')!r}, expected {seq}")
+        if record.get("prev") != prev:
+            raise IntegrityError(key, f"record {seq}: chain broken (prev does not match the record before it)")
+        digest = str(record.get("hash"))
+        body = line.replace(b'"hash":"' + digest.encode() + b'",', b"", 1)
+        if body == line or hashlib.sha256(body).hexdigest() != digest:
+            raise IntegrityError(key, f"record {seq}: content does not match its hash (altered)")
+        prev = digest
 
 
 def verify_chain(key: str, records: Sequence[dict[str, Any]]) -> None:

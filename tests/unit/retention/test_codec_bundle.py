@@ -12,7 +12,7 @@ import zstandard
 from modpipe.settings import Settings, load_settings
 from retention import IntegrityError, bundle
 from retention.audit import Collected, ObjectRead
-from retention.codec import canonical, decode, encode, genesis, seal, seal_lines, verify_chain
+from retention.codec import canonical, decode, encode, genesis, seal, seal_lines, verify_chain, verify_lines
 from retention.envelope import build
 
 KEY = "records/service=bbs/date=2026-11-23/hour=08/w-v-0-0.jsonl.zst"
@@ -109,3 +109,14 @@ def test_fast_write_path_matches_the_generic_one() -> None:
     assert lines == [canonical(g) for g in generic]
     assert (first, last) == (generic[0]["hash"], generic[-1]["hash"])
     verify_chain(KEY, [json.loads(line) for line in lines])
+
+
+def test_verifying_stored_lines() -> None:
+    lines, _first, _last = seal_lines([({"kind": "verdict", "n": i}, canonical({"t": "文"})) for i in range(3)], KEY)
+    verify_lines(KEY, [json.loads(x) for x in lines], lines)
+    altered = [lines[0], lines[1].replace("文".encode(), "改".encode()), lines[2]]
+    with pytest.raises(IntegrityError, match="record 1: content does not match"):
+        verify_lines(KEY, [json.loads(x) for x in altered], altered)
+    reformatted = [json.dumps(json.loads(x)).encode() for x in lines]  # same content, not the bytes that were hashed
+    with pytest.raises(IntegrityError, match="record 0"):
+        verify_lines(KEY, [json.loads(x) for x in reformatted], reformatted)
