@@ -6,15 +6,20 @@ workers are separate processes, as in production: the demo exercises the real th
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from kafka import KafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.live import Live
@@ -25,7 +30,7 @@ from modpipe.stack.health import free_port
 from modpipe.stack.manager import LocalStack
 from pipeline.simulate import SimulationReport, simulate
 
-console = Console()
+console = Console(soft_wrap=True)
 WORKERS = (("moderation", "moderation,decisions"), ("records", "records"), ("queue", "queue"))
 
 
@@ -109,8 +114,10 @@ def _start_worker(config_dir: Path | None, name: str, agents: str, logs: Path) -
     port = free_port()
     log = logs / f"worker-{name}.log"
     argv = _modpipe(config_dir, "worker", "--agents", agents, "--web-port", str(port), "--worker-id", f"demo-{name}")
+    # The demo shows records landing within seconds; production batches for longer (records.batch_max_age_s).
+    env = {**os.environ, "MODPIPE__RECORDS__BATCH_MAX_AGE_S": os.environ.get("MODPIPE__RECORDS__BATCH_MAX_AGE_S", "2")}
     with log.open("ab") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     console.print(f"  worker {name} ({agents}) pid {proc.pid}, metrics http://127.0.0.1:{port}/metrics, log {log}")
     return WorkerProcess(name, port, proc, log)
 
@@ -135,28 +142,74 @@ def _wait_healthy(workers: Sequence[WorkerProcess], timeout_s: float = 120) -> N
             time.sleep(0.3)
 
 
+class RunWatcher:
+    """Counts this run's outcomes on the output topics, by message-id prefix: exact even when the topics hold
+    earlier runs, and independent of the workers' own counters."""
+
+    def __init__(self, settings: Settings, run: str) -> None:
+        topics = settings.kafka.topics
+        self.prefix = f"sim-{run}-".encode()
+        self.names = {
+            topics.verdicts.name: "verdict",
+            topics.takedowns.name: "takedown",
+            topics.dead_letters.name: "dead",
+        }
+        # A committing group of its own: a later demo starts where this one stopped instead of re-reading history.
+        self.consumer = KafkaConsumer(
+            *self.names, bootstrap_servers=settings.kafka.servers, group_id="modpipe-demo-watch",
+            auto_offset_reset="earliest", session_timeout_ms=settings.kafka.session_timeout_ms,
+            heartbeat_interval_ms=1000, fetch_max_wait_ms=100,
+        )  # fmt: skip
+        self.verdicts: dict[bytes, tuple[str, tuple[str, ...]]] = {}  # key -> (action, flagged)
+        self.takedowns: set[bytes] = set()
+        self.dead: dict[bytes, str] = {}
+
+    def poll(self) -> None:
+        for records in self.consumer.poll(timeout_ms=200, max_records=10000).values():
+            for r in records:
+                if r.key is None or not r.key.startswith(self.prefix):
+                    continue
+                kind = self.names[r.topic]
+                if kind == "verdict":
+                    value = json.loads(r.value)
+                    self.verdicts[r.key] = (value["action"], tuple(value["flagged"]))
+                elif kind == "takedown":
+                    self.takedowns.add(r.key)
+                else:
+                    self.dead[r.key] = json.loads(r.value)["reason"]
+        self.consumer.commit()
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
 def _stream_and_watch(
     settings: Settings, workers: Sequence[WorkerProcess], count: int, rate: float, run: str
 ) -> SimulationReport:
-    import threading
-
     result: list[SimulationReport] = []
     producer = threading.Thread(
         target=lambda: result.append(simulate(settings, rate, count, seed=int(run), run=run)), name="demo-simulate"
     )
+    watcher = RunWatcher(settings, run)
     base = _totals(workers)
     t0 = time.monotonic()
     producer.start()
-    with Live(console=console, refresh_per_second=4) as live:
-        while True:
-            now = _totals(workers)
-            done = {k: now.get(k, 0) - base.get(k, 0) for k in now}
-            live.update(_summary_table(done, time.monotonic() - t0, count))
-            finished = done.get("verdicts", 0) + done.get("dead_letters", 0) >= count
-            if (finished and not producer.is_alive()) or time.monotonic() - t0 > max(120, 5 * count / max(rate, 1)):
-                break
-            time.sleep(0.25)
-    producer.join()
+    try:
+        with Live(console=console, refresh_per_second=4) as live:
+            while True:
+                watcher.poll()
+                now = _totals(workers)
+                stored = now.get("records_stored", 0) - base.get("records_stored", 0)
+                queued = now.get("queue_indexed", 0) - base.get("queue_indexed", 0)
+                live.update(_summary_table(watcher, stored, queued, time.monotonic() - t0, count))
+                flagged = sum(1 for action, _ in watcher.verdicts.values() if action != "pass")
+                done = len(watcher.verdicts) + len(watcher.dead) >= count
+                stored_all = stored >= len(watcher.verdicts) and queued >= flagged
+                if (done and stored_all and not producer.is_alive()) or time.monotonic() - t0 > 60 + 5 * count / rate:
+                    break
+    finally:
+        producer.join()
+        watcher.close()
     return result[0]
 
 
@@ -175,20 +228,24 @@ def _totals(workers: Sequence[WorkerProcess]) -> dict[str, float]:
     return totals
 
 
-def _summary_table(done: dict[str, float], elapsed: float, count: int) -> Table:
+def _summary_table(watcher: RunWatcher, stored: float, queued: float, elapsed: float, count: int) -> Table:
     table = Table(title=f"modpipe demo — {elapsed:.0f}s", show_header=True)
     table.add_column("what")
     table.add_column("count", justify="right")
-    inn = done.get("messages_in", 0)
-    table.add_row("messages in", f"{inn:.0f} / {count} ({inn / max(elapsed, 1e-9):.0f}/s)")
+    done = len(watcher.verdicts) + len(watcher.dead)
+    table.add_row("messages moderated", f"{done} / {count} ({done / max(elapsed, 1e-9):.0f}/s)")
+    actions = Counter(action for action, _ in watcher.verdicts.values())
     for action in ("pass", "review", "block"):
-        table.add_row(f"verdict {action}", f"{done.get(f'verdicts:{action}', 0):.0f}")
-    cats = sorted(k.split(":", 1)[1] for k in done if k.startswith("verdict_categories:"))
-    table.add_row("flagged by category", ", ".join(f"{c}={done[f'verdict_categories:{c}']:.0f}" for c in cats) or "-")
-    table.add_row("takedown commands", f"{done.get('commands:takedown', 0):.0f}")
-    table.add_row("dead letters", f"{done.get('dead_letters', 0):.0f}")
-    table.add_row("records stored (S3)", f"{done.get('records_stored', 0):.0f}")
-    table.add_row("queued for review (ES)", f"{done.get('queue_indexed', 0):.0f}")
+        table.add_row(f"verdict {action}", str(actions[action]))
+    categories: Counter[str] = Counter()
+    for _, flagged in watcher.verdicts.values():
+        categories.update(flagged)
+    table.add_row("flagged by category", ", ".join(f"{c}={n}" for c, n in sorted(categories.items())) or "-")
+    table.add_row("takedown commands", str(len(watcher.takedowns)))
+    reasons = Counter(watcher.dead.values())
+    table.add_row("dead letters", f"{len(watcher.dead)} " + " ".join(f"{r}={n}" for r, n in sorted(reasons.items())))
+    table.add_row("records stored (S3)", f"{stored:.0f}")
+    table.add_row("queued for review (ES)", f"{queued:.0f}")
     return table
 
 
