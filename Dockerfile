@@ -27,9 +27,10 @@ COPY classifiers classifiers
 COPY retention retention
 COPY config config
 RUN uv sync --locked --no-dev --no-editable
-# The default model, trained once here from the seed corpus so that no worker trains on start-up.
+# The default model, trained once here from the seed corpus so that no worker trains on start-up (--no-seed: the
+# corpus is already given as --data and must not be counted twice).
 RUN MODPIPE__STACK__HOME=/tmp/modpipe-build \
-    /opt/modpipe/venv/bin/modpipe train --data classifiers/seed/seed.jsonl --out /opt/modpipe/model \
+    /opt/modpipe/venv/bin/modpipe train --data classifiers/seed/seed.jsonl --no-seed --out /opt/modpipe/model \
     && rm -rf /tmp/modpipe-build
 
 FROM ${PYTHON_IMAGE}
