@@ -42,7 +42,8 @@ def ensure_topics(settings: Settings) -> list[TopicState]:
     try:
         existing = set(admin.list_topics())
         specs = settings.kafka.topics.all()
-        missing = [NewTopic(t.name, t.partitions, 1) for t in specs if t.name not in existing]
+        replicas = settings.kafka.replication_factor
+        missing = [NewTopic(t.name, t.partitions, replicas) for t in specs if t.name not in existing]
         if missing:
             # Another worker may create one between our list and create: the outcome we want anyway.
             with contextlib.suppress(TopicAlreadyExistsError):

@@ -49,6 +49,7 @@ class KafkaSettings(Frozen):
     client_id: NonEmpty
     session_timeout_ms: Annotated[int, Field(ge=1000, le=300_000)]
     request_timeout_ms: Annotated[int, Field(ge=1000, le=300_000)]
+    replication_factor: Annotated[int, Field(ge=1, le=15)]
     topics: Topics
 
     @property
