@@ -67,12 +67,16 @@ def start_worker(overrides: dict[str, Any], name: str, logs: Path) -> tuple[subp
     raise SystemExit(f"worker {name} did not start; see {logs / name}.log")
 
 
-def consume(settings: Settings, topic_names: list[str], n: int, group: str | None = None) -> tuple[float, list[Any]]:
-    """Read n records; returns seconds from the first poll and the records (assign-all when no group)."""
+def consume(
+    settings: Settings, topic_names: list[str], n: int, group: str | None = None, fetch_max_wait_ms: int = 500
+) -> tuple[float, list[Any]]:
+    """Read n records; returns seconds from the first poll and the records (assign-all when no group).
+    Short fetch waits make the S3-backed local broker answer empty fetches all the time, slowing everyone: the
+    ceiling uses the client's default (500 ms) and the observers of the worker's output 100 ms."""
     consumer = KafkaConsumer(
         bootstrap_servers=settings.kafka.servers, group_id=group, enable_auto_commit=False,
-        auto_offset_reset="earliest", fetch_max_wait_ms=10, session_timeout_ms=6000, heartbeat_interval_ms=1000,
-        max_poll_records=5000,
+        auto_offset_reset="earliest", fetch_max_wait_ms=fetch_max_wait_ms, session_timeout_ms=6000,
+        heartbeat_interval_ms=1000, max_poll_records=5000,
     )  # fmt: skip
     if group is None:
         consumer.assign([TopicPartition(t, p) for t in topic_names for p in consumer.partitions_for_topic(t) or ()])
@@ -107,7 +111,7 @@ def end_to_end(base: dict[str, Any], tag: str, count: int, workers: int, logs: P
         for i in range(workers):
             procs.append(start_worker(overrides, f"{tag}-{i}", logs)[0])
         ready = time.monotonic()
-        _, got = consume(settings, outputs(settings), count)
+        _, got = consume(settings, outputs(settings), count, fetch_max_wait_ms=100)
         elapsed = time.monotonic() - ready
     finally:
         for p in procs:
@@ -123,7 +127,7 @@ def latency(base: dict[str, Any], rate: float, seconds: float, logs: Path) -> li
     proc, _ = start_worker(overrides, "latency", logs)
     count = int(rate * seconds)
     lat: list[float] = []
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.servers, enable_auto_commit=False, fetch_max_wait_ms=5)
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.servers, enable_auto_commit=False, fetch_max_wait_ms=100)
     try:
         name = settings.kafka.topics.verdicts.name
         consumer.assign([TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()])
@@ -134,7 +138,7 @@ def latency(base: dict[str, Any], rate: float, seconds: float, logs: Path) -> li
         publisher.start()
         deadline = time.monotonic() + seconds + 60
         while len(lat) < count and time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=20).values():
+            for records in consumer.poll(timeout_ms=50).values():
                 now = time.time()
                 lat.extend(now - json.loads(r.value)["message"]["sim_sent_at"] for r in records)
         publisher.join()
@@ -149,10 +153,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=20000)
     parser.add_argument("--latency-seconds", type=float, default=10)
+    parser.add_argument("--broker-storage", choices=("s3", "memory"), default="s3")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="modpipe-bench-") as tmp:
         home = Path(tmp)
-        stack = LocalStack(home / "stack", free_port(), free_port(), free_port())
+        stack = LocalStack(home / "stack", free_port(), free_port(), free_port(), broker_storage=args.broker_storage)
+        print(f"broker storage: {args.broker_storage}, {args.count} messages")
         info = stack.up()
         try:
             base = stack_overrides(info, **{"worker.batch_size": 500, "worker.batch_timeout_s": 0.02})

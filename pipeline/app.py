@@ -78,6 +78,10 @@ def create_app(
         # A new consumer group must read every message ever published: nothing may go unmoderated.
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        # A verdict is ~1.5 KB: the default 16 KB batch would send a batch's verdicts in dozens of requests, and
+        # each produce request is a storage write on the broker. One request per partition per batch instead.
+        producer_max_batch_size=1_048_576,
+        producer_max_request_size=8_388_608,
         # Topics are created by `modpipe topics ensure`; the leader topic is not needed without tables.
         topic_allow_declare=False,
         topic_disable_leader=True,

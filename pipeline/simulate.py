@@ -184,6 +184,8 @@ def simulate(
         client_id=f"{settings.kafka.client_id}-simulate",
         acks="all",
         linger_ms=5,
+        batch_size=1_048_576,
+        max_request_size=8_388_608,
         request_timeout_ms=settings.kafka.request_timeout_ms,
     )
     started = time.monotonic()
