@@ -26,11 +26,13 @@ from retention.envelope import Pending, build
 from retention.exceptions import StorageError
 from retention.layout import RECORDS, hour_path, hours, manifest_key, parse_object_name, record_key
 from retention.manifests import Entry
+from retention.scan import latest_keys
 from retention.store import Store, check_bucket
 
 log = logging.getLogger("modpipe.retention")
 _INDEX_LIMIT = 200_000  # message ids remembered for lock extension by later decisions
 _MANIFEST_CACHE = 256
+_RELIST_S = 60.0  # an hour folder searched for a decision's verdict is not listed again this soon
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class RecordSink:
         self._manifests: OrderedDict[str, dict[str, Entry]] = OrderedDict()
         self._index: OrderedDict[str, list[tuple[str, str | None, datetime]]] = OrderedDict()
         self._checked = False
+        self._scanned: set[str] = set()  # verdict objects already read into the index by a search
+        self._listed: dict[str, float] = {}  # hour folders searched, and when
 
     # -- the agent's interface -----------------------------------------------------------------------------
 
@@ -236,24 +240,35 @@ class RecordSink:
                 self._index[p.message_id] = updated
 
     def _search(self, decision: Pending) -> list[tuple[str, str | None, datetime]]:
-        """Find the verdict objects of a message this worker does not remember (restart, other worker)."""
-        needle = f'"message_id":"{decision.message_id}"'.encode()
-        found = []
+        """Find the verdict objects of a message this worker does not remember (restart, other worker).
+
+        Hours are scanned newest first, within the lookback before the decision; every verdict object read is
+        indexed whole, so the other decisions of a batch are found without reading it again, and an hour listed
+        in the last minute is not listed again."""
+        assert decision.message_id is not None
         for hour in reversed(hours(decision.event_at - self._lookback, decision.event_at + timedelta(hours=1))):
             prefix = f"{RECORDS}{hour_path(decision.service, hour)}"
-            for obj in self.store.call(
-                self.store.client.list_objects, self.store.bucket, prefix=prefix, recursive=True
-            ):
-                name = parse_object_name(obj.object_name)
-                if name is None or name.tag != "v":
+            listed_at = self._listed.get(prefix)
+            if listed_at is not None and time.monotonic() - listed_at < _RELIST_S:
+                continue
+            for key in latest_keys(self.store, prefix):
+                name = parse_object_name(key)
+                if name is None or name.tag != "v" or key in self._scanned:
                     continue
-                data, version_id = self.store.get(obj.object_name)
-                if needle not in zstandard.ZstdDecompressor().decompress(data, max_output_size=1 << 31):
-                    continue
-                records = decode(obj.object_name, data)
-                untils = [parse_time(r.get("retain_until")) for r in records]
-                latest = max((u for u in untils if u is not None), default=decision.event_at)
-                found.append((obj.object_name, version_id, latest))
-            if found:
+                data, version_id = self.store.get(key)
+                records = decode(key, data)
+                untils = [u for u in (parse_time(r.get("retain_until")) for r in records) if u is not None]
+                latest = max(untils, default=decision.event_at)
+                for r in records:
+                    if isinstance(r.get("message_id"), str):
+                        holders = [h for h in self._index.get(r["message_id"], []) if h[0] != key]
+                        self._index[r["message_id"]] = [*holders, (key, version_id, latest)]
+                self._scanned.add(key)
+            self._listed[prefix] = time.monotonic()
+            if decision.message_id in self._index:
                 break
-        return found
+        while len(self._index) > _INDEX_LIMIT:
+            self._index.popitem(last=False)
+        if len(self._scanned) > _INDEX_LIMIT:
+            self._scanned.clear()
+        return self._index.get(decision.message_id, [])
