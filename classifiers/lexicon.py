@@ -114,8 +114,17 @@ def spellings(term: str) -> set[str]:
     if len(chars) <= _MIX_MAX_CHARS:
         combos: Iterable[tuple[str, ...]] = itertools.product(*options)
     else:
-        combos = [tuple(o[min(k, len(o) - 1)] for o in options) for k in range(3)]
-    for combo in combos:
+        # Longer terms: the uniform spellings plus every single character swapped for its syllable or initial.
+        uniform = [tuple(o[min(k, len(o) - 1)] for o in options) for k in range(3)]
+        single = [
+            tuple(o[k] if j == i else o[0] for j, o in enumerate(options))
+            for i, opts in enumerate(options)
+            for k in range(1, len(opts))
+        ]
+        combos = uniform + single
+    phrase = lazy_pinyin(term)  # phrase-aware readings of polyphonic characters (银行 hang, 了 le)
+    extra = ["".join(phrase), "".join(p[:1] for p in phrase)] if len(phrase) == len(chars) else []
+    for combo in [*combos, *((e,) for e in extra)]:
         key = match_view("".join(combo))
         # All-Latin spellings of short terms (yp, cs, ts ...) are everyday abbreviations: too many false hits.
         if key and not (key.isascii() and len(key) < _MIN_LATIN_KEY):
