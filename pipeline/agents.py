@@ -53,18 +53,32 @@ def track_positions(ctx: WorkerContext, batch: Sequence[RawMessage]) -> None:
         ctx.metrics.position.labels(topic, str(partition)).set(offset + 1)
 
 
-async def retry_until_done(ctx: WorkerContext, agent: str, work: Callable[[], Any]) -> Any:
-    """Run blocking work until it succeeds. Stores are never skipped: a stuck store stalls the partition, and the
-    metrics and logs say so, rather than losing a record."""
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """Failures worth waiting out: the store is down or overloaded. Anything else is terminal."""
+    from pipeline.search.exceptions import SearchUnavailable
+    from retention.exceptions import TransientStorageError
+
+    return (TransientStorageError, SearchUnavailable, ConnectionError, TimeoutError)
+
+
+async def retry_until_done(app: faust.App, ctx: WorkerContext, agent: str, work: Callable[[], Any]) -> Any:
+    """Run blocking work until it succeeds. A store that is down is waited out with back-off (the partition stalls,
+    and the metrics and logs say so) rather than a record being skipped. A terminal failure (a bucket without object
+    lock, a refused write) crashes the worker without committing: an operator must fix it, and a restart re-reads
+    the batch."""
     delay = 0.5
     while True:
         try:
             return await ctx.blocking(work)
-        except Exception:
+        except transient_errors():
             ctx.metrics.retries.labels(agent).inc()
-            log.exception("%s: store failed, retrying in %.1fs", agent, delay)
+            log.exception("%s: store unavailable, retrying in %.1fs", agent, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, _MAX_BACKOFF_S)
+        except Exception as exc:
+            log.critical("%s: terminal store failure, stopping the worker: %r", agent, exc)
+            await app.crash(exc)
+            raise
 
 
 def dead_letter_bytes(ctx: WorkerContext, raw: RawMessage, reason: str, detail: str) -> Outgoing:
@@ -154,6 +168,7 @@ def records_agent(app: faust.App, ctx: WorkerContext) -> None:
     settings = ctx.settings
     topics = settings.kafka.topics
     sink = ctx.resources.get("record_sink") or RecordSink(settings, clock=ctx.clock, worker_id=ctx.worker_id)
+    ctx.closers.append(sink.close)
     source = app.topic(topics.verdicts.name, topics.decisions.name, key_serializer="raw", value_serializer="raw")
     limits = settings.records
 
@@ -174,7 +189,7 @@ def records_agent(app: faust.App, ctx: WorkerContext) -> None:
                     outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.NOT_OBJECT.value, "not an object"))
                     continue
                 sink.add(value, topic=raw.topic, partition=raw.partition, offset=raw.offset)
-            await retry_until_done(ctx, "records", sink.flush)
+            await retry_until_done(app, ctx, "records", sink.flush)
             ctx.metrics.records.inc(len(batch) - len(outgoing))
             await publish(app, outgoing)
             track_positions(ctx, batch)
@@ -196,6 +211,7 @@ def queue_agent(app: faust.App, ctx: WorkerContext) -> None:
     settings = ctx.settings
     topics = settings.kafka.topics
     sink = ctx.resources.get("queue_sink") or QueueSink(settings)
+    ctx.closers.append(sink.close)
     source = app.topic(topics.verdicts.name, topics.decisions.name, key_serializer="raw", value_serializer="raw")
 
     @app.agent(source, name="queue")
@@ -213,9 +229,9 @@ def queue_agent(app: faust.App, ctx: WorkerContext) -> None:
                         sink.add(Verdict.model_validate_json(raw.value))
                 except ValidationError as exc:
                     outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.BAD_VALUE.value, str(exc)[:2000]))
-            indexed = await retry_until_done(ctx, "queue", sink.flush)
+            indexed = await retry_until_done(app, ctx, "queue", sink.flush)
             for decision in decisions:
-                await retry_until_done(ctx, "queue", functools.partial(sink.apply_decision, decision))
+                await retry_until_done(app, ctx, "queue", functools.partial(sink.apply_decision, decision))
             ctx.metrics.queued.inc(indexed or 0)
             await publish(app, outgoing)
             track_positions(ctx, batch)

@@ -61,4 +61,4 @@ def run_worker(settings: Settings, agents: Sequence[AgentName], worker_id: str, 
     try:
         worker.execute_from_commandline()
     finally:
-        ctx.executor.shutdown(wait=True)
+        ctx.close()
