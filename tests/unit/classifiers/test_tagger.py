@@ -33,12 +33,15 @@ def test_batch_results_in_order_with_spans(tagger: Tagger) -> None:
     texts = ["今天天气很好，我们去公园散步", "你这个傻 逼，滚", "兼职刷单返利，日结三百，加微信", ""]
     results = tagger.classify_batch(texts)
     assert [type(r) for r in results] == [TagResult] * 4
-    assert results[0].action is Action.PASS and not results[0].hits
+    assert results[0].action is Action.PASS
+    assert not results[0].hits
     assert set(results[0].categories) == {f"C{i}" for i in range(1, 10)}
-    assert results[1].flagged == ("C8",) and results[1].action is not Action.PASS
+    assert results[1].flagged == ("C8",)
+    assert results[1].action is not Action.PASS
     hit = results[1].hits[0]
     assert (hit.start, hit.end, hit.matched, hit.category) == (3, 6, "傻 逼", "C8")
-    assert "C9" in results[2].flagged and results[2].sub_labels["C9"] == "fraud"
+    assert "C9" in results[2].flagged
+    assert results[2].sub_labels["C9"] == "fraud"
     assert results[3].action is Action.PASS
     assert tagger.classify_batch([]) == []
     assert [tagger.classify_batch([t])[0] for t in texts] == results
@@ -81,6 +84,8 @@ def test_cli_train_evaluate_classify(tmp_path: Path) -> None:
     classified = runner.invoke(app, ["classify", "--jsonl", str(jsonl), "--model", str(out)])
     assert classified.exit_code == 0, classified.output
     lines = [line for line in classified.output.splitlines() if line.startswith("{")]
-    assert len(lines) == 2 and '"m1"' in lines[0] and '"block"' in lines[0]
+    assert len(lines) == 2
+    assert '"m1"' in lines[0]
+    assert '"block"' in lines[0]
     bad = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "none"), "--data", str(data)])
     assert bad.exit_code != 0
