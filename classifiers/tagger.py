@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import shutil
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -181,9 +183,11 @@ def ensure_default_model(settings: Settings, folder: Path, lexicons: Lexicons) -
         examples = load_examples(SEED_CORPUS)
         review = {code: cat.thresholds.review for code, cat in settings.categories.items()}
         result = train(examples, lexicons, sorted(settings.categories), review)
-        tmp = folder.with_name(folder.name + f".tmp-{threading.get_ident()}")
+        tmp = folder.with_name(folder.name + f".tmp-{os.getpid()}-{threading.get_ident()}")
         result.model.save(tmp)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        if not (folder / META).is_file():
+        try:
             tmp.replace(folder)
+        except OSError:  # another process finished first: keep its model, drop ours
+            shutil.rmtree(tmp, ignore_errors=True)
         log.info("trained the default model in %s (%.1f s)", folder, time.monotonic() - t0)
