@@ -19,10 +19,10 @@ import faust
 from faust.types import EventT
 from pydantic import ValidationError
 
-from modpipe.contracts import DeadLetter, DeadLetterReason, Decision, Verdict
+from modpipe.contracts import DeadLetterReason, Decision, Verdict
 from pipeline.app import WorkerContext
 from pipeline.decisions import command_for
-from pipeline.moderation import ModerationProcessor, RawMessage
+from pipeline.moderation import ModerationProcessor, RawMessage, dead_letter
 
 log = logging.getLogger("modpipe.worker")
 # Agents take `stream: Any`: faust's StreamT protocol does not declare take_events, which Stream has.
@@ -82,17 +82,7 @@ async def retry_until_done(app: faust.App, ctx: WorkerContext, agent: str, work:
 
 
 def dead_letter_bytes(ctx: WorkerContext, raw: RawMessage, reason: str, detail: str) -> Outgoing:
-    letter = DeadLetter(
-        reason=reason,
-        detail=detail,
-        topic=raw.topic,
-        partition=raw.partition,
-        offset=raw.offset,
-        key_b64=base64.b64encode(raw.key).decode() if raw.key is not None else None,
-        value_b64=base64.b64encode(raw.value).decode(),
-        received_at=ctx.clock.now(),
-        stage="decode",
-    )
+    letter = dead_letter(raw, reason, detail, "decode", ctx.clock)
     ctx.metrics.dead_letters.labels(reason).inc()
     return (ctx.settings.kafka.topics.dead_letters.name, raw.key, letter.model_dump_json().encode())
 

@@ -62,13 +62,15 @@ class ModerationProcessor:
         for raw in batch:
             parsed = self.validator.parse(raw.value)
             if isinstance(parsed, Invalid):
-                out.dead_letters.append(self._dead_letter(raw, parsed.reason, parsed.detail, "validate"))
+                out.dead_letters.append(dead_letter(raw, parsed.reason, parsed.detail, "validate", self.clock))
             else:
                 valid.append((raw, parsed))
         for (raw, item), result in zip(valid, self._classify([v.message.text for _, v in valid]), strict=True):
             if isinstance(result, Exception):
                 detail = f"{type(result).__name__}: {result}"
-                out.dead_letters.append(self._dead_letter(raw, DeadLetterReason.CLASSIFIER_FAILED, detail, "classify"))
+                out.dead_letters.append(
+                    dead_letter(raw, DeadLetterReason.CLASSIFIER_FAILED, detail, "classify", self.clock)
+                )
                 continue
             verdict = self._verdict(raw, item, result)
             out.verdicts.append(verdict)
@@ -112,18 +114,20 @@ class ModerationProcessor:
             message=item.as_received,
         )
 
-    def _dead_letter(self, raw: RawMessage, reason: DeadLetterReason, detail: str, stage: str) -> DeadLetter:
-        return DeadLetter(
-            reason=reason.value,
-            detail=detail,
-            topic=raw.topic,
-            partition=raw.partition,
-            offset=raw.offset,
-            key_b64=base64.b64encode(raw.key).decode() if raw.key is not None else None,
-            value_b64=base64.b64encode(raw.value).decode(),
-            received_at=self.clock.now(),
-            stage=stage,  # type: ignore[arg-type]
-        )
+
+def dead_letter(raw: RawMessage, reason: str, detail: str, stage: str, clock: Clock) -> DeadLetter:
+    """A dead letter carries the original bytes and position, so nothing is lost and it can be replayed."""
+    return DeadLetter(
+        reason=reason,
+        detail=detail,
+        topic=raw.topic,
+        partition=raw.partition,
+        offset=raw.offset,
+        key_b64=base64.b64encode(raw.key).decode() if raw.key is not None else None,
+        value_b64=base64.b64encode(raw.value).decode(),
+        received_at=clock.now(),
+        stage=stage,  # type: ignore[arg-type]
+    )
 
 
 def takedown_for(verdict: Verdict, clock: Clock, decided_by: str = "machine") -> TakedownCommand:
