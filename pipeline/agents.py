@@ -12,7 +12,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import faust
@@ -87,69 +87,81 @@ def dead_letter_bytes(ctx: WorkerContext, raw: RawMessage, reason: str, detail: 
     return (ctx.settings.kafka.topics.dead_letters.name, raw.key, letter.model_dump_json().encode())
 
 
+def batch_agent(
+    app: faust.App,
+    ctx: WorkerContext,
+    name: str,
+    topic_names: Sequence[str],
+    size: int,
+    within: float,
+    handle: Callable[[list[RawMessage]], Awaitable[list[Outgoing]]],
+) -> None:
+    """Register an agent that hands each batch to `handle`, publishes what it returns and waits for the broker's
+    acknowledgement. Only when this body returns does faust ack the batch, so nothing is committed early."""
+    source = app.topic(*topic_names, key_serializer="raw", value_serializer="raw")
+
+    @app.agent(source, name=name)
+    async def run(stream: Any) -> None:
+        async for events in stream.take_events(size, within=within):
+            started = time.perf_counter()
+            batch = raw_messages(events)
+            await publish(app, await handle(batch))
+            track_positions(ctx, batch)
+            ctx.metrics.batch_size.labels(name).observe(len(batch))
+            ctx.metrics.batch_seconds.labels(name).observe(time.perf_counter() - started)
+
+
 def moderation_agent(app: faust.App, ctx: WorkerContext) -> None:
     from classifiers import Tagger
 
     settings = ctx.settings
     topics = settings.kafka.topics
-    tagger = ctx.resources.get("tagger") or Tagger.from_settings(settings)
-    processor = ModerationProcessor(settings, tagger, ctx.clock)
-    source = app.topic(*(t.name for t in topics.inputs()), key_serializer="raw", value_serializer="raw")
+    processor = ModerationProcessor(settings, Tagger.from_settings(settings), ctx.clock)
 
-    @app.agent(source, name="moderation")
-    async def moderate(stream: Any) -> None:
-        async for events in stream.take_events(settings.worker.batch_size, within=settings.worker.batch_timeout_s):
-            started = time.perf_counter()
-            batch = raw_messages(events)
-            for m in batch:
-                ctx.metrics.messages_in.labels(m.topic).inc()
-            out = await ctx.blocking(processor.process, batch)
-            outgoing: list[Outgoing] = []
-            for v in out.verdicts:
-                outgoing.append((topics.verdicts.name, v.message_id.encode(), v.model_dump_json().encode()))
-                ctx.metrics.verdicts.labels(v.action.value).inc()
-                for code in v.flagged:
-                    ctx.metrics.flagged.labels(code).inc()
-            for t in out.takedowns:
-                outgoing.append((topics.takedowns.name, t.message_id.encode(), t.model_dump_json().encode()))
-                ctx.metrics.commands.labels(t.command.value).inc()
-            for d in out.dead_letters:
-                key = None if d.key_b64 is None else base64.b64decode(d.key_b64)
-                outgoing.append((topics.dead_letters.name, key, d.model_dump_json().encode()))
-                ctx.metrics.dead_letters.labels(d.reason).inc()
-            await publish(app, outgoing)
-            track_positions(ctx, batch)
-            ctx.metrics.batch_size.labels("moderation").observe(len(batch))
-            ctx.metrics.batch_seconds.labels("moderation").observe(time.perf_counter() - started)
+    async def handle(batch: list[RawMessage]) -> list[Outgoing]:
+        for m in batch:
+            ctx.metrics.messages_in.labels(m.topic).inc()
+        out = await ctx.blocking(processor.process, batch)
+        outgoing: list[Outgoing] = []
+        for v in out.verdicts:
+            outgoing.append((topics.verdicts.name, v.message_id.encode(), v.model_dump_json().encode()))
+            ctx.metrics.verdicts.labels(v.action.value).inc()
+            for code in v.flagged:
+                ctx.metrics.flagged.labels(code).inc()
+        for t in out.takedowns:
+            outgoing.append((topics.takedowns.name, t.message_id.encode(), t.model_dump_json().encode()))
+            ctx.metrics.commands.labels(t.command.value).inc()
+        for d in out.dead_letters:
+            key = None if d.key_b64 is None else base64.b64decode(d.key_b64)
+            outgoing.append((topics.dead_letters.name, key, d.model_dump_json().encode()))
+            ctx.metrics.dead_letters.labels(d.reason).inc()
+        return outgoing
+
+    inputs = [t.name for t in topics.inputs()]
+    batch_agent(app, ctx, "moderation", inputs, settings.worker.batch_size, settings.worker.batch_timeout_s, handle)
 
 
 def decisions_agent(app: faust.App, ctx: WorkerContext) -> None:
     topics = ctx.settings.kafka.topics
-    source = app.topic(topics.decisions.name, key_serializer="raw", value_serializer="raw")
 
-    @app.agent(source, name="decisions")
-    async def decide(stream: Any) -> None:
-        async for events in stream.take_events(
-            ctx.settings.worker.batch_size, within=ctx.settings.worker.batch_timeout_s
-        ):
-            started = time.perf_counter()
-            batch = raw_messages(events)
-            outgoing: list[Outgoing] = []
-            for raw in batch:
-                try:
-                    decision = Decision.model_validate_json(raw.value)
-                except ValidationError as exc:
-                    outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.BAD_VALUE.value, str(exc)[:2000]))
-                    continue
-                ctx.metrics.decisions.labels(decision.outcome.value).inc()
-                command = command_for(decision, ctx.clock)
-                if command is not None:
-                    value = command.model_dump_json().encode()
-                    outgoing.append((topics.takedowns.name, command.message_id.encode(), value))
-                    ctx.metrics.commands.labels(command.command.value).inc()
-            await publish(app, outgoing)
-            track_positions(ctx, batch)
-            ctx.metrics.batch_seconds.labels("decisions").observe(time.perf_counter() - started)
+    async def handle(batch: list[RawMessage]) -> list[Outgoing]:
+        outgoing: list[Outgoing] = []
+        for raw in batch:
+            try:
+                decision = Decision.model_validate_json(raw.value)
+            except ValidationError as exc:
+                outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.BAD_VALUE.value, str(exc)[:2000]))
+                continue
+            ctx.metrics.decisions.labels(decision.outcome.value).inc()
+            command = command_for(decision, ctx.clock)
+            if command is not None:
+                value = command.model_dump_json().encode()
+                outgoing.append((topics.takedowns.name, command.message_id.encode(), value))
+                ctx.metrics.commands.labels(command.command.value).inc()
+        return outgoing
+
+    worker = ctx.settings.worker
+    batch_agent(app, ctx, "decisions", [topics.decisions.name], worker.batch_size, worker.batch_timeout_s, handle)
 
 
 def records_agent(app: faust.App, ctx: WorkerContext) -> None:
@@ -157,33 +169,29 @@ def records_agent(app: faust.App, ctx: WorkerContext) -> None:
 
     settings = ctx.settings
     topics = settings.kafka.topics
-    sink = ctx.resources.get("record_sink") or RecordSink(settings, clock=ctx.clock, worker_id=ctx.worker_id)
+    sink = RecordSink(settings, clock=ctx.clock, worker_id=ctx.worker_id)
     ctx.closers.append(sink.close)
-    source = app.topic(topics.verdicts.name, topics.decisions.name, key_serializer="raw", value_serializer="raw")
-    limits = settings.records
 
-    @app.agent(source, name="records")
-    async def store(stream: Any) -> None:
-        # One take batch becomes one flush: bounded by count (max_) and age (within); the sink splits by bytes.
-        async for events in stream.take_events(limits.batch_max_records, within=limits.batch_max_age_s):
-            started = time.perf_counter()
-            batch = raw_messages(events)
-            outgoing: list[Outgoing] = []
-            for raw in batch:
-                try:
-                    value = json.loads(raw.value)
-                except ValueError as exc:
-                    outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.NOT_JSON.value, str(exc)))
-                    continue
-                if not isinstance(value, dict):
-                    outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.NOT_OBJECT.value, "not an object"))
-                    continue
-                sink.add(value, topic=raw.topic, partition=raw.partition, offset=raw.offset)
-            await retry_until_done(app, ctx, "records", sink.flush)
-            ctx.metrics.records.inc(len(batch) - len(outgoing))
-            await publish(app, outgoing)
-            track_positions(ctx, batch)
-            ctx.metrics.batch_seconds.labels("records").observe(time.perf_counter() - started)
+    async def handle(batch: list[RawMessage]) -> list[Outgoing]:
+        outgoing: list[Outgoing] = []
+        for raw in batch:
+            try:
+                value = json.loads(raw.value)
+            except ValueError as exc:
+                outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.NOT_JSON.value, str(exc)))
+                continue
+            if not isinstance(value, dict):
+                outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.NOT_OBJECT.value, "not an object"))
+                continue
+            sink.add(value, topic=raw.topic, partition=raw.partition, offset=raw.offset)
+        await retry_until_done(app, ctx, "records", sink.flush)
+        ctx.metrics.records.inc(len(batch) - len(outgoing))
+        return outgoing
+
+    # One take batch becomes one flush: bounded by count (size) and age (within); the sink splits by bytes.
+    limits = settings.records
+    sources = [topics.verdicts.name, topics.decisions.name]
+    batch_agent(app, ctx, "records", sources, limits.batch_max_records, limits.batch_max_age_s, handle)
 
     @app.timer(settings.records.sweep_interval_s)  # type: ignore[untyped-decorator]
     async def sweep() -> None:
@@ -200,32 +208,28 @@ def queue_agent(app: faust.App, ctx: WorkerContext) -> None:
 
     settings = ctx.settings
     topics = settings.kafka.topics
-    sink = ctx.resources.get("queue_sink") or QueueSink(settings)
+    sink = QueueSink(settings)
     ctx.closers.append(sink.close)
-    source = app.topic(topics.verdicts.name, topics.decisions.name, key_serializer="raw", value_serializer="raw")
 
-    @app.agent(source, name="queue")
-    async def index(stream: Any) -> None:
-        async for events in stream.take_events(settings.worker.batch_size, within=settings.worker.batch_timeout_s):
-            started = time.perf_counter()
-            batch = raw_messages(events)
-            outgoing: list[Outgoing] = []
-            decisions: list[Decision] = []
-            for raw in batch:
-                try:
-                    if raw.topic == topics.decisions.name:
-                        decisions.append(Decision.model_validate_json(raw.value))
-                    else:
-                        sink.add(Verdict.model_validate_json(raw.value))
-                except ValidationError as exc:
-                    outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.BAD_VALUE.value, str(exc)[:2000]))
-            indexed = await retry_until_done(app, ctx, "queue", sink.flush)
-            for decision in decisions:
-                await retry_until_done(app, ctx, "queue", functools.partial(sink.apply_decision, decision))
-            ctx.metrics.queued.inc(indexed or 0)
-            await publish(app, outgoing)
-            track_positions(ctx, batch)
-            ctx.metrics.batch_seconds.labels("queue").observe(time.perf_counter() - started)
+    async def handle(batch: list[RawMessage]) -> list[Outgoing]:
+        outgoing: list[Outgoing] = []
+        decisions: list[Decision] = []
+        for raw in batch:
+            try:
+                if raw.topic == topics.decisions.name:
+                    decisions.append(Decision.model_validate_json(raw.value))
+                else:
+                    sink.add(Verdict.model_validate_json(raw.value))
+            except ValidationError as exc:
+                outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.BAD_VALUE.value, str(exc)[:2000]))
+        indexed = await retry_until_done(app, ctx, "queue", sink.flush)
+        for decision in decisions:
+            await retry_until_done(app, ctx, "queue", functools.partial(sink.apply_decision, decision))
+        ctx.metrics.queued.inc(indexed or 0)
+        return outgoing
+
+    sources = [topics.verdicts.name, topics.decisions.name]
+    batch_agent(app, ctx, "queue", sources, settings.worker.batch_size, settings.worker.batch_timeout_s, handle)
 
 
 REGISTRY: dict[str, Callable[[faust.App, WorkerContext], None]] = {

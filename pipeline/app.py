@@ -34,7 +34,6 @@ class WorkerContext:
     # One thread for blocking work (classifier, S3, Elasticsearch) keeps the event loop free and the work ordered.
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="modpipe"))
     started_at: float = field(default_factory=time.monotonic)
-    resources: dict[str, Any] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -57,7 +56,6 @@ def create_app(
     worker_id: str | None = None,
     web_port: int | None = None,
     clock: Clock | None = None,
-    resources: dict[str, Any] | None = None,
     loghandlers: Sequence[logging.Handler] = (),
 ) -> tuple[faust.App, WorkerContext]:
     from pipeline import agents as agent_defs
@@ -67,7 +65,6 @@ def create_app(
         worker_id=worker_id or settings.worker.id,
         agents=tuple(dict.fromkeys(agents)),
         clock=clock or SystemClock(),
-        resources=resources or {},
     )
     kafka = settings.kafka
     datadir = Path(settings.stack.home) / "faust" / ctx.worker_id
