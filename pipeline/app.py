@@ -22,6 +22,7 @@ from modpipe.clock import Clock, SystemClock
 from modpipe.settings import Settings
 from modpipe.settings.models import AgentName
 from pipeline.metrics import Metrics
+from pipeline.transport import WorkerApp
 
 
 @dataclass
@@ -70,8 +71,9 @@ def create_app(
     datadir = Path(settings.stack.home) / "faust" / ctx.worker_id
     datadir.mkdir(parents=True, exist_ok=True)
     biggest_batch = max(settings.worker.batch_size, settings.records.batch_max_records)
-    app = faust.App(
+    app = WorkerApp(
         group_id(ctx.agents),
+        fetch_max_wait_ms=kafka.fetch_max_wait_ms,
         broker=[f"kafka://{server}" for server in kafka.servers],
         broker_client_id=f"{kafka.client_id}-{ctx.worker_id}",
         broker_session_timeout=kafka.session_timeout_ms / 1000,

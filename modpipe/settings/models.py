@@ -49,6 +49,7 @@ class KafkaSettings(Frozen):
     client_id: NonEmpty
     session_timeout_ms: Annotated[int, Field(ge=1000, le=300_000)]
     request_timeout_ms: Annotated[int, Field(ge=1000, le=300_000)]
+    fetch_max_wait_ms: Annotated[int, Field(ge=1, le=10_000)]
     replication_factor: Annotated[int, Field(ge=1, le=15)]
     topics: Topics
 
@@ -120,6 +121,8 @@ class WorkerSettings(Frozen):
     web_port: Port
     batch_size: Annotated[int, Field(ge=1, le=100_000)]
     batch_timeout_s: Annotated[float, Field(gt=0, le=60)]
+    processes: Annotated[int, Field(ge=0, le=64, description="0 (classify in the worker process) or a process count")]
+    max_in_flight_batches: Annotated[int, Field(ge=1, le=64)]
     agents: tuple[AgentName, ...]
 
 
