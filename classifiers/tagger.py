@@ -95,6 +95,14 @@ class Tagger:
             ensure_default_model(settings, folder, lexicons)
         return cls(settings.categories, lexicons, load_model(folder))
 
+    @classmethod
+    def prepare(cls, settings: Settings) -> None:
+        """Make sure the model `from_settings` loads exists, training the default one if it is missing, without
+        loading it: a worker does this once before its classifying processes each load the model."""
+        if not settings.classifier.model_dir:
+            lexicons = load_lexicons(lexicon_folders(settings), settings.categories)
+            ensure_default_model(settings, default_model_dir(settings), lexicons)
+
     def classify(self, text: str) -> TagResult:
         return self.classify_batch([text])[0]
 

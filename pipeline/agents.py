@@ -7,12 +7,11 @@ re-delivery overwrites instead of duplicating.
 from __future__ import annotations
 
 import asyncio
-import base64
 import functools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
@@ -22,19 +21,13 @@ from pydantic import ValidationError
 from modpipe.contracts import DeadLetterReason, Decision, Verdict
 from pipeline.app import WorkerContext
 from pipeline.decisions import command_for
-from pipeline.moderation import ModerationProcessor, RawMessage, dead_letter
+from pipeline.moderation import Outgoing, RawMessage, dead_letter
+from pipeline.moderator import Moderator
+from pipeline.publish import BatchPublisher
 
 log = logging.getLogger("modpipe.worker")
 # Agents take `stream: Any`: faust's StreamT protocol does not declare take_events, which Stream has.
-Outgoing = tuple[str, bytes | None, bytes]  # topic, key, value
 _MAX_BACKOFF_S = 30.0
-
-
-async def publish(app: faust.App, outgoing: Iterable[Outgoing]) -> None:
-    """Send everything, then wait until the broker acknowledged all of it (acks=all)."""
-    futures = [await app.producer.send(topic, key, value, None, None, None) for topic, key, value in outgoing]
-    if futures:
-        await asyncio.gather(*futures)
 
 
 def raw_messages(events: Sequence[EventT[Any]]) -> list[RawMessage]:
@@ -96,46 +89,74 @@ def batch_agent(
     within: float,
     handle: Callable[[list[RawMessage]], Awaitable[list[Outgoing]]],
 ) -> None:
-    """Register an agent that hands each batch to `handle`, publishes what it returns and waits for the broker's
-    acknowledgement. Only when this body returns does faust ack the batch, so nothing is committed early."""
+    """Register an agent that hands each batch to `handle` and publishes what it returns.
+
+    The broker's acknowledgement of a batch's outputs is awaited in the background while the next batch is worked
+    on (up to worker.max_in_flight_batches at once): each message holds a reference that is released only after
+    its own batch's outputs are acknowledged, and faust commits an offset only once every message up to it is
+    released. A failed publish crashes the worker with the batch unreleased, so a restart re-reads it.
+    """
     source = app.topic(*topic_names, key_serializer="raw", value_serializer="raw")
+    # Late-bound: reading app.producer here would build the producer before the worker configures it.
+    publisher = BatchPublisher(lambda: app.producer._ensure_producer())  # type: ignore[attr-defined]  # noqa: PLW0108
+    limit = ctx.settings.worker.max_in_flight_batches
 
     @app.agent(source, name=name)
     async def run(stream: Any) -> None:
-        async for events in stream.take_events(size, within=within):
-            started = time.perf_counter()
-            batch = raw_messages(events)
-            await publish(app, await handle(batch))
-            track_positions(ctx, batch)
-            ctx.metrics.batch_size.labels(name).observe(len(batch))
+        in_flight: set[asyncio.Task[None]] = set()
+
+        async def settle(events: Sequence[EventT[Any]], acks: list[asyncio.Future[Any]], started: float) -> None:
+            try:
+                await asyncio.gather(*acks)
+            except Exception as exc:  # noqa: BLE001 - whatever the broker refused, nothing may be committed
+                log.critical("%s: publishing failed, stopping the worker without committing: %r", name, exc)
+                await app.crash(exc)
+                return
+            for event in events:
+                await stream.ack(event)
+            ctx.metrics.messages_done.labels(name).inc(len(events))
             ctx.metrics.batch_seconds.labels(name).observe(time.perf_counter() - started)
+
+        try:
+            async for events in stream.take_events(size, within=within):
+                started = time.perf_counter()
+                for event in events:
+                    event.message.incref()  # released by settle(), after the broker acknowledged the outputs
+                batch = raw_messages(events)
+                acks = await publisher.send(await handle(batch))
+                task = asyncio.create_task(settle(events, acks, started))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+                track_positions(ctx, batch)
+                ctx.metrics.batch_size.labels(name).observe(len(batch))
+                while len(in_flight) >= limit:
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # On the way out, let what is already sent be acknowledged, so the final commit includes it.
+            if in_flight:
+                await asyncio.wait(in_flight, timeout=ctx.settings.kafka.request_timeout_ms / 1000)
 
 
 def moderation_agent(app: faust.App, ctx: WorkerContext) -> None:
-    from classifiers import Tagger
-
     settings = ctx.settings
     topics = settings.kafka.topics
-    processor = ModerationProcessor(settings, Tagger.from_settings(settings), ctx.clock)
+    moderator = Moderator(settings, ctx.clock, settings.worker.processes, ctx.executor)
+    ctx.closers.append(moderator.close)
 
     async def handle(batch: list[RawMessage]) -> list[Outgoing]:
-        for m in batch:
-            ctx.metrics.messages_in.labels(m.topic).inc()
-        out = await ctx.blocking(processor.process, batch)
-        outgoing: list[Outgoing] = []
-        for v in out.verdicts:
-            outgoing.append((topics.verdicts.name, v.message_id.encode(), v.model_dump_json().encode()))
-            ctx.metrics.verdicts.labels(v.action.value).inc()
-            for code in v.flagged:
-                ctx.metrics.flagged.labels(code).inc()
-        for t in out.takedowns:
-            outgoing.append((topics.takedowns.name, t.message_id.encode(), t.model_dump_json().encode()))
-            ctx.metrics.commands.labels(t.command.value).inc()
-        for d in out.dead_letters:
-            key = None if d.key_b64 is None else base64.b64decode(d.key_b64)
-            outgoing.append((topics.dead_letters.name, key, d.model_dump_json().encode()))
-            ctx.metrics.dead_letters.labels(d.reason).inc()
-        return outgoing
+        metrics = ctx.metrics
+        for raw in batch:
+            metrics.messages_in.labels(raw.topic).inc()
+        out = await moderator.process(batch)
+        for counts, metric in (
+            (out.actions, metrics.verdicts),
+            (out.flagged, metrics.flagged),
+            (out.commands, metrics.commands),
+            (out.dead_letters, metrics.dead_letters),
+        ):
+            for label, n in counts.items():
+                metric.labels(label).inc(n)
+        return out.outgoing
 
     inputs = [t.name for t in topics.inputs()]
     batch_agent(app, ctx, "moderation", inputs, settings.worker.batch_size, settings.worker.batch_timeout_s, handle)

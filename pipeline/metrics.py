@@ -10,6 +10,11 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.messages_in = Counter("modpipe_messages_in_total", "Input messages consumed", ["topic"], registry=r)
+        # Messages whose outputs the broker acknowledged: their offsets may be committed. Behind messages_in by the
+        # batches in flight; a gap that keeps growing means the broker is not acknowledging.
+        self.messages_done = Counter(
+            "modpipe_messages_done_total", "Messages whose outputs were acknowledged", ["agent"], registry=r
+        )
         self.verdicts = Counter("modpipe_verdicts_total", "Verdicts published", ["action"], registry=r)
         self.flagged = Counter(
             "modpipe_verdict_categories_total", "Verdicts flagged per category", ["category"], registry=r

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from modpipe.clock import Clock
+from modpipe.clock import Clock, FixedClock
 from modpipe.contracts import (
     CommandType,
     DeadLetter,
@@ -25,6 +26,7 @@ from modpipe.contracts import (
     verdict_id,
 )
 from modpipe.settings import Action, Settings
+from modpipe.settings.models import Topics
 
 if TYPE_CHECKING:
     from classifiers import Tagger, TagResult
@@ -41,6 +43,9 @@ class RawMessage:
     value: bytes
 
 
+Outgoing = tuple[str, bytes | None, bytes]  # topic, key, value
+
+
 @dataclass
 class BatchOutput:
     verdicts: list[Verdict] = field(default_factory=list)
@@ -48,34 +53,78 @@ class BatchOutput:
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
+@dataclass
+class Encoded:
+    """A batch's outputs as the bytes to publish, with the counts the worker's metrics need. Only plain data, so it
+    crosses from a classifying process to the worker cheaply."""
+
+    outgoing: list[Outgoing] = field(default_factory=list)
+    actions: Counter[str] = field(default_factory=Counter)
+    flagged: Counter[str] = field(default_factory=Counter)
+    commands: Counter[str] = field(default_factory=Counter)
+    dead_letters: Counter[str] = field(default_factory=Counter)
+
+    def extend(self, other: Encoded) -> None:
+        self.outgoing.extend(other.outgoing)
+        for mine, theirs in (
+            (self.actions, other.actions),
+            (self.flagged, other.flagged),
+            (self.commands, other.commands),
+            (self.dead_letters, other.dead_letters),
+        ):
+            mine.update(theirs)
+
+
+def encode(out: BatchOutput, topics: Topics) -> Encoded:
+    """One verdict per message keyed by message_id, a takedown per block, dead letters keyed as received."""
+    enc = Encoded()
+    for v in out.verdicts:
+        enc.outgoing.append((topics.verdicts.name, v.message_id.encode(), v.model_dump_json().encode()))
+        enc.actions[v.action.value] += 1
+        enc.flagged.update(v.flagged)
+    for t in out.takedowns:
+        enc.outgoing.append((topics.takedowns.name, t.message_id.encode(), t.model_dump_json().encode()))
+        enc.commands[t.command.value] += 1
+    for d in out.dead_letters:
+        key = None if d.key_b64 is None else base64.b64decode(d.key_b64)
+        enc.outgoing.append((topics.dead_letters.name, key, d.model_dump_json().encode()))
+        enc.dead_letters[d.reason] += 1
+    return enc
+
+
 class ModerationProcessor:
     def __init__(self, settings: Settings, tagger: Tagger, clock: Clock) -> None:
+        self.topics = settings.kafka.topics
         self.tagger = tagger
         self.clock = clock
         self.validator = MessageValidator(
             frozenset(settings.services), settings.message.max_text_chars, settings.message.max_message_bytes
         )
 
+    def process_encoded(self, batch: Sequence[RawMessage]) -> Encoded:
+        return encode(self.process(batch), self.topics)
+
     def process(self, batch: Sequence[RawMessage]) -> BatchOutput:
         out = BatchOutput()
+        # One reading of the clock per batch: a batch is decided at one moment, and reading it per message cost
+        # about 3 % of the worker's time.
+        clock = FixedClock(self.clock.now())
         valid: list[tuple[RawMessage, Valid]] = []
         for raw in batch:
             parsed = self.validator.parse(raw.value)
             if isinstance(parsed, Invalid):
-                out.dead_letters.append(dead_letter(raw, parsed.reason, parsed.detail, "validate", self.clock))
+                out.dead_letters.append(dead_letter(raw, parsed.reason, parsed.detail, "validate", clock))
             else:
                 valid.append((raw, parsed))
         for (raw, item), result in zip(valid, self._classify([v.message.text for _, v in valid]), strict=True):
             if isinstance(result, Exception):
                 detail = f"{type(result).__name__}: {result}"
-                out.dead_letters.append(
-                    dead_letter(raw, DeadLetterReason.CLASSIFIER_FAILED, detail, "classify", self.clock)
-                )
+                out.dead_letters.append(dead_letter(raw, DeadLetterReason.CLASSIFIER_FAILED, detail, "classify", clock))
                 continue
-            verdict = self._verdict(raw, item, result)
+            verdict = self._verdict(raw, item, result, clock)
             out.verdicts.append(verdict)
             if verdict.action is Action.BLOCK:
-                out.takedowns.append(takedown_for(verdict, self.clock))
+                out.takedowns.append(takedown_for(verdict, clock))
         return out
 
     def _classify(self, texts: list[str]) -> list[TagResult | Exception]:
@@ -93,7 +142,7 @@ class ModerationProcessor:
                 results.append(exc)
         return results
 
-    def _verdict(self, raw: RawMessage, item: Valid, result: TagResult) -> Verdict:
+    def _verdict(self, raw: RawMessage, item: Valid, result: TagResult, clock: Clock) -> Verdict:
         msg = item.message
         versions = (self.tagger.model_version, self.tagger.lexicon_version, self.tagger.policy_version)
         return Verdict(
@@ -108,7 +157,7 @@ class ModerationProcessor:
             lexicon_version=versions[1],
             policy_version=versions[2],
             decided_by="machine",
-            decided_at=self.clock.now(),
+            decided_at=clock.now(),
             service_type=msg.service_type,
             source=SourcePosition(topic=raw.topic, partition=raw.partition, offset=raw.offset),
             message=item.as_received,

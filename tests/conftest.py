@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from classifiers.data import SEED_CORPUS, load_examples
+from classifiers.lexicon import Lexicons, load_lexicons, shipped_lexicon_dir
+from classifiers.train import train
 from modpipe.settings import Settings, load_settings
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import LocalStack, StackInfo
@@ -24,6 +27,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+def _resource_tracker(proc: Path) -> bool:
+    # multiprocessing starts one resource tracker per interpreter with its first spawned process and keeps it
+    # for the interpreter's life, by design: not a leak of the test that happened to start it.
+    try:
+        return b"multiprocessing.resource_tracker" in (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def _children() -> set[int]:
     me = str(os.getpid())
     found = set()
@@ -34,7 +46,7 @@ def _children() -> set[int]:
             except OSError:
                 continue
             fields = stat.rsplit(")", 1)[-1].split()
-            if fields[1] == me and fields[0] != "Z":
+            if fields[1] == me and fields[0] != "Z" and not _resource_tracker(entry):
                 found.add(int(entry.name))
     return found
 
@@ -77,3 +89,24 @@ def settings(stack: StackInfo) -> Settings:
 def unique() -> str:
     """A short unique suffix for topic, bucket and index names, so tests sharing the stack never collide."""
     return f"{os.getpid()}-{time.monotonic_ns() % 10**9}"
+
+
+# The classifier's inputs without a stack, shared by the classifier and the moderation tests.
+@pytest.fixture(scope="session")
+def clf_settings() -> Settings:
+    return load_settings(environ={})
+
+
+@pytest.fixture(scope="session")
+def lexicons(clf_settings: Settings) -> Lexicons:
+    return load_lexicons([shipped_lexicon_dir()], clf_settings.categories)
+
+
+@pytest.fixture(scope="session")
+def seed_model_dir(tmp_path_factory: pytest.TempPathFactory, clf_settings: Settings, lexicons: Lexicons) -> Path:
+    """The default model (seed corpus only), trained once for the whole session."""
+    folder = tmp_path_factory.mktemp("seed-model")
+    review = {code: cat.thresholds.review for code, cat in clf_settings.categories.items()}
+    result = train(load_examples(SEED_CORPUS), lexicons, sorted(clf_settings.categories), review)
+    result.model.save(folder)
+    return folder

@@ -1,0 +1,78 @@
+"""Where the moderation agent's CPU work runs: validating, classifying and serialising a batch.
+
+The worker's event loop consumes and publishes. In one process it shares a core with the classifier through the
+GIL: py-spy showed the loop and the classifying thread taking turns, neither ever running beside the other. With
+`worker.processes` >= 1 the work runs in child processes that each load the model once, and a batch is split
+across them; 0 keeps it in a thread of the worker (less memory, for small deployments and debugging).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+from modpipe.clock import Clock
+from modpipe.settings import Settings
+from pipeline.moderation import Encoded, ModerationProcessor, RawMessage
+
+# Fewer messages than this per child and the hand-over costs more than the child saves.
+_MIN_CHUNK = 64
+# The processor of a classifying child process, loaded once by its initializer.
+_child: dict[str, ModerationProcessor] = {}
+
+
+def _load(settings: Settings, clock: Clock) -> None:
+    from classifiers import Tagger
+
+    _child["processor"] = ModerationProcessor(settings, Tagger.from_settings(settings), clock)
+
+
+def _work(batch: list[RawMessage]) -> Encoded:
+    return _child["processor"].process_encoded(batch)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+class Moderator:
+    def __init__(self, settings: Settings, clock: Clock, processes: int, thread: Executor) -> None:
+        from classifiers import Tagger
+
+        self.processes = processes
+        self._local: ModerationProcessor | None = None
+        self._executor: Executor
+        if processes == 0:
+            self._local = ModerationProcessor(settings, Tagger.from_settings(settings), clock)
+            self._executor = thread
+            return
+        # Trained here once if missing, so that the children do not all train it at the same time.
+        Tagger.prepare(settings)
+        # spawn, not fork: forking a process that already runs threads (faust's consumer, the executor) can copy
+        # a lock in its held state into the child.
+        context = multiprocessing.get_context("spawn")
+        self._executor = ProcessPoolExecutor(
+            processes, mp_context=context, initializer=_load, initargs=(settings, clock)
+        )
+        # Start the children and load the model now, before the worker joins its group, not on the first batch.
+        for future in [self._executor.submit(_ready) for _ in range(processes)]:
+            future.result()
+
+    async def process(self, batch: list[RawMessage]) -> Encoded:
+        loop = asyncio.get_running_loop()
+        if self._local is not None:
+            return await loop.run_in_executor(self._executor, self._local.process_encoded, batch)
+        parts = max(1, min(self.processes, len(batch) // _MIN_CHUNK))
+        size = -(-len(batch) // parts)
+        chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
+        results = await asyncio.gather(*(loop.run_in_executor(self._executor, _work, c) for c in chunks))
+        merged = Encoded()
+        for result in results:
+            merged.extend(result)
+        return merged
+
+    def close(self) -> None:
+        if self._local is None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
