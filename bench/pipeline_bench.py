@@ -3,10 +3,11 @@
 In one run, on a fresh local stack:
   1. ceiling: a bare kafka-python consumer reading a pre-published backlog of N messages from the input topics;
   2. one worker (moderation agent) working through the same kind of backlog, end to end: verdicts acknowledged;
-  3. publish-to-verdict latency (p50, p99) at half the rate measured in 2;
-  4. two workers sharing one backlog.
+  3. publish-to-verdict latency (p50, p99) at half the rate measured in 2 (and at --latency-rate), beside the
+     publish-to-read latency of a bare consumer reading the inputs at the same rate (the broker's floor);
+  4. two workers sharing a backlog twice as long.
 
-    .venv/bin/python bench/pipeline_bench.py [--count 20000]
+    .venv/bin/python bench/pipeline_bench.py [--count 20000] [--broker-storage s3|memory] [--latency-rate 1000]
 """
 
 from __future__ import annotations
@@ -47,25 +48,46 @@ def settings_for(base: dict[str, Any], tag: str) -> tuple[Settings, dict[str, An
     return settings, overrides
 
 
-def start_worker(overrides: dict[str, Any], name: str, logs: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """A `modpipe worker` running the moderation agent; returns once it has partitions."""
+def launch(overrides: dict[str, Any], name: str, logs: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a `modpipe worker` running the moderation agent; returns at once."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODPIPE")}
     env.update({"MODPIPE__" + k.replace(".", "__").upper(): str(v) for k, v in overrides.items()})
     port = free_port()
     argv = [sys.executable, "-m", "modpipe", "worker", "--agents", "moderation", "--web-port", str(port)]
     with (logs / f"{name}.log").open("ab") as out:
         proc = subprocess.Popen([*argv, "--worker-id", name], env=env, stdout=out, stderr=subprocess.STDOUT)
+    return proc, port
+
+
+def assigned(port: int) -> set[str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
+            return set(json.loads(resp.read())["assigned"])
+    except OSError:
+        return set()
+
+
+def wait_assigned(ports: list[int], partitions: int, logs: Path) -> None:
+    """Until every worker holds partitions and together they hold all of them (the group has settled)."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
-                if json.loads(resp.read())["assigned"]:
-                    return proc, port
-        except OSError:
-            pass
+        held = [assigned(port) for port in ports]
+        if all(held) and len(set().union(*held)) == partitions:
+            return
         time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"worker {name} did not start; see {logs / name}.log")
+    raise SystemExit(f"workers did not settle on {partitions} partitions; see the logs in {logs}")
+
+
+def start_worker(overrides: dict[str, Any], name: str, logs: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """A `modpipe worker` running the moderation agent; returns once it has partitions."""
+    proc, port = launch(overrides, name, logs)
+    deadline = time.monotonic() + 120
+    while not assigned(port):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise SystemExit(f"worker {name} did not start; see {logs / name}.log")
+        time.sleep(0.2)
+    return proc, port
 
 
 def consume(
@@ -115,19 +137,17 @@ def done(ports: list[int]) -> int:
 
 
 def end_to_end(base: dict[str, Any], tag: str, count: int, workers: int, logs: Path) -> float:
-    """Backlog of `count`, then time the workers until every message's outputs are acknowledged, as the workers'
-    own counters tell (reading the outputs while timing would put a second consumer on these two cores). The
-    outputs are counted afterwards, untimed."""
+    """A backlog of `count`, then the workers, started together. Timed from the moment the group has settled
+    (every worker holds partitions, together all of them) until every message's outputs are acknowledged, as the
+    workers' own counters tell: reading the outputs while timing would put a second consumer on the same cores.
+    What a worker finished before the group settled is left out of the rate. The outputs are counted afterwards."""
     settings, overrides = settings_for(base, tag)
     simulate(settings, rate=0, count=count, seed=7, run=tag)
-    procs: list[subprocess.Popen[bytes]] = []
-    ports: list[int] = []
     started = time.monotonic()
+    launched = [launch(overrides, f"{tag}-{i}", logs) for i in range(workers)]
+    ports = [port for _, port in launched]
     try:
-        for i in range(workers):
-            proc, port = start_worker(overrides, f"{tag}-{i}", logs)
-            procs.append(proc)
-            ports.append(port)
+        wait_assigned(ports, sum(t.partitions for t in settings.kafka.topics.inputs()), logs)
         ready = time.monotonic()
         before = done(ports)
         deadline = ready + 600
@@ -136,27 +156,30 @@ def end_to_end(base: dict[str, Any], tag: str, count: int, workers: int, logs: P
         elapsed = time.monotonic() - ready
         _, got = consume(settings, outputs(settings), count)
     finally:
-        for p in procs:
-            p.terminate()
-            p.wait(30)
+        for proc, _ in launched:
+            proc.terminate()
+            proc.wait(30)
     print(
-        f"  {workers} worker(s): {finished} acknowledged ({before} before timing), {elapsed:.2f}s; "
-        f"{len(got)} outputs on the topics ({ready - started:.1f}s start-up)"
+        f"  {workers} worker(s): {finished - before} acknowledged in {elapsed:.2f}s after the group settled "
+        f"({before} before, {ready - started:.1f}s start-up); {len(got)} outputs on the topics"
     )
     return (finished - before) / elapsed
 
 
-def latency(base: dict[str, Any], rate: float, seconds: float, logs: Path) -> list[float]:
-    """Publish at a steady rate; a reader stamps each verdict's arrival against the publish time it carries."""
-    settings, overrides = settings_for(base, "latency")
-    proc, _ = start_worker(overrides, "latency", logs)
+def latency(base: dict[str, Any], rate: float, seconds: float, logs: Path, *, worker: bool) -> list[float]:
+    """Publish at a steady rate; a reader stamps each arrival against the publish time the message carries. With a
+    worker the reader reads the verdicts (two trips through the broker); without, the inputs themselves (one trip:
+    the floor the broker and the reader set, in the same conditions)."""
+    settings, overrides = settings_for(base, f"latency-{rate:.0f}" + ("" if worker else "-bare"))
+    proc = start_worker(overrides, "latency", logs)[0] if worker else None
     count = int(rate * seconds)
     lat: list[float] = []
     # The reader's own fetch wait is part of what it measures: the local broker holds every fetch that long.
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka.servers, enable_auto_commit=False, fetch_max_wait_ms=25)
+    topics = settings.kafka.topics
+    names = [topics.verdicts.name] if worker else [t.name for t in topics.inputs()]
     try:
-        name = settings.kafka.topics.verdicts.name
-        consumer.assign([TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()])
+        consumer.assign([TopicPartition(n, p) for n in names for p in consumer.partitions_for_topic(n) or ()])
         consumer.seek_to_beginning()
         publisher = threading.Thread(
             target=simulate, args=(settings, rate, count), kwargs={"seed": 9, "run": "lat", "malformed_share": 0.0}
@@ -166,19 +189,28 @@ def latency(base: dict[str, Any], rate: float, seconds: float, logs: Path) -> li
         while len(lat) < count and time.monotonic() < deadline:
             for records in consumer.poll(timeout_ms=50).values():
                 now = time.time()
-                lat.extend(now - json.loads(r.value)["message"]["sim_sent_at"] for r in records)
+                for r in records:
+                    value = json.loads(r.value)
+                    lat.append(now - (value["message"] if worker else value)["sim_sent_at"])
         publisher.join()
     finally:
         consumer.close()
-        proc.terminate()
-        proc.wait(30)
+        if proc is not None:
+            proc.terminate()
+            proc.wait(30)
     return lat
+
+
+def percentiles(lat: list[float]) -> tuple[float, float]:
+    ordered = sorted(lat)
+    return statistics.median(ordered) * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=20000)
     parser.add_argument("--latency-seconds", type=float, default=10)
+    parser.add_argument("--latency-rate", type=float, nargs="*", default=[], help="more rates to measure latency at")
     parser.add_argument("--broker-storage", choices=("s3", "memory"), default="s3")
     parser.add_argument("--processes", type=int, help="worker.processes (default: the configured value)")
     args = parser.parse_args()
@@ -208,14 +240,17 @@ def main() -> None:
             one = end_to_end(base, "one", args.count, 1, home)
             print(f"one worker end to end: {one:,.0f} msg/s = {one / ceiling:.2f} x the bare consumer")
 
-            rate = one / 2
-            lat = sorted(latency(base, rate, args.latency_seconds, home))
-            if lat:
-                p50 = statistics.median(lat) * 1000
-                p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
-                print(f"publish-to-verdict at {rate:,.0f} msg/s: n={len(lat)} p50={p50:.0f} ms p99={p99:.0f} ms")
+            for rate in [one / 2, *args.latency_rate]:
+                lat = latency(base, rate, args.latency_seconds, home, worker=True)
+                floor = latency(base, rate, args.latency_seconds, home, worker=False)
+                if lat and floor:
+                    (p50, p99), (f50, f99) = percentiles(lat), percentiles(floor)
+                    print(
+                        f"publish-to-verdict at {rate:,.0f} msg/s: n={len(lat)} p50={p50:.0f} ms p99={p99:.0f} ms; "
+                        f"publish-to-read of the inputs by a bare consumer: p50={f50:.0f} ms p99={f99:.0f} ms"
+                    )
 
-            two = end_to_end(base, "two", args.count, 2, home)
+            two = end_to_end(base, "two", 2 * args.count, 2, home)
             print(f"two workers end to end: {two:,.0f} msg/s = {two / one:.2f} x one worker")
         finally:
             stack.down()
