@@ -123,7 +123,14 @@ def batch_agent(
                 for event in events:
                     event.message.incref()  # released by settle(), after the broker acknowledged the outputs
                 batch = raw_messages(events)
-                acks = await publisher.send(await handle(batch))
+                try:
+                    acks = await publisher.send(await handle(batch))
+                except Exception as exc:
+                    # Left to faust, the agent would restart and go on with later messages while this batch's
+                    # offsets, never released, held every commit back. Stop instead; a restart re-reads it.
+                    log.critical("%s: a batch failed, stopping the worker without committing it: %r", name, exc)
+                    await app.crash(exc)
+                    raise
                 task = asyncio.create_task(settle(events, acks, started))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)

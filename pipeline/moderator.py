@@ -9,14 +9,17 @@ across them; 0 keeps it in a thread of the worker (less memory, for small deploy
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from modpipe.clock import Clock
 from modpipe.settings import Settings
 from pipeline.moderation import Encoded, ModerationProcessor, RawMessage
 
+log = logging.getLogger(__name__)
 # Fewer messages than this per child and the hand-over costs more than the child saves.
 _MIN_CHUNK = 64
 # The processor of a classifying child process, loaded once by its initializer.
@@ -50,15 +53,18 @@ class Moderator:
             return
         # Trained here once if missing, so that the children do not all train it at the same time.
         Tagger.prepare(settings)
+        self._pool_args = (settings, clock)
+        self._executor = self._start_pool()
+
+    def _start_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: forking a process that already runs threads (faust's consumer, the executor) can copy
         # a lock in its held state into the child.
         context = multiprocessing.get_context("spawn")
-        self._executor = ProcessPoolExecutor(
-            processes, mp_context=context, initializer=_load, initargs=(settings, clock)
-        )
+        pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_load, initargs=self._pool_args)
         # Start the children and load the model now, before the worker joins its group, not on the first batch.
-        for future in [self._executor.submit(_ready) for _ in range(processes)]:
+        for future in [pool.submit(_ready) for _ in range(self.processes)]:
             future.result()
+        return pool
 
     async def process(self, batch: list[RawMessage]) -> Encoded:
         loop = asyncio.get_running_loop()
@@ -67,7 +73,15 @@ class Moderator:
         parts = max(1, min(self.processes, len(batch) // _MIN_CHUNK))
         size = -(-len(batch) // parts)
         chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
-        results = await asyncio.gather(*(loop.run_in_executor(self._executor, _work, c) for c in chunks))
+        try:
+            results = await asyncio.gather(*(loop.run_in_executor(self._executor, _work, c) for c in chunks))
+        except BrokenProcessPool:
+            # A child died (the kernel's OOM killer, a crash in native code): start fresh ones and try the batch
+            # once more. Dying again on the same batch is not a passing accident: let it stop the worker.
+            log.warning("a classifying process died; starting new ones and retrying the batch")
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = await loop.run_in_executor(None, self._start_pool)
+            results = await asyncio.gather(*(loop.run_in_executor(self._executor, _work, c) for c in chunks))
         merged = Encoded()
         for result in results:
             merged.extend(result)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
+import signal
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -127,3 +129,21 @@ def test_child_processes_give_exactly_what_the_worker_thread_gives(
         expected.dead_letters,
     )
     assert len(small.outgoing) >= 3
+
+
+def test_a_dead_classifying_process_is_replaced_and_the_batch_retried(
+    mod_settings: Settings, batch: tuple[list[RawMessage], Counter[str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    raws, labels = batch
+    thread = ThreadPoolExecutor(1)
+    children = Moderator(mod_settings, FixedClock(AT), 1, thread)
+    try:
+        pid = children._executor.submit(os.getpid).result()
+        os.kill(pid, signal.SIGKILL)
+        got = asyncio.run(children.process(raws))
+    finally:
+        children.close()
+        thread.shutdown()
+    assert "classifying process died" in caplog.text
+    verdicts = by_topic(got)[mod_settings.kafka.topics.verdicts.name]
+    assert len(verdicts) == labels["valid"]
