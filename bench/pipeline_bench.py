@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -181,7 +181,8 @@ def latency(base: dict[str, Any], rate: float, seconds: float, logs: Path, *, wo
     try:
         consumer.assign([TopicPartition(n, p) for n in names for p in consumer.partitions_for_topic(n) or ()])
         consumer.seek_to_beginning()
-        publisher = threading.Thread(
+        # A process of its own: a publishing thread would hold the reader's GIL and delay its timestamps.
+        publisher = multiprocessing.get_context("spawn").Process(
             target=simulate, args=(settings, rate, count), kwargs={"seed": 9, "run": "lat", "malformed_share": 0.0}
         )
         publisher.start()
