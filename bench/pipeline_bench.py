@@ -2,7 +2,8 @@
 
 In one run, on a fresh local stack:
   1. ceiling: a bare kafka-python consumer reading a pre-published backlog of N messages from the input topics;
-  2. one worker (moderation agent) working through the same kind of backlog, end to end: verdicts acknowledged;
+  2. a faust worker that does nothing but take batches (faust's own cost), then one worker (moderation agent)
+     working through the same kind of backlog, end to end: verdicts acknowledged;
   3. publish-to-verdict latency (p50, p99) at half the rate measured in 2 (and at --latency-rate), beside the
      publish-to-read latency of a bare consumer reading the inputs at the same rate (the broker's floor);
   4. two workers sharing a backlog twice as long.
@@ -136,6 +137,29 @@ def done(ports: list[int]) -> int:
     return total
 
 
+def faust_noop(base: dict[str, Any], count: int, logs: Path) -> float:
+    """faust's own rate on this machine: a worker whose agent only takes batches (bench/faust_noop.py)."""
+    settings, overrides = settings_for(base, "noop")
+    simulate(settings, rate=0, count=count, seed=7, run="noop")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODPIPE")}
+    env.update({"MODPIPE__" + k.replace(".", "__").upper(): str(v) for k, v in overrides.items()})
+    out = logs / "noop.json"
+    argv = [sys.executable, str(Path(__file__).with_name("faust_noop.py")), str(out), str(count), str(free_port())]
+    with (logs / "noop.log").open("ab") as log:
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 300
+        while not out.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    if not out.exists():
+        raise SystemExit(f"the no-op faust worker did not finish; see {logs / 'noop.log'}")
+    result = json.loads(out.read_text())
+    return float(result["messages"]) / float(result["seconds"])
+
+
 def end_to_end(base: dict[str, Any], tag: str, count: int, workers: int, logs: Path) -> float:
     """A backlog of `count`, then the workers, started together. Timed from the moment the group has settled
     (every worker holds partitions, together all of them) until every message's outputs are acknowledged, as the
@@ -238,8 +262,14 @@ def main() -> None:
             ceiling = len(got) / seconds
             print(f"bare kafka-python consumer: {len(got)} msgs in {seconds:.2f}s = {ceiling:,.0f} msg/s")
 
+            noop = faust_noop(base, args.count, home)
+            print(f"faust worker that only takes batches: {noop:,.0f} msg/s = {noop / ceiling:.2f} x the bare consumer")
+
             one = end_to_end(base, "one", args.count, 1, home)
-            print(f"one worker end to end: {one:,.0f} msg/s = {one / ceiling:.2f} x the bare consumer")
+            print(
+                f"one worker end to end: {one:,.0f} msg/s = {one / ceiling:.2f} x the bare consumer, "
+                f"{one / noop:.2f} x the no-op faust worker"
+            )
 
             for rate in [one / 2, *args.latency_rate]:
                 lat = latency(base, rate, args.latency_seconds, home, worker=True)

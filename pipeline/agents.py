@@ -25,6 +25,7 @@ from pipeline.decisions import command_for
 from pipeline.moderation import Outgoing, RawMessage, dead_letter
 from pipeline.moderator import Moderator
 from pipeline.publish import BatchPublisher
+from pipeline.release import InOrderRelease
 
 log = logging.getLogger("modpipe.worker")
 # Agents take `stream: Any`: faust's StreamT protocol does not declare take_events, which Stream has.
@@ -93,9 +94,10 @@ def batch_agent(
     """Register an agent that hands each batch to `handle` and publishes what it returns.
 
     The broker's acknowledgement of a batch's outputs is awaited in the background while the next batch is worked
-    on (up to worker.max_in_flight_batches at once): each message holds a reference that is released only after
-    its own batch's outputs are acknowledged, and faust commits an offset only once every message up to it is
-    released. A failed publish crashes the worker with the batch unreleased, so a restart re-reads it.
+    on (up to worker.max_in_flight_batches at once). Each message holds a reference that is released only after
+    its own batch's and every earlier batch's outputs are acknowledged (pipeline.release), and faust commits an
+    offset only once the message is released. A failure crashes the worker with the batch unreleased, so a restart
+    re-reads it.
     """
     source = app.topic(*topic_names, key_serializer="raw", value_serializer="raw")
     # Late-bound: reading app.producer here would build the producer before the worker configures it.
@@ -104,25 +106,22 @@ def batch_agent(
 
     @app.agent(source, name=name)
     async def run(stream: Any) -> None:
-        in_flight: set[asyncio.Task[None]] = set()
-
-        async def settle(events: Sequence[EventT[Any]], acks: list[asyncio.Future[Any]], started: float) -> None:
-            try:
-                await asyncio.gather(*acks)
-            except Exception as exc:  # noqa: BLE001 - whatever the broker refused, nothing may be committed
-                log.critical("%s: publishing failed, stopping the worker without committing: %r", name, exc)
-                await app.crash(exc)
-                return
-            for event in events:
+        async def release(items: Sequence[tuple[EventT[Any], float]]) -> None:
+            for event, _ in items:
                 await stream.ack(event)
-            ctx.metrics.messages_done.labels(name).inc(len(events))
-            ctx.metrics.batch_seconds.labels(name).observe(time.perf_counter() - started)
+            ctx.metrics.messages_done.labels(name).inc(len(items))
+            ctx.metrics.batch_seconds.labels(name).observe(time.perf_counter() - items[0][1])
 
+        async def failed(exc: BaseException) -> None:
+            log.critical("%s: publishing failed, stopping the worker without committing: %r", name, exc)
+            await app.crash(exc)
+
+        releases = InOrderRelease(release, failed)
         try:
             async for events in stream.take_events(size, within=within):
                 started = time.perf_counter()
                 for event in events:
-                    event.message.incref()  # released by settle(), after the broker acknowledged the outputs
+                    event.message.incref()  # released in order, after the broker acknowledged the outputs
                 batch = raw_messages(events)
                 try:
                     acks = await publisher.send(await handle(batch))
@@ -132,17 +131,15 @@ def batch_agent(
                     log.critical("%s: a batch failed, stopping the worker without committing it: %r", name, exc)
                     await app.crash(exc)
                     raise
-                task = asyncio.create_task(settle(events, acks, started))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
+                releases.add([(event, started) for event in events], acks)
                 track_positions(ctx, batch)
                 ctx.metrics.batch_size.labels(name).observe(len(batch))
-                while len(in_flight) >= limit:
-                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                while len(releases.pending) >= limit:
+                    await asyncio.wait(releases.pending, return_when=asyncio.FIRST_COMPLETED)
         finally:
             # On the way out, let what is already sent be acknowledged, so the final commit includes it.
-            if in_flight:
-                await asyncio.wait(in_flight, timeout=ctx.settings.kafka.request_timeout_ms / 1000)
+            if releases.pending:
+                await asyncio.wait(releases.pending, timeout=ctx.settings.kafka.request_timeout_ms / 1000)
 
 
 def moderation_agent(app: faust.App, ctx: WorkerContext) -> None:

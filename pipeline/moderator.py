@@ -3,7 +3,8 @@
 The worker's event loop consumes and publishes. In one process it shares a core with the classifier through the
 GIL: py-spy showed the loop and the classifying thread taking turns, neither ever running beside the other. With
 `worker.processes` >= 1 the work runs in child processes that each load the model once, and a batch is split
-across them; 0 keeps it in a thread of the worker (less memory, for small deployments and debugging).
+across them; 0 keeps it in a thread of the worker (less memory, for small deployments and debugging). Each child
+gets a copy of the worker's clock: a clock moved by a test moves only in the worker, so such tests use 0.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -20,6 +24,7 @@ from modpipe.settings import Settings
 from pipeline.moderation import Encoded, ModerationProcessor, RawMessage
 
 log = logging.getLogger(__name__)
+_PARENT_CHECK_S = 0.5
 # Fewer messages than this per child and the hand-over costs more than the child saves.
 _MIN_CHUNK = 64
 # The processor of a classifying child process, loaded once by its initializer.
@@ -29,7 +34,20 @@ _child: dict[str, ModerationProcessor] = {}
 def _load(settings: Settings, clock: Clock) -> None:
     from classifiers import Tagger
 
+    # Ctrl-C reaches the whole process group: the worker stops its children itself, after a graceful stop. Left
+    # to the signal, they would die mid-shutdown and the worker would start new ones.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A worker killed outright (SIGKILL, the OOM killer) cannot stop its children, and a child blocked on its
+    # queue never notices: it would live on, holding its model, re-parented to init.
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True, name="parent-watch").start()
+
     _child["processor"] = ModerationProcessor(settings, Tagger.from_settings(settings), clock)
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_PARENT_CHECK_S)
+    os._exit(0)
 
 
 def _work(batch: list[RawMessage]) -> Encoded:

@@ -7,6 +7,9 @@ import base64
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -20,6 +23,7 @@ from modpipe.settings import Settings, load_settings
 from pipeline.moderation import Encoded, ModerationProcessor, RawMessage
 from pipeline.moderator import Moderator
 from pipeline.simulate import MessageFactory
+from tests.support import REPO
 
 AT = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -147,3 +151,40 @@ def test_a_dead_classifying_process_is_replaced_and_the_batch_retried(
     assert "classifying process died" in caplog.text
     verdicts = by_topic(got)[mod_settings.kafka.topics.verdicts.name]
     assert len(verdicts) == labels["valid"]
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # exited, waiting for whoever adopted it to reap it
+
+
+def test_classifying_processes_die_with_a_worker_killed_outright(mod_settings: Settings, tmp_path: Path) -> None:
+    script = (
+        "import sys; from concurrent.futures import ThreadPoolExecutor; from modpipe.clock import SystemClock; "
+        "from modpipe.settings import load_settings; from pipeline.moderator import Moderator; "
+        "m = Moderator(load_settings(), SystemClock(), 1, ThreadPoolExecutor(1)); "
+        "print(m._executor.submit(__import__('os').getpid).result(), flush=True); sys.stdin.read()"
+    )
+    env = {**os.environ, "MODPIPE__CLASSIFIER__MODEL_DIR": str(mod_settings.classifier.model_dir)}
+    worker = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=REPO
+    )
+    try:
+        assert worker.stdout is not None
+        child = int(worker.stdout.readline())
+        worker.kill()
+        worker.wait()
+        deadline = time.monotonic() + 10
+        while alive(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(child), "the classifying process outlived its worker"
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        for stream in (worker.stdin, worker.stdout):
+            if stream is not None:
+                stream.close()
