@@ -90,14 +90,17 @@ def batch_agent(
     size: int,
     within: float,
     handle: Callable[[list[RawMessage]], Awaitable[list[Outgoing]]],
+    *,
+    concurrent: bool = False,
 ) -> None:
     """Register an agent that hands each batch to `handle` and publishes what it returns.
 
-    The broker's acknowledgement of a batch's outputs is awaited in the background while the next batch is worked
-    on (up to worker.max_in_flight_batches at once). Each message holds a reference that is released only after
-    its own batch's and every earlier batch's outputs are acknowledged (pipeline.release), and faust commits an
-    offset only once the message is released. A failure crashes the worker with the batch unreleased, so a restart
-    re-reads it.
+    The broker's acknowledgement of a batch's outputs is awaited in the background while the next batch is taken
+    (up to worker.max_in_flight_batches at once); with `concurrent`, so is `handle` itself, for a `handle` that
+    shares no state between calls. Outputs are published in batch order. Each message holds a reference that is
+    released only after its own batch's and every earlier batch's outputs are acknowledged (pipeline.release), and
+    faust commits an offset only once the message is released. A failure crashes the worker with the batch
+    unreleased, so a restart re-reads it.
     """
     source = app.topic(*topic_names, key_serializer="raw", value_serializer="raw")
     # Late-bound: reading app.producer here would build the producer before the worker configures it.
@@ -113,25 +116,41 @@ def batch_agent(
             ctx.metrics.batch_seconds.labels(name).observe(time.perf_counter() - items[0][1])
 
         async def failed(exc: BaseException) -> None:
-            log.critical("%s: publishing failed, stopping the worker without committing: %r", name, exc)
+            # Left to faust, the agent would restart and go on with later messages while this batch's offsets,
+            # never released, held every commit back. Stop instead; a restart re-reads the batch.
+            log.critical("%s: a batch failed, stopping the worker without committing it: %r", name, exc)
             await app.crash(exc)
 
+        async def work(
+            batch: list[RawMessage], turn: asyncio.Future[None] | None, sent: asyncio.Future[None]
+        ) -> list[asyncio.Future[Any]]:
+            try:
+                outgoing = await handle(batch)
+                if turn is not None:
+                    await turn  # publish in batch order: a restore must not overtake the takedown before it
+                return await publisher.send(outgoing)
+            finally:
+                if not sent.done():
+                    sent.set_result(None)
+
         releases = InOrderRelease(release, failed)
+        turn: asyncio.Future[None] | None = None
         try:
             async for events in stream.take_events(size, within=within):
                 started = time.perf_counter()
                 for event in events:
                     event.message.incref()  # released in order, after the broker acknowledged the outputs
                 batch = raw_messages(events)
-                try:
-                    acks = await publisher.send(await handle(batch))
-                except Exception as exc:
-                    # Left to faust, the agent would restart and go on with later messages while this batch's
-                    # offsets, never released, held every commit back. Stop instead; a restart re-reads it.
-                    log.critical("%s: a batch failed, stopping the worker without committing it: %r", name, exc)
-                    await app.crash(exc)
-                    raise
+                sent = asyncio.get_running_loop().create_future()
+                acks = asyncio.ensure_future(work(batch, turn, sent))
+                turn = sent
                 releases.add([(event, started) for event in events], acks)
+                if not concurrent:
+                    await asyncio.wait([acks])
+                    if acks.cancelled() or acks.exception() is not None:
+                        return  # the release stage reports it and stops the worker
+                if releases.failed:
+                    return
                 track_positions(ctx, batch)
                 ctx.metrics.batch_size.labels(name).observe(len(batch))
                 while len(releases.pending) >= limit:
@@ -164,7 +183,9 @@ def moderation_agent(app: faust.App, ctx: WorkerContext) -> None:
         return out.outgoing
 
     inputs = [t.name for t in topics.inputs()]
-    batch_agent(app, ctx, "moderation", inputs, settings.worker.batch_size, settings.worker.batch_timeout_s, handle)
+    worker = settings.worker
+    # handle() shares no state between batches: the next one goes to the classifying process while this one runs.
+    batch_agent(app, ctx, "moderation", inputs, worker.batch_size, worker.batch_timeout_s, handle, concurrent=True)
 
 
 def decisions_agent(app: faust.App, ctx: WorkerContext) -> None:

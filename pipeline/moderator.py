@@ -63,6 +63,7 @@ class Moderator:
         from classifiers import Tagger
 
         self.processes = processes
+        self._restart = asyncio.Lock()
         self._local: ModerationProcessor | None = None
         self._executor: Executor
         if processes == 0:
@@ -91,14 +92,17 @@ class Moderator:
         parts = max(1, min(self.processes, len(batch) // _MIN_CHUNK))
         size = -(-len(batch) // parts)
         chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
+        pool = self._executor
         try:
-            results = await asyncio.gather(*(loop.run_in_executor(self._executor, _work, c) for c in chunks))
+            results = await asyncio.gather(*(loop.run_in_executor(pool, _work, c) for c in chunks))
         except BrokenProcessPool:
             # A child died (the kernel's OOM killer, a crash in native code): start fresh ones and try the batch
             # once more. Dying again on the same batch is not a passing accident: let it stop the worker.
-            log.warning("a classifying process died; starting new ones and retrying the batch")
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = await loop.run_in_executor(None, self._start_pool)
+            async with self._restart:
+                if self._executor is pool:  # not already replaced for another batch that saw the same death
+                    log.warning("a classifying process died; starting new ones and retrying the batch")
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self._executor = await loop.run_in_executor(None, self._start_pool)
             results = await asyncio.gather(*(loop.run_in_executor(self._executor, _work, c) for c in chunks))
         merged = Encoded()
         for result in results:

@@ -26,8 +26,9 @@ class InOrderRelease:
         self.failed = False
         self.pending: set[asyncio.Task[bool]] = set()
 
-    def add(self, items: Sequence[Any], acks: Sequence[asyncio.Future[Any]]) -> asyncio.Task[bool]:
-        """Release `items` once `acks` and every earlier batch are done; returns whether it was released."""
+    def add(self, items: Sequence[Any], acks: Awaitable[Sequence[asyncio.Future[Any]]]) -> asyncio.Task[bool]:
+        """Release `items` once `acks` (the publishing, then what it returns) and every earlier batch are done;
+        the task tells whether they were released."""
         task = asyncio.create_task(self._settle(items, acks, self._last))
         self._last = task
         self.pending.add(task)
@@ -35,11 +36,11 @@ class InOrderRelease:
         return task
 
     async def _settle(
-        self, items: Sequence[Any], acks: Sequence[asyncio.Future[Any]], before: asyncio.Task[bool] | None
+        self, items: Sequence[Any], acks: Awaitable[Sequence[asyncio.Future[Any]]], before: asyncio.Task[bool] | None
     ) -> bool:
         try:
-            await asyncio.gather(*acks)
-        except Exception as exc:  # noqa: BLE001 - whatever the broker refused, nothing from here on is released
+            await asyncio.gather(*await acks)
+        except Exception as exc:  # noqa: BLE001 - whatever failed or was refused, nothing from here on is released
             self.failed = True
             await self._on_failure(exc)
             return False

@@ -7,6 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 
+async def done(acks: list[asyncio.Future[None]]) -> list[asyncio.Future[None]]:
+    return acks
+
+
 class Recorder:
     def __init__(self) -> None:
         self.released: list[Any] = []
@@ -27,8 +31,8 @@ def test_a_batch_acknowledged_first_waits_for_the_earlier_one() -> None:
         releases = InOrderRelease(rec.release, rec.failed)
         loop = asyncio.get_running_loop()
         a, b = loop.create_future(), loop.create_future()
-        releases.add(["a1", "a2"], [a])
-        second = releases.add(["b1"], [b])
+        releases.add(["a1", "a2"], done([a]))
+        second = releases.add(["b1"], done([b]))
         b.set_result(None)
         await asyncio.sleep(0.01)
         assert rec.released == []  # b's outputs are in, a's are not: nothing may be committed yet
@@ -47,9 +51,9 @@ def test_nothing_after_a_failed_batch_is_released() -> None:
         releases = InOrderRelease(rec.release, rec.failed)
         loop = asyncio.get_running_loop()
         a, b, c = loop.create_future(), loop.create_future(), loop.create_future()
-        releases.add(["a"], [a])
-        releases.add(["b"], [b])
-        last = releases.add(["c"], [c])
+        releases.add(["a"], done([a]))
+        releases.add(["b"], done([b]))
+        last = releases.add(["c"], done([c]))
         a.set_result(None)
         b.set_exception(RuntimeError("NOT_ENOUGH_REPLICAS"))
         c.set_result(None)
@@ -60,3 +64,21 @@ def test_nothing_after_a_failed_batch_is_released() -> None:
     rec = asyncio.run(run())
     assert rec.released == ["a"]
     assert [str(e) for e in rec.failures] == ["NOT_ENOUGH_REPLICAS"]
+
+
+def test_a_batch_whose_work_failed_is_not_released_nor_anything_after_it() -> None:
+    from pipeline.release import InOrderRelease
+
+    async def broken() -> list[asyncio.Future[None]]:
+        raise ValueError("classifier process died twice")
+
+    async def run() -> Recorder:
+        rec = Recorder()
+        releases = InOrderRelease(rec.release, rec.failed)
+        releases.add(["a"], broken())
+        assert not await releases.add(["b"], done([]))
+        return rec
+
+    rec = asyncio.run(run())
+    assert rec.released == []
+    assert len(rec.failures) == 1
