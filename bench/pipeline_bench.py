@@ -238,6 +238,8 @@ def main() -> None:
     parser.add_argument("--latency-rate", type=float, nargs="*", default=[], help="more rates to measure latency at")
     parser.add_argument("--broker-storage", choices=("s3", "memory"), default="s3")
     parser.add_argument("--processes", type=int, help="worker.processes (default: the configured value)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="more setting overrides")
+    parser.add_argument("--throughput-only", action="store_true", help="skip the latency and two-worker parts")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="modpipe-bench-") as tmp:
         home = Path(tmp)
@@ -249,6 +251,7 @@ def main() -> None:
             base["stack.home"] = str(home / "stack")
             if args.processes is not None:
                 base["worker.processes"] = args.processes
+            base.update(item.split("=", 1) for item in args.set)
             from classifiers import Tagger
 
             t0 = time.monotonic()
@@ -271,6 +274,8 @@ def main() -> None:
                 f"{one / noop:.2f} x the no-op faust worker"
             )
 
+            if args.throughput_only:
+                return
             for rate in [one / 2, *args.latency_rate]:
                 lat = latency(base, rate, args.latency_seconds, home, worker=True)
                 floor = latency(base, rate, args.latency_seconds, home, worker=False)
