@@ -37,13 +37,38 @@ def admin_client(settings: Settings) -> KafkaAdminClient:
         ) from exc
 
 
+# Room beyond the input in one output record: a verdict's scores, hits and versions; a dead letter's reason and
+# position. Hits are bounded by the text, which is bounded by message.max_text_chars.
+_VERDICT_ROOM = 256 * 1024
+_DEAD_LETTER_ROOM = 64 * 1024
+
+
+def output_limits(settings: Settings) -> dict[str, int]:
+    """The largest record each output topic must take, by topic name."""
+    topics = settings.kafka.topics
+    return {
+        topics.verdicts.name: settings.message.max_message_bytes + _VERDICT_ROOM,
+        topics.dead_letters.name: -(-settings.kafka.max_input_bytes * 4 // 3) + _DEAD_LETTER_ROOM,
+    }
+
+
 def ensure_topics(settings: Settings) -> list[TopicState]:
     admin = admin_client(settings)
     try:
         existing = set(admin.list_topics())
         specs = settings.kafka.topics.all()
         replicas = settings.kafka.replication_factor
-        missing = [NewTopic(t.name, t.partitions, replicas) for t in specs if t.name not in existing]
+        limits = output_limits(settings)
+        missing = [
+            NewTopic(
+                t.name,
+                t.partitions,
+                replicas,
+                topic_configs={"max.message.bytes": str(limits[t.name])} if t.name in limits else {},
+            )
+            for t in specs
+            if t.name not in existing
+        ]
         if missing:
             # Another worker may create one between our list and create: the outcome we want anyway.
             with contextlib.suppress(TopicAlreadyExistsError):

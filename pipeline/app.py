@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from modpipe.clock import Clock, SystemClock
 from modpipe.settings import Settings
 from modpipe.settings.models import AgentName
+from modpipe.topics import output_limits
 from pipeline.metrics import Metrics
 from pipeline.transport import WorkerApp
 
@@ -86,7 +87,8 @@ def create_app(
         # A verdict is ~1.5 KB: the default 16 KB batch would send a batch's verdicts in dozens of requests, and
         # each produce request is a storage write on the broker. One request per partition per batch instead.
         producer_max_batch_size=1_048_576,
-        producer_max_request_size=8_388_608,
+        # Room for the largest verdict or dead letter the output topics are sized for (modpipe.topics).
+        producer_max_request_size=max(8_388_608, *output_limits(settings).values()),
         # Topics are created by `modpipe topics ensure`; the leader topic is not needed without tables.
         topic_allow_declare=False,
         topic_disable_leader=True,

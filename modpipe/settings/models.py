@@ -50,6 +50,9 @@ class KafkaSettings(Frozen):
     session_timeout_ms: Annotated[int, Field(ge=1000, le=300_000)]
     request_timeout_ms: Annotated[int, Field(ge=1000, le=300_000)]
     fetch_max_wait_ms: Annotated[int, Field(ge=1, le=10_000)]
+    max_input_bytes: Annotated[
+        int, Field(ge=1024, le=100_000_000, description="the largest record the input topics accept, in bytes")
+    ]
     replication_factor: Annotated[int, Field(ge=1, le=15)]
     topics: Topics
 
