@@ -4,6 +4,8 @@ through a rebalance between two workers."""
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -94,3 +96,49 @@ def test_unreachable_broker_fails_fast_and_names_the_setting(pipeline_env: Pipel
     assert worker.proc.returncode == 1
     assert "kafka.bootstrap" in worker.log.read_text()
     assert time.monotonic() - started < 30
+
+
+def test_a_terminal_store_failure_stops_the_worker_and_commits_nothing(pipeline_env: PipelineEnv) -> None:
+    """No records bucket yet: the records worker must stop on its first batch, not skip it. Once the bucket
+    exists, a new worker reads the same verdicts again from the start and stores them."""
+    from kafka import KafkaAdminClient, TopicPartition
+
+    env = pipeline_env
+    moderation = env.start_worker("moderation", "terminal-moderation")
+    moderation.wait_assigned()
+    report = simulate(env.settings, rate=0, count=200, seed=43, run="terminal", malformed_share=0.0)
+    env.watcher.wait(report.sent)
+
+    records = env.start_worker("records", "terminal-records-1")
+    deadline = time.monotonic() + 90
+    while records.proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert records.proc.returncode not in (None, 0), f"the worker did not stop on the failure:\n{records.tail()}"
+    assert "does not exist; run `modpipe storage init`" in records.log.read_text(errors="replace"), records.tail()
+    topics = env.settings.kafka.topics
+    verdict_parts = [TopicPartition(topics.verdicts.name, p) for p in range(topics.verdicts.partitions)]
+
+    def committed() -> int:
+        admin = KafkaAdminClient(bootstrap_servers=env.settings.kafka.servers, request_timeout_ms=15000)
+        try:
+            found = admin.list_group_offsets({"modpipe-records": verdict_parts}).get("modpipe-records", {})
+        finally:
+            admin.close()
+        return sum(max(meta.offset, 0) for meta in found.values())
+
+    assert committed() == 0
+
+    result = subprocess.run(
+        [sys.executable, "-m", "modpipe", "storage", "init"], env=env.env(), capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    again = env.start_worker("records", "terminal-records-2")
+    again.wait_assigned()
+    deadline = time.monotonic() + 90
+    while f"modpipe_records_stored_total {float(report.sent)}" not in again.metrics():
+        assert time.monotonic() < deadline, again.metrics()
+        time.sleep(0.5)
+    # The same reading sees the commits once the records are stored: the check above could have seen them too.
+    while committed() < report.sent:
+        assert time.monotonic() < deadline, committed()
+        time.sleep(0.5)
