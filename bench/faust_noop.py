@@ -1,8 +1,8 @@
 """A faust worker that only takes batches and lets them be acknowledged: what faust itself costs per message.
 
-Run by pipeline_bench.py with the same settings as the real worker (same app class, fetch wait, batch size and
-timeout), so the gap between this and a bare kafka-python consumer is the framework's, and the gap between this
-and the moderation worker is ours. Writes {"messages": n, "seconds": s} to OUT once `count` messages were taken,
+Run by pipeline_bench.py with the real worker's app (`create_app` with no agents), batch size and timeout, so
+the gap between this and a bare kafka-python consumer is the framework's, and the gap between this and the
+moderation worker is ours. Writes {"messages": n, "seconds": s} to OUT once `count` messages were taken,
 timed from the first batch.
 
     python bench/faust_noop.py OUT COUNT WEB_PORT   (settings from MODPIPE__ environment variables)
@@ -21,29 +21,15 @@ import faust
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modpipe.settings import load_settings
-from pipeline.transport import WorkerApp
+from pipeline.app import create_app
 
 
 def main() -> None:
     out, count, port = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     settings = load_settings()
     kafka, worker = settings.kafka, settings.worker
-    app = WorkerApp(
-        "bench-faust-noop",
-        fetch_max_wait_ms=kafka.fetch_max_wait_ms,
-        broker=[f"kafka://{server}" for server in kafka.servers],
-        broker_session_timeout=kafka.session_timeout_ms / 1000,
-        broker_heartbeat_interval=1.0,
-        consumer_auto_offset_reset="earliest",
-        topic_allow_declare=False,
-        topic_disable_leader=True,
-        stream_buffer_maxsize=max(4096, 2 * worker.batch_size),
-        web_port=port,
-        web_bind="127.0.0.1",
-        autodiscover=False,
-        store="memory://",
-        datadir=str(settings.stack.home / "faust-noop"),
-    )
+    # The worker's own app, with no agents of its own: every faust and Kafka setting is the real worker's.
+    app, ctx = create_app(settings, [], worker_id="faust-noop", web_port=port)
     source = app.topic(*(t.name for t in kafka.topics.inputs()), key_serializer="raw", value_serializer="raw")
     seen = {"n": 0, "first": 0.0}
 
@@ -58,7 +44,10 @@ def main() -> None:
                 result = {"messages": seen["n"], "seconds": time.monotonic() - seen["first"]}
                 out.write_text(json.dumps(result))  # noqa: ASYNC240 - once, a few bytes, at the end of the run
 
-    faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False).execute_from_commandline()
+    try:
+        faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False).execute_from_commandline()
+    finally:
+        ctx.close()
 
 
 if __name__ == "__main__":

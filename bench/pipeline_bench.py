@@ -49,10 +49,16 @@ def settings_for(base: dict[str, Any], tag: str) -> tuple[Settings, dict[str, An
     return settings, overrides
 
 
-def launch(overrides: dict[str, Any], name: str, logs: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Start a `modpipe worker` running the moderation agent; returns at once."""
+def worker_env(overrides: dict[str, Any]) -> dict[str, str]:
+    """This environment without its MODPIPE__ variables, plus the overrides as MODPIPE__ variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODPIPE")}
     env.update({"MODPIPE__" + k.replace(".", "__").upper(): str(v) for k, v in overrides.items()})
+    return env
+
+
+def launch(overrides: dict[str, Any], name: str, logs: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a `modpipe worker` running the moderation agent; returns at once."""
+    env = worker_env(overrides)
     port = free_port()
     argv = [sys.executable, "-m", "modpipe", "worker", "--agents", "moderation", "--web-port", str(port)]
     with (logs / f"{name}.log").open("ab") as out:
@@ -141,8 +147,7 @@ def faust_noop(base: dict[str, Any], count: int, logs: Path) -> float:
     """faust's own rate on this machine: a worker whose agent only takes batches (bench/faust_noop.py)."""
     settings, overrides = settings_for(base, "noop")
     simulate(settings, rate=0, count=count, seed=7, run="noop")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODPIPE")}
-    env.update({"MODPIPE__" + k.replace(".", "__").upper(): str(v) for k, v in overrides.items()})
+    env = worker_env(overrides)
     out = logs / "noop.json"
     argv = [sys.executable, str(Path(__file__).with_name("faust_noop.py")), str(out), str(count), str(free_port())]
     with (logs / "noop.log").open("ab") as log:
