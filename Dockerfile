@@ -27,11 +27,12 @@ COPY classifiers classifiers
 COPY retention retention
 COPY config config
 RUN uv sync --locked --no-dev --no-editable
-# The default model, trained once here from the seed corpus so that no worker trains on start-up (--no-seed: the
-# corpus is already given as --data and must not be counted twice).
-RUN MODPIPE__STACK__HOME=/tmp/modpipe-build \
-    /opt/modpipe/venv/bin/modpipe train --data classifiers/seed/seed.jsonl --no-seed --out /opt/modpipe/model \
-    && rm -rf /tmp/modpipe-build
+# The default model, trained once here on the corpus and the permissive public sets (docker/datasets/README.md)
+# so that no worker trains on start-up.
+COPY docker/datasets /src/datasets
+RUN MODPIPE__STACK__HOME=/tmp/modpipe-build MODPIPE__CLASSIFIER__DATASETS_DIR=/src/datasets \
+    /opt/modpipe/venv/bin/modpipe train --out /opt/modpipe/model \
+    && rm -rf /tmp/modpipe-build /src/datasets
 
 FROM ${PYTHON_IMAGE}
 RUN groupadd --system --gid 10001 modpipe \

@@ -93,7 +93,7 @@ def main() -> None:
             subprocess.run(
                 [sys.executable, "-m", "modpipe", "train", "--out", model], cwd=REPO, check=True, capture_output=True
             )
-            print(f"default (seed) model trained in {time.perf_counter() - t0:.1f} s wall")
+            print(f"default model trained in {time.perf_counter() - t0:.1f} s wall")
         out = {}
         for side in ("tagger", "baseline"):
             cmd = [sys.executable, __file__, "--side", side, "--limit", str(args.limit), "--model", model]

@@ -11,8 +11,6 @@ from pathlib import Path
 
 from classifiers.exceptions import DataError
 
-SEED_CORPUS = Path(__file__).resolve().parent / "seed" / "seed.jsonl"
-
 
 @dataclass(frozen=True, slots=True)
 class Example:

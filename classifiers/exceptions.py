@@ -17,3 +17,7 @@ class ModelError(ClassifierError):
 
 class DataError(ClassifierError):
     """A training or evaluation data file cannot be parsed (terminal: fix the file or the column options)."""
+
+
+class DatasetMissingError(DataError):
+    """A data set of the registry is not in the datasets folder and cannot be downloaded (terminal: put it there)."""

@@ -122,35 +122,50 @@ def fit_idf(counts: sp.csr_matrix) -> FloatArray:
     return idf
 
 
+LEVELS = ("block", "review", "signal")
+
+
 @dataclass(frozen=True)
 class FeatureSpace:
-    """Column layout: [char n-grams | vocabulary words | one column per lexicon category]."""
+    """Column layout: [char n-grams | vocabulary words | lexicon hits per category and level | spam signals]."""
 
     char_idf: FloatArray
     word_idf: FloatArray
     words: WordMatcher
     lexicon_codes: tuple[str, ...]
+    signal_kinds: tuple[str, ...] = ()
 
     @property
     def width(self) -> int:
-        return len(self.char_idf) + len(self.word_idf) + len(self.lexicon_codes)
+        return len(self.char_idf) + len(self.word_idf) + len(self.lexicon_codes) * len(LEVELS) + len(self.signal_kinds)
 
-    def transform(self, model_views: Sequence[str], lexicon_hits: Iterable[frozenset[str]]) -> sp.csr_matrix:
+    def transform(
+        self, model_views: Sequence[str], lexicon_hits: Sequence[Iterable[tuple[str, str]]], signals: sp.csr_matrix
+    ) -> sp.csr_matrix:
         chars = tfidf(char_ngram_counts(model_views, bits=int(np.log2(len(self.char_idf)))), self.char_idf)
         words = tfidf(self.words.counts(model_views), self.word_idf)
-        return sp.hstack([chars, words, lexicon_matrix(lexicon_hits, self.lexicon_codes)], format="csr")
+        return assemble(
+            chars, words, lexicon_matrix(lexicon_hits, self.lexicon_codes), signals[:, : len(self.signal_kinds)]
+        )
 
 
-def lexicon_matrix(hits: Iterable[frozenset[str]], codes: Sequence[str]) -> sp.csr_matrix:
-    index = {c: i for i, c in enumerate(codes)}
+def assemble(
+    chars: sp.csr_matrix, words: sp.csr_matrix, lexicon: sp.csr_matrix, signals: sp.csr_matrix
+) -> sp.csr_matrix:
+    return sp.hstack([chars, words, lexicon, signals], format="csr")
+
+
+def lexicon_matrix(hits: Iterable[Iterable[tuple[str, str]]], codes: Sequence[str]) -> sp.csr_matrix:
+    """One column per (category, level): 1 where the text has a hit of that category at that level."""
+    index = {(c, level): i * len(LEVELS) + j for i, c in enumerate(codes) for j, level in enumerate(LEVELS)}
     rows: list[int] = []
     cols: list[int] = []
     n = 0
-    for n, cats in enumerate(hits, 1):
-        for cat in cats:
-            if cat in index:
-                rows.append(n - 1)
-                cols.append(index[cat])
+    for n, pairs in enumerate(hits, 1):
+        for col in {index[p] for p in pairs if p in index}:
+            rows.append(n - 1)
+            cols.append(col)
+    width = len(codes) * len(LEVELS)
     return sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, max(len(codes), 1)), dtype=np.float32
-    )[:, : len(codes)]
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, max(width, 1)), dtype=np.float32
+    )[:, :width]

@@ -1,11 +1,14 @@
 """Lexicons: files per category, an allow-list, and one Aho-Corasick automaton that matches them all in one pass.
 
-File format (config/lexicons/ and every folder of `classifier.extra_lexicons`): `C<n>.txt` with one term per line
-and an optional `|sub_label`; `allow.txt` with benign words that contain a term (女儿 holds 儿). `#` starts a comment.
+File format (config/lexicons/ and every folder of `classifier.extra_lexicons`): `C<n>.txt` or `C<n>.<part>.txt` with
+one term per line as `term|sub_label|level` (both optional; level `block`, `review` (the default) or `signal`);
+`allow.txt` or `allow.<part>.txt` with benign words that contain a term (女儿 holds 儿). `#` starts a comment.
 
 Each term is entered into the automaton under its normalised form plus its pinyin spellings (full syllables,
 initials, and for short terms every mix of characters, syllables and initials), so 赌博, dubo, db and 赌bo all hit.
 Keys with Latin letters at an edge only count when not glued to other Latin letters or digits (sb in "usb" is no hit).
+Terms of two characters or more also hit by sound (see `classifiers.sounds`): such a hit never blocks on its own, and
+is only a signal where the matched characters are an everyday word.
 """
 
 from __future__ import annotations
@@ -14,18 +17,22 @@ import bisect
 import hashlib
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 
 import ahocorasick
+import opencc
 from pypinyin import Style, lazy_pinyin
 
 from classifiers.exceptions import LexiconError
 from classifiers.normalize import match_view
+from classifiers.sounds import common_words, sound_key, sound_view
 
-_FILE = re.compile(r"^(C[1-9][0-9]*)\.txt$")
-ALLOW_FILE = "allow.txt"
+_FILE = re.compile(r"^(C[1-9][0-9]*)(?:\.[A-Za-z0-9_-]+)?\.txt$")
+_ALLOW_FILE = re.compile(r"^allow(?:\.[A-Za-z0-9_-]+)?\.txt$")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _MIN_LATIN_KEY = 3  # shorter all-Latin spellings (sb) only when the lexicon lists them as terms
 _MIX_MAX_CHARS = 4  # 3**4 = 81 spellings per term; longer terms get the uniform spellings only
@@ -38,11 +45,27 @@ def shipped_lexicon_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "modpipe" / "_default_config" / "lexicons"
 
 
+class Level(StrEnum):
+    """What a hit of a term may do on its own: block, send to review, or only inform the model."""
+
+    BLOCK = "block"
+    REVIEW = "review"
+    SIGNAL = "signal"
+
+    def as_homophone(self) -> Level:
+        """A sound-alike of a term is evidence of a disguise, but sound collisions happen: it never blocks alone."""
+        return Level.REVIEW if self is Level.BLOCK else self
+
+
+_STRENGTH = {Level.SIGNAL: 0, Level.REVIEW: 1, Level.BLOCK: 2}
+
+
 @dataclass(frozen=True, slots=True)
 class Term:
     term: str
     category: str
     sub_label: str | None
+    level: Level = Level.REVIEW
 
 
 @dataclass(frozen=True)
@@ -79,7 +102,7 @@ def load_lexicons(folders: Sequence[Path], known_categories: Iterable[str] | Non
             raise LexiconError(f"lexicon folder not found: {folder}")
         for path in sorted(folder.iterdir()):
             m = _FILE.match(path.name)
-            if not m and path.name != ALLOW_FILE:
+            if not m and not _ALLOW_FILE.match(path.name):
                 continue
             files.append(path)
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
@@ -90,24 +113,40 @@ def load_lexicons(folders: Sequence[Path], known_categories: Iterable[str] | Non
             if known is not None and code not in known:
                 raise LexiconError(f"{path}: category {code} is not configured in categories.yaml")
             for number, line in _lines(path):
-                term, _, sub = (part.strip() for part in line.partition("|"))
-                if not match_view(term):
-                    raise LexiconError(f"{path}:{number}: term {term!r} is empty after normalisation")
-                terms[(term, code)] = Term(term, code, sub or None)
+                new = _term(path, number, line, code)
+                old = terms.get((new.term, code))
+                # A term listed twice (two files, or a folder of the operator's) keeps its strongest level.
+                if old is None or _STRENGTH[new.level] > _STRENGTH[old.level]:
+                    terms[(new.term, code)] = new
     return Lexicons(tuple(terms.values()), tuple(allow), digest.hexdigest()[:16], tuple(files))
 
 
-def spellings(term: str) -> set[str]:
+def _term(path: Path, number: int, line: str, code: str) -> Term:
+    parts = [part.strip() for part in line.split("|")]
+    if len(parts) > 3:
+        raise LexiconError(f"{path}:{number}: expected term|sub_label|level, got {line!r}")
+    term, sub, level = [*parts, "", ""][:3]
+    if not match_view(term):
+        raise LexiconError(f"{path}:{number}: term {term!r} is empty after normalisation")
+    try:
+        parsed = Level(level) if level else Level.REVIEW
+    except ValueError:
+        raise LexiconError(f"{path}:{number}: level {level!r}: expected block, review or signal") from None
+    return Term(term, code, sub or None, parsed)
+
+
+@lru_cache(maxsize=65536)
+def spellings(term: str) -> frozenset[str]:
     """The normalised keys under which a term is matched: itself and its pinyin forms."""
     base = match_view(term)
     keys = {base}
     if not _HAN.search(term):
-        return keys
+        return frozenset(keys)
     chars = list(term)
     full = lazy_pinyin(chars)
     initials = lazy_pinyin(chars, style=Style.FIRST_LETTER)
     if len(full) != len(chars):
-        return keys
+        return frozenset(keys)
     options = [
         (c, f, i) if _HAN.match(c) else (c,) for c, f, i in zip(chars, full, initials, strict=True)
     ]  # fmt: skip
@@ -129,7 +168,7 @@ def spellings(term: str) -> set[str]:
         # All-Latin spellings of short terms (yp, cs, ts ...) are everyday abbreviations: too many false hits.
         if key and not (key.isascii() and len(key) < _MIN_LATIN_KEY):
             keys.add(key)
-    return keys
+    return frozenset(keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,45 +181,70 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """A hit in the match view of one text: [start, end) in match-view characters."""
+    """A hit in the match view of one text: [start, end) in match-view characters, with the level it carries."""
 
     term: Term
     start: int
     end: int
+    level: Level
+    homophone: bool = False
+
+
+@lru_cache(maxsize=1)
+def _s2t() -> opencc.OpenCC:
+    return opencc.OpenCC("s2t")
+
+
+def _traditional(word: str) -> str:
+    return str(_s2t().convert(word))
 
 
 def _latin(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
+def _automaton(table: dict[str, list[Entry]]) -> ahocorasick.Automaton | None:
+    if not table:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key, entries in table.items():
+        automaton.add_word(key, tuple(entries))
+    automaton.make_automaton()
+    return automaton
+
+
+def _entry(term: Term | None, key: str) -> Entry:
+    return Entry(term, len(key), _latin(key[0]), _latin(key[-1]))
+
+
 class Matcher:
-    """All lexicon terms and allow-list words in one automaton over the match view."""
+    """All lexicon terms and allow-list words in one automaton over the match view, and the terms of two characters
+    or more in a second one over the sound view."""
 
     def __init__(self, lexicons: Lexicons) -> None:
         self.lexicons = lexicons
-        automaton = ahocorasick.Automaton()
         table: dict[str, list[Entry]] = {}
+        sounds: dict[str, list[Entry]] = {}
         for term in lexicons.terms:
             for key in spellings(term.term):
-                table.setdefault(key, []).append(Entry(term, len(key), _latin(key[0]), _latin(key[-1])))
+                table.setdefault(key, []).append(_entry(term, key))
+            sound = sound_key(match_view(term.term))
+            if sound is not None:
+                sounds.setdefault(sound, []).append(_entry(term, sound))
         for word in lexicons.allow:
-            key = match_view(word)
-            if key:
-                table.setdefault(key, []).append(Entry(None, len(key), _latin(key[0]), _latin(key[-1])))
-        for key, entries in table.items():
-            automaton.add_word(key, tuple(entries))
-        self.empty = not table
-        if not self.empty:
-            automaton.make_automaton()
-        self._automaton = automaton
+            # Also under its traditional spelling: 傢俱 folds to 家俱 character by character, not to 家具.
+            for key in {match_view(word), match_view(_traditional(word))}:
+                if key:
+                    table.setdefault(key, []).append(_entry(None, key))
+        exact = {match_view(t.term) for t in lexicons.terms}
+        # Everyday words that merely sound like a term: their sound hits stay model signals.
+        self._everyday = common_words(sounds) - exact
+        self._automaton = _automaton(table)
+        self._sounds = _automaton(sounds)
+        self.empty = self._automaton is None
 
-    def find(self, view: str) -> list[Match]:
-        """Hits in one match-view string, allow-listed ones removed, sorted by position."""
-        if self.empty:
-            return []
-        found: list[Match] = []
-        allowed: list[tuple[int, int]] = []
-        for end_index, entries in self._automaton.iter(view):
+    def _scan(self, automaton: ahocorasick.Automaton, view: str) -> Iterator[tuple[int, int, Entry]]:
+        for end_index, entries in automaton.iter(view):
             end = end_index + 1
             for entry in entries:
                 start = end - entry.length
@@ -188,13 +252,31 @@ class Matcher:
                     continue
                 if entry.latin_end and end < len(view) and _latin(view[end]):
                     continue
-                if entry.term is None:
-                    allowed.append((start, end))
-                else:
-                    found.append(Match(entry.term, start, end))
+                yield start, end, entry
+
+    def find(self, view: str) -> list[Match]:
+        """Hits in one match-view string, allow-listed ones removed, sorted by position."""
+        if self._automaton is None:
+            return []
+        found: list[Match] = []
+        allowed: list[tuple[int, int]] = []
+        for start, end, entry in self._scan(self._automaton, view):
+            if entry.term is None:
+                allowed.append((start, end))
+            else:
+                found.append(Match(entry.term, start, end, entry.term.level))
+        if self._sounds is not None:
+            exact = {(m.start, m.end, m.term.category) for m in found}
+            for start, end, entry in self._scan(self._sounds, sound_view(view)):
+                assert entry.term is not None
+                if (start, end, entry.term.category) in exact:
+                    continue
+                everyday = view[start:end] in self._everyday
+                level = Level.SIGNAL if everyday else entry.term.level.as_homophone()
+                found.append(Match(entry.term, start, end, level, homophone=True))
         if allowed:
             found = [m for m in found if not any(a <= m.start and m.end <= b for a, b in allowed)]
-        found.sort(key=lambda m: (m.start, -m.end, m.term.category, m.term.term))
+        found.sort(key=lambda m: (m.start, -m.end, m.homophone, -_STRENGTH[m.level], m.term.category, m.term.term))
         unique: list[Match] = []
         seen: set[tuple[int, int, str]] = set()
         for m in found:  # one hit per span and category, even when two terms share a spelling (sb: 傻逼, 煞笔)
@@ -204,9 +286,9 @@ class Matcher:
         return unique
 
     def find_batch(self, views: Sequence[str]) -> list[list[Match]]:
-        """One automaton pass over the whole batch; most texts have no hit and cost nothing beyond the scan."""
+        """One automaton pass over the whole batch per view; most texts have no hit and cost nothing beyond it."""
         out: list[list[Match]] = [[] for _ in views]
-        if self.empty or not views:
+        if self._automaton is None or not views:
             return out
         joined = "\x00".join(views)  # the match view never holds \x00 (a control character), so no term spans two
         starts: list[int] = []
@@ -214,8 +296,10 @@ class Matcher:
         for v in views:
             starts.append(pos)
             pos += len(v) + 1
-        candidates = sorted({_doc_of(starts, e) for e, _ in self._automaton.iter(joined)})
-        for doc in candidates:
+        ends = [e for e, _ in self._automaton.iter(joined)]
+        if self._sounds is not None:
+            ends.extend(e for e, _ in self._sounds.iter(sound_view(joined)))
+        for doc in sorted({_doc_of(starts, e) for e in ends}):
             out[doc] = self.find(views[doc])
         return out
 

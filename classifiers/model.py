@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from classifiers.exceptions import ModelError
 from classifiers.features import FeatureSpace, FloatArray, WordMatcher
 
-FORMAT = 1
+FORMAT = 2  # 2: lexicon columns per level, spam-signal columns
 ARRAYS = "model.npz"
 META = "model.json"
 
@@ -82,6 +82,7 @@ class CategoryModel:
             "version": version,
             "codes": list(self.codes),
             "lexicon_codes": list(self.features.lexicon_codes),
+            "signal_kinds": list(self.features.signal_kinds),
             "vocabulary": list(self.features.words.vocabulary),
             "sub_labels": {code: list(sub.labels) for code, sub in self.sub_labels.items()},
         }
@@ -110,6 +111,7 @@ def load_model(folder: Path) -> CategoryModel:
         word_idf=arrays["word_idf"],
         words=WordMatcher(meta["vocabulary"]),
         lexicon_codes=tuple(meta["lexicon_codes"]),
+        signal_kinds=tuple(meta["signal_kinds"]),
     )
     subs = {
         code: SubLabelModel(tuple(labels), arrays[f"sub_{code}_coef"], arrays[f"sub_{code}_intercept"])

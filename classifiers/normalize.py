@@ -32,6 +32,21 @@ _CONFUSABLES = {
     "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "〇": "0",
 }  # fmt: skip
 
+# Pictographs that stand for a character in evasive spelling (🐴的 = 妈的 by sound, 💊 = 药, 🔫 = 枪). Only the match
+# view reads them so; the model view keeps the emoji, which carry tone of their own.
+_EMOJI_CHARS = {
+    "🐔": "鸡", "🐴": "马", "🐎": "马", "🐮": "牛", "🐄": "牛", "🐷": "猪", "🐖": "猪", "🐶": "狗", "🐕": "狗",
+    "🐍": "蛇", "🐉": "龙", "🐲": "龙", "🐯": "虎", "🐅": "虎", "🐭": "鼠", "🐀": "鼠", "🐰": "兔", "🐇": "兔",
+    "🐑": "羊", "🐐": "羊", "🐒": "猴", "🐵": "猴", "🐟": "鱼", "🐠": "鱼", "🐸": "蛙", "🐢": "龟", "🦆": "鸭",
+    "🐘": "象", "🐻": "熊", "🐼": "熊", "🦅": "鹰", "🐝": "蜂", "🐜": "蚁", "🌸": "花", "🌼": "花", "🍃": "叶",
+    "🌿": "草", "🔥": "火", "💧": "水", "🌙": "月", "☀": "日", "⭐": "星", "💰": "钱", "💴": "钱", "💵": "钱",
+    "💊": "药", "🔫": "枪", "🔪": "刀", "💣": "弹", "🀄": "中", "👁": "目", "👄": "口", "✋": "手", "🍑": "桃",
+    "🍆": "茄", "🥚": "蛋", "🍵": "茶", "🍺": "酒", "🍷": "酒", "❤": "心", "💗": "心", "🏠": "家", "🚗": "车",
+    "✈": "机", "🛫": "机", "🐛": "虫", "🦟": "蚊", "⛽": "油", "🎲": "骰", "🃏": "牌", "🎰": "机", "🚬": "烟",
+    "💉": "针", "🍚": "饭", "🍜": "面", "🥛": "奶", "🧂": "盐", "🌾": "稻", "🌳": "树", "⚡": "电", "☁": "云",
+    "⛰": "山", "🌊": "浪", "🔔": "铃", "🔑": "钥", "🔒": "锁", "📱": "机", "☎": "话", "📞": "话", "🚪": "门",
+}  # fmt: skip
+
 # Code point ranges whose characters may need mapping. Everything else is left as it is by `str.translate`.
 _RANGES = (
     (0x0000, 0x3000),  # Latin, Greek, Cyrillic, general punctuation, letter-like symbols, enclosed alphanumerics
@@ -88,7 +103,7 @@ def tables() -> tuple[dict[int, str], dict[int, str]]:
                 continue
             ch = chr(cp)
             folded = _fold(ch, t2s)
-            kept = "".join(c for c in folded if not _dropped(c))
+            kept = _EMOJI_CHARS.get(ch) or "".join(c for c in folded if not _dropped(c))
             if kept != ch:
                 match[cp] = kept
             if ch in "\n\t\r":
@@ -131,6 +146,15 @@ def original_span(origin: list[int], start: int, end: int, text: str) -> tuple[i
     last = origin[end - 1] + 1
     tail = table.get(ord(text[last - 1]), text[last - 1])[-1:]
     # A collapsed run maps to its first character; the evidence is the whole run, so extend over the repeats.
-    while tail and last < len(text) and table.get(ord(text[last]), text[last]) == tail:
-        last += 1
+    # A collapsed run may have separators inside (猩 猩, 鼠\u200b鼠): the run goes on across dropped characters.
+    probe = last
+    while tail and probe < len(text):
+        mapped = table.get(ord(text[probe]), text[probe])
+        if mapped == tail:
+            probe += 1
+            last = probe
+        elif mapped == "":
+            probe += 1
+        else:
+            break
     return first, last

@@ -11,12 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from classifiers.data import SEED_CORPUS, Example, file_hash, load_examples
+from classifiers.data import Example, file_hash, load_examples
+from classifiers.exceptions import DataError
 from classifiers.lexicon import load_lexicons
 from classifiers.metrics import confusion, offensive_vs_safe, score_labels
 from classifiers.model import FORMAT
 from classifiers.tagger import Tagger, lexicon_folders, policy_version
 from classifiers.train import train
+from classifiers.training import TrainingSet, default_training
 from modpipe.clock import Clock
 from modpipe.settings import Action, Settings
 
@@ -46,23 +48,27 @@ def train_folder(
     data: Sequence[DataSpec],
     out: Path,
     clock: Clock,
-    with_seed: bool = True,
+    with_defaults: bool = True,
     progress: Callable[[str], None] | None = None,
     c: float = 6.0,
-    refit: bool = True,
+    refit: bool = False,
 ) -> TrainReport:
+    """Train into `out` on the default training sets (unless `with_defaults` is off) plus `data`, with thresholds
+    placed on the dev split for the configured target precision."""
     t0 = time.monotonic()
-    specs = [*data, DataSpec(SEED_CORPUS)] if with_seed else list(data)
-    examples: list[Example] = []
-    hashes: dict[str, str] = {}
-    for spec in specs:
-        examples.extend(spec.load())
-        hashes[str(spec.path)] = file_hash(spec.path)
+    sets = default_training(settings) if with_defaults else TrainingSet()
+    for spec in data:
+        sets.add(str(spec.path), spec.load(), sha256=file_hash(spec.path), file=str(spec.path))
+    if not sets.train:
+        raise DataError("nothing to train on: no default training sets and no --data")
     lexicons = load_lexicons(lexicon_folders(settings), settings.categories)
     review = {code: cat.thresholds.review for code, cat in settings.categories.items()}
-    result = train(examples, lexicons, sorted(settings.categories), review, progress=progress, c=c, refit=refit)
+    result = train(
+        sets.train, lexicons, sorted(settings.categories), review, progress=progress, c=c, refit=refit,
+        dev=sets.dev or None, target_precision=settings.classifier.target_precision,
+    )  # fmt: skip
     counts: dict[str, int] = {}
-    for e in examples:
+    for e in [*sets.train, *sets.dev]:
         for label in sorted(e.labels) or ["benign"]:
             counts[label] = counts.get(label, 0) + 1
     result.model.meta.update(
@@ -70,17 +76,9 @@ def train_folder(
             "trained_at": clock.now().isoformat(),
             "training_seconds": round(time.monotonic() - t0, 2),
             "format": FORMAT,
-            "data": [
-                {
-                    "path": str(s.path),
-                    "sha256": hashes[str(s.path)],
-                    "text_column": s.text_column,
-                    "label_column": s.label_column,
-                    "label_map": {k: list(v) for k, v in (s.label_map or {}).items()} or None,
-                }
-                for s in specs
-            ],
-            "examples": len(examples),
+            "data": sets.sources,
+            "trained_on": [s["name"] for s in sets.sources],
+            "examples": len(sets.train) + len(sets.dev),
             "label_counts": counts,
             "settings": {
                 "lexicon_version": lexicons.version,
@@ -91,14 +89,14 @@ def train_folder(
                 },
                 "c": c,
                 "refit": refit,
-                "held_out_share": 0.15,
+                "target_precision": settings.classifier.target_precision,
             },
             "python": platform.python_version(),
         }
     )
     version = result.model.save(out)
     seconds = time.monotonic() - t0
-    return TrainReport(version, out, seconds, len(examples), result.model.meta)
+    return TrainReport(version, out, seconds, len(sets.train) + len(sets.dev), result.model.meta)
 
 
 def evaluate(tagger: Tagger, examples: Sequence[Example], batch: int = 1024) -> dict[str, Any]:

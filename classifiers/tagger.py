@@ -14,19 +14,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
 
-from classifiers.data import SEED_CORPUS, load_examples
-from classifiers.lexicon import Lexicons, Match, Matcher, load_lexicons, shipped_lexicon_dir
+from classifiers.evidence import gather
+from classifiers.lexicon import Level, Lexicons, Match, Matcher, load_lexicons, shipped_lexicon_dir
 from classifiers.model import CategoryModel, load_model
-from classifiers.normalize import match_view, match_view_with_map, model_view, original_span
+from classifiers.normalize import match_view_with_map, model_view, original_span
+from classifiers.signals import Signal
 from modpipe.contracts import Hit
 from modpipe.settings import Action, Settings
-from modpipe.settings.models import Category
+from modpipe.settings.models import Category, Thresholds
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = Path("models") / "default"
-LEXICON_VETO = 0.05  # a trained category's model score below this overrides a lexicon hit's floor
+LEXICON_VETO = 0.2  # a trained category's model score below this overrides a review-level hit's floor
+POLICY_RULES = "levels-1"  # how hit levels act on scores (see Tagger._apply_levels); part of the policy version
 _RANK = {Action.PASS: 0, Action.REVIEW: 1, Action.BLOCK: 2}
 _default_lock = threading.Lock()
 
@@ -40,28 +44,35 @@ class TagResult:
     sub_labels: dict[str, str]  # code -> sub-label (C7, C9) when known
 
 
-def lexicon_floor(category: Category) -> float:
-    """The least score a lexicon hit gives its category: enough for review, never a block on its own."""
-    return min(max(category.thresholds.review, 0.6), category.thresholds.block - 1e-6)
+def lexicon_floor(thresholds: Thresholds) -> float:
+    """The least score a review-level hit gives its category: enough for review, never a block on its own."""
+    return min(max(thresholds.review, 0.6), thresholds.block - 1e-6)
 
 
 def policy_version(categories: Mapping[str, Category]) -> str:
     policy = {
-        code: [cat.thresholds.review, cat.thresholds.block, cat.action.value, lexicon_floor(cat), LEXICON_VETO]
+        code: [
+            cat.thresholds.review, cat.thresholds.block, cat.action.value, lexicon_floor(cat.thresholds), LEXICON_VETO,
+            {svc: [t.review, t.block] for svc, t in sorted(cat.service_thresholds.items())}, POLICY_RULES,
+        ]
         for code, cat in sorted(categories.items())
-    }
+    }  # fmt: skip
     return hashlib.sha256(json.dumps(policy, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def decide(scores: Mapping[str, float], categories: Mapping[str, Category]) -> tuple[Action, tuple[str, ...]]:
-    """Per category: block/review by threshold, capped by the category's action; the strongest wins."""
+def decide(
+    scores: Mapping[str, float], categories: Mapping[str, Category], service_type: str | None = None
+) -> tuple[Action, tuple[str, ...]]:
+    """Per category: block/review by threshold (of the service type, where it has its own), capped by the
+    category's action; the strongest wins."""
     action = Action.PASS
     flagged: list[str] = []
     for code, score in scores.items():
         cat = categories[code]
-        if score >= cat.thresholds.block:
+        thresholds = cat.thresholds_for(service_type)
+        if score >= thresholds.block:
             wanted = Action.BLOCK
-        elif score >= cat.thresholds.review:
+        elif score >= thresholds.review:
             wanted = Action.REVIEW
         else:
             continue
@@ -76,23 +87,23 @@ class Tagger:
     def __init__(self, categories: Mapping[str, Category], lexicons: Lexicons, model: CategoryModel) -> None:
         self.categories = dict(categories)
         self.codes = tuple(sorted(self.categories, key=lambda c: int(c[1:])))
+        self._index = {c: j for j, c in enumerate(self.codes)}
         self.lexicons = lexicons
         self.matcher = Matcher(lexicons)
         self.model = model
         self.model_version = model.version
         self.lexicon_version = lexicons.version
         self.policy_version = policy_version(self.categories)
-        self._model_cols = [self.codes.index(c) for c in model.codes if c in self.categories]
+        self._model_cols = [self._index[c] for c in model.codes if c in self.categories]
         self._model_keep = [j for j, c in enumerate(model.codes) if c in self.categories]
         self._model_set = frozenset(self._model_cols)
-        self._floors = np.array([lexicon_floor(self.categories[c]) for c in self.codes], dtype=np.float32)
 
     @classmethod
     def from_settings(cls, settings: Settings, model_dir: Path | None = None) -> Tagger:
         lexicons = load_lexicons(lexicon_folders(settings), settings.categories)
         folder = model_dir or default_model_dir(settings)
         if model_dir is None and not settings.classifier.model_dir:
-            ensure_default_model(settings, folder, lexicons)
+            ensure_default_model(settings, folder)
         return cls(settings.categories, lexicons, load_model(folder))
 
     @classmethod
@@ -100,38 +111,34 @@ class Tagger:
         """Make sure the model `from_settings` loads exists, training the default one if it is missing, without
         loading it: a worker does this once before its classifying processes each load the model."""
         if not settings.classifier.model_dir:
-            lexicons = load_lexicons(lexicon_folders(settings), settings.categories)
-            ensure_default_model(settings, default_model_dir(settings), lexicons)
+            ensure_default_model(settings, default_model_dir(settings))
 
-    def classify(self, text: str) -> TagResult:
-        return self.classify_batch([text])[0]
+    def classify(self, text: str, service_type: str | None = None) -> TagResult:
+        return self.classify_batch([text], None if service_type is None else [service_type])[0]
 
-    def classify_batch(self, texts: Sequence[str]) -> list[TagResult]:
+    def classify_batch(self, texts: Sequence[str], service_types: Sequence[str] | None = None) -> list[TagResult]:
         if not texts:
             return []
-        matches = self.matcher.find_batch([match_view(t) for t in texts])
-        hit_codes = [frozenset(m.term.category for m in ms) for ms in matches]
-        x = self.model.features.transform([model_view(t) for t in texts], hit_codes)
+        evidence = gather(self.matcher, texts)
+        x = self.model.features.transform(
+            [model_view(t) for t in texts], evidence.lexicon_pairs(), evidence.signal_features()
+        )
         scores = np.zeros((len(texts), len(self.codes)), dtype=np.float32)
         if self._model_cols:
             scores[:, self._model_cols] = self.model.scores(x)[:, self._model_keep]
-        for i, hit_cats in enumerate(hit_codes):
-            for code in hit_cats:
-                j = self.codes.index(code)
-                # The hit is a model feature too: where a trained model is sure the text is benign (news about a
-                # gambling case, an anti-drug campaign) the hit does not force a review on its own.
-                if j not in self._model_set or scores[i, j] >= LEXICON_VETO:
-                    scores[i, j] = max(scores[i, j], self._floors[j])
+        services = list(service_types) if service_types is not None else [None] * len(texts)
+        for i, matches in enumerate(evidence.matches):
+            self._apply_levels(scores[i], matches, services[i])
         rounded = np.round(scores.astype(np.float64), 4).tolist()
         sub_by_code = self._model_sub_labels(x, rounded)
         out: list[TagResult] = []
         for i, text in enumerate(texts):
             cats = dict(zip(self.codes, rounded[i], strict=True))
-            action, flagged = decide(cats, self.categories)
-            hits = self._hits(text, matches[i]) if matches[i] else ()
+            action, flagged = decide(cats, self.categories, services[i])
+            hits = self._hits(text, evidence.matches[i], evidence.signals[i])
             subs: dict[str, str] = {}
             for h in hits:
-                if h.sub_label and h.category not in subs:
+                if h.kind != "signal" and h.sub_label and h.category not in subs and h.level != "signal":
                     subs[h.category] = h.sub_label
             for code, labels in sub_by_code.items():
                 if code in flagged and code not in subs and labels[i]:
@@ -139,15 +146,28 @@ class Tagger:
             out.append(TagResult(action, cats, flagged, hits, subs))
         return out
 
-    def _model_sub_labels(self, x: object, rounded: list[list[float]]) -> dict[str, list[str]]:
-        import scipy.sparse as sp
+    def _apply_levels(self, row: npt.NDArray[np.float32], matches: Sequence[Match], service: str | None) -> None:
+        """A block-level hit lifts its category to the block threshold; a review-level one to the review floor
+        unless a trained model is sure the text is benign (news about a gambling case, an anti-drug campaign);
+        a signal-level hit is only a model feature."""
+        for m in matches:
+            if m.level is Level.SIGNAL:
+                continue
+            j = self._index.get(m.term.category)
+            if j is None:
+                continue
+            thresholds = self.categories[m.term.category].thresholds_for(service)
+            if m.level is Level.BLOCK:
+                row[j] = max(row[j], thresholds.block)
+            elif j not in self._model_set or row[j] >= LEXICON_VETO:
+                row[j] = max(row[j], lexicon_floor(thresholds))
 
-        assert isinstance(x, sp.csr_matrix)
+    def _model_sub_labels(self, x: sp.csr_matrix, rounded: list[list[float]]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for code in self.model.sub_labels:
             if code not in self.categories:
                 continue
-            j = self.codes.index(code)
+            j = self._index[code]
             review = self.categories[code].thresholds.review
             rows = [i for i, r in enumerate(rounded) if r[j] >= review]
             labels = [""] * len(rounded)
@@ -158,13 +178,18 @@ class Tagger:
         return out
 
     @staticmethod
-    def _hits(text: str, matches: Sequence[Match]) -> tuple[Hit, ...]:
-        _view, origin = match_view_with_map(text)
+    def _hits(text: str, matches: Sequence[Match], signals: Sequence[Signal]) -> tuple[Hit, ...]:
         hits: list[Hit] = []
-        for m in matches:
-            start, end = original_span(origin, m.start, m.end, text)
-            hits.append(Hit(term=m.term.term, category=m.term.category, sub_label=m.term.sub_label, start=start,
-                            end=end, matched=text[start:end]))  # fmt: skip
+        if matches:
+            _view, origin = match_view_with_map(text)
+            for m in matches:
+                start, end = original_span(origin, m.start, m.end, text)
+                hits.append(Hit(term=m.term.term, category=m.term.category, sub_label=m.term.sub_label, start=start,
+                                end=end, matched=text[start:end], kind="homophone" if m.homophone else "term",
+                                level=m.level.value))  # fmt: skip
+        for sig in signals:
+            hits.append(Hit(term=sig.kind, category="signal", start=sig.start, end=sig.end,
+                            matched=text[sig.start:sig.end], kind="signal"))  # fmt: skip
         return tuple(hits)
 
 
@@ -178,21 +203,19 @@ def default_model_dir(settings: Settings) -> Path:
     return settings.stack.home / DEFAULT_MODEL
 
 
-def ensure_default_model(settings: Settings, folder: Path, lexicons: Lexicons) -> None:
-    """Train the default model from the seed corpus when the folder has none (a few seconds)."""
+def ensure_default_model(settings: Settings, folder: Path) -> None:
+    """Train the default model (classifier.default_training) when the folder has none: a minute or two, once."""
     from classifiers.model import META
 
     with _default_lock:
         if (folder / META).is_file():
             return
-        from classifiers.train import train
+        from classifiers.recipes import train_folder
+        from modpipe.clock import SystemClock
 
         t0 = time.monotonic()
-        examples = load_examples(SEED_CORPUS)
-        review = {code: cat.thresholds.review for code, cat in settings.categories.items()}
-        result = train(examples, lexicons, sorted(settings.categories), review)
         tmp = folder.with_name(folder.name + f".tmp-{os.getpid()}-{threading.get_ident()}")
-        result.model.save(tmp)
+        train_folder(settings, [], tmp, SystemClock())
         folder.parent.mkdir(parents=True, exist_ok=True)
         try:
             tmp.replace(folder)

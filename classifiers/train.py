@@ -14,25 +14,29 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
 from classifiers.data import Example
+from classifiers.evidence import gather
 from classifiers.features import (
     WORD_MAX,
     FeatureSpace,
     FloatArray,
     WordMatcher,
+    assemble,
     char_ngram_counts,
     fit_idf,
     lexicon_matrix,
+    tfidf,
 )
 from classifiers.lexicon import Lexicons, Matcher
 from classifiers.metrics import CategoryScores, score_labels
 from classifiers.model import CategoryModel, SubLabelModel
-from classifiers.normalize import match_view, model_view
+from classifiers.normalize import model_view
+from classifiers.signals import KINDS
 
 MIN_POSITIVES = 5
 HELD_OUT = 0.15
 MAX_VOCABULARY = 60_000
-_TUNE_MIN_POSITIVES = 100  # below this the held-out slice is too small to move a threshold on
-_MAX_SHIFT = 1.5  # logit units a tuned threshold may move the calibrated score
+_TUNE_MIN_POSITIVES = 40  # below this the held-out slice is too small to move a threshold on
+_MAX_SHIFT = 3.0  # logit units a tuned threshold may move the calibrated score
 
 _jieba_lock = threading.Lock()
 _jieba_words: set[str] = set()
@@ -103,25 +107,27 @@ def _macro_binary_f1(y: np.ndarray[Any, Any], pred: np.ndarray[Any, Any]) -> flo
 class _Builder:
     def __init__(self, examples: Sequence[Example], lexicons: Lexicons, vocabulary: Sequence[str]) -> None:
         self.views = [model_view(e.text) for e in examples]
-        matcher = Matcher(lexicons)
-        self.hits = [
-            frozenset(m.term.category for m in ms) for ms in matcher.find_batch([match_view(e.text) for e in examples])
-        ]
+        evidence = gather(Matcher(lexicons), [e.text for e in examples])
+        self.hits = evidence.lexicon_pairs()
+        self.signals = evidence.signal_features()
         self.chars = char_ngram_counts(self.views)
         self.words = WordMatcher(vocabulary)
         self.word_counts = self.words.counts(self.views)
         self.lexicon_codes = tuple(sorted(lexicons.categories()))
 
     def space(self, rows: np.ndarray[Any, Any]) -> tuple[FeatureSpace, sp.csr_matrix]:
-        space = FeatureSpace(fit_idf(self.chars[rows]), fit_idf(self.word_counts[rows]), self.words, self.lexicon_codes)
+        space = FeatureSpace(
+            fit_idf(self.chars[rows]), fit_idf(self.word_counts[rows]), self.words, self.lexicon_codes, KINDS
+        )
         return space, self.matrix(space, rows)
 
     def matrix(self, space: FeatureSpace, rows: np.ndarray[Any, Any]) -> sp.csr_matrix:
-        from classifiers.features import tfidf
-
         lex = lexicon_matrix([self.hits[i] for i in rows], self.lexicon_codes)
-        return sp.hstack(
-            [tfidf(self.chars[rows], space.char_idf), tfidf(self.word_counts[rows], space.word_idf), lex], format="csr"
+        return assemble(
+            tfidf(self.chars[rows], space.char_idf),
+            tfidf(self.word_counts[rows], space.word_idf),
+            lex,
+            self.signals[rows],
         )
 
 
@@ -134,20 +140,31 @@ def train(
     c: float = 6.0,
     seed: int = 13,
     refit: bool = True,
+    dev: Sequence[Example] | None = None,
+    target_precision: float | None = None,
 ) -> TrainResult:
-    """Fit on (1 - HELD_OUT), calibrate and measure on the held-out slice, then refit on everything."""
+    """Fit on the training rows, calibrate and place thresholds on the dev rows (given, or a held-out share of the
+    examples), measure there, then refit on everything with the same calibration.
+
+    With `target_precision`, each category's review threshold sits where its dev precision first reaches the target
+    (the most recall at that precision); otherwise where its dev F1 is best."""
     step = progress or (lambda _msg: None)
     step("jieba")
     setup_jieba([t.term for t in lexicons.terms])
+    everything = [*examples, *(dev or ())]
     step("vocabulary")
-    vocabulary = build_vocabulary([model_view(e.text) for e in examples])
+    vocabulary = build_vocabulary([model_view(e.text) for e in everything])
     step("features")
-    builder = _Builder(examples, lexicons, vocabulary)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(examples))
-    cut = int(len(examples) * (1 - HELD_OUT))
-    fit_rows, held_rows = np.sort(order[:cut]), np.sort(order[cut:])
-    labels = {code: np.array([code in e.labels for e in examples], dtype=np.int8) for code in codes}
+    builder = _Builder(everything, lexicons, vocabulary)
+    if dev:
+        fit_rows = np.arange(len(examples))
+        held_rows = np.arange(len(examples), len(everything))
+    else:
+        order = np.random.default_rng(seed).permutation(len(examples))
+        cut = int(len(examples) * (1 - HELD_OUT))
+        fit_rows, held_rows = np.sort(order[:cut]), np.sort(order[cut:])
+    labels = {code: np.array([code in e.labels for e in everything], dtype=np.int8) for code in codes}
+    violating = np.array([bool(e.labels) for e in everything], dtype=bool)
     trained = [code for code in codes if labels[code][fit_rows].sum() >= MIN_POSITIVES]
 
     space, x_fit = builder.space(fit_rows)
@@ -155,19 +172,22 @@ def train(
     platt = np.zeros((len(trained), 2), dtype=np.float32)
     tuned: dict[str, float] = {}
     held_scores: dict[str, FloatArray] = {}
+    coef = np.zeros((space.width, len(trained)), dtype=np.float32)
+    intercept = np.zeros(len(trained), dtype=np.float32)
     for j, code in enumerate(trained):
         step(f"fit {code}")
         clf = _classifier(c, labels[code], fit_rows)
         clf.fit(x_fit, labels[code][fit_rows])
+        coef[:, j] = clf.coef_[0]
+        intercept[j] = clf.intercept_[0]
         decision = clf.decision_function(x_held).astype(np.float32)
         y_held = labels[code][held_rows]
         a, b = _platt(decision, y_held)
         prob = 1 / (1 + np.exp(-(a * decision + b)))
         if y_held.sum() >= _TUNE_MIN_POSITIVES:
-            t = _best_threshold(prob, y_held)
+            t = _threshold(prob, y_held, violating[held_rows], target_precision)
             r = review_thresholds.get(code, 0.5)
-            shift = float(np.clip(np.log(r / (1 - r)) - np.log(t / (1 - t)), -_MAX_SHIFT, _MAX_SHIFT))
-            b += shift
+            b += float(np.clip(np.log(r / (1 - r)) - np.log(t / (1 - t)), -_MAX_SHIFT, _MAX_SHIFT))
             tuned[code] = t
             prob = 1 / (1 + np.exp(-(a * decision + b)))
         platt[j] = (a, b)
@@ -180,19 +200,18 @@ def train(
             for code in codes
         },
     )
-    final_rows = np.arange(len(examples)) if refit else fit_rows
+    final_rows = np.arange(len(everything)) if refit else fit_rows
     if refit:
         step("refit")
         space, x_fit = builder.space(final_rows)
-    coef = np.zeros((space.width, len(trained)), dtype=np.float32)
-    intercept = np.zeros(len(trained), dtype=np.float32)
-    for j, code in enumerate(trained):
-        step(f"final {code}")
-        clf = _classifier(c, labels[code], final_rows)
-        clf.fit(x_fit, labels[code][final_rows])
-        coef[:, j] = clf.coef_[0]
-        intercept[j] = clf.intercept_[0]
-    subs = _sub_label_models(examples, x_fit, final_rows, codes, c)
+        coef = np.zeros((space.width, len(trained)), dtype=np.float32)
+        for j, code in enumerate(trained):
+            step(f"final {code}")
+            clf = _classifier(c, labels[code], final_rows)
+            clf.fit(x_fit, labels[code][final_rows])
+            coef[:, j] = clf.coef_[0]
+            intercept[j] = clf.intercept_[0]
+    subs = _sub_label_models(everything, x_fit, final_rows, codes, c)
     model = CategoryModel(
         version="",
         features=space,
@@ -206,6 +225,21 @@ def train(
     return TrainResult(model, held_out, tuned)
 
 
+def _threshold(
+    prob: FloatArray, y: np.ndarray[Any, Any], violating: np.ndarray[Any, Any], target_precision: float | None
+) -> float:
+    """Precision here is the platform's: a flag on a row that violates another category still goes to a human for
+    a reason (COLD calls an insult about a region C4, the C8 model flags it too); only a flag on a lawful row is a
+    false alarm."""
+    if target_precision is None:
+        return _best_threshold(prob, y)
+    for t in np.arange(0.05, 0.96, 0.01):
+        pred = prob >= t
+        if pred.sum() >= 5 and float((pred & violating).sum()) / float(pred.sum()) >= target_precision:
+            return float(t)
+    return _best_threshold(prob, y)
+
+
 def _classifier(c: float, y: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]) -> LogisticRegression:
     share = float(y[rows].mean()) if len(rows) else 0.0
     # Rare categories (seed data against a large benign set) need balancing to be learned at all.
@@ -214,9 +248,9 @@ def _classifier(c: float, y: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]) -
 
 
 def _flagged(
-    prob: FloatArray | None, hits: Sequence[frozenset[str]], code: str, review: Mapping[str, float]
+    prob: FloatArray | None, hits: Sequence[Sequence[tuple[str, str]]], code: str, review: Mapping[str, float]
 ) -> np.ndarray[Any, Any]:
-    from_lexicon = np.array([code in h for h in hits], dtype=bool)
+    from_lexicon = np.array([any(c == code and level != "signal" for c, level in h) for h in hits], dtype=bool)
     if prob is None:
         return from_lexicon
     flagged: np.ndarray[Any, Any] = (prob >= review.get(code, 0.5)) | from_lexicon

@@ -1,6 +1,8 @@
 """`modpipe simulate`: publish a realistic, reproducible mix of messages so a run can be checked end to end.
 
-Texts for the shipped categories come from the classifier's seed corpus; benign chatter is generated here.
+Texts come from the dev split of the classifier's corpus (texts the default model never trained on), so the demo
+shows detection of messages the model has not seen: violations of each shipped category, lawful look-alikes and
+ordinary chatter.
 A share of messages is malformed on purpose, one kind of fault at a time, and every message is counted by what it
 is, so the counts printed here can be matched against verdicts and dead letters.
 """
@@ -14,7 +16,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 from kafka import KafkaProducer
@@ -22,7 +23,6 @@ from kafka import KafkaProducer
 from modpipe.clock import Clock, SystemClock
 from modpipe.settings import Settings
 
-SEED_CORPUS = Path(__file__).resolve().parents[1] / "classifiers" / "seed" / "seed.jsonl"
 CST = timezone(timedelta(hours=8))
 MALFORMED = (
     "not_json", "not_utf8", "missing_field", "bad_timestamp", "unknown_service_type", "wrong_type", "text_too_long",
@@ -30,9 +30,6 @@ MALFORMED = (
 _TOPICS = {"post": "posts", "comment": "comments", "group_message": "group_messages"}
 _SERVICES = (("bbs", "post"), ("bbs", "comment"), ("comment", "comment"), ("group", "group_message"),
              ("public_account", "post"), ("public_account", "comment"))  # fmt: skip
-_SUBJECTS = ("今天", "周末", "这家店", "新出的手机", "小区门口", "我们班", "这部电影", "楼下的咖啡馆", "公司食堂")
-_PREDICATES = ("挺不错的", "人有点多", "价格还可以", "值得一去", "下次还来", "有点贵但好吃", "服务很周到")
-_CHATTER = ("收到", "好的👌", "明天几点集合？", "哈哈哈哈", "图片已发群里", "谢谢大家🙏", "ok see you", "我晚点到")
 
 
 @dataclass
@@ -63,14 +60,15 @@ class SimulationReport:
         return self.sent - self.malformed
 
 
-def load_seed(path: Path = SEED_CORPUS) -> dict[str, list[str]]:
+def load_dev_texts() -> dict[str, list[str]]:
+    """The corpus dev split by label: each category code, and `benign` for lawful messages of both kinds."""
+    from classifiers.corpus import load_corpus
+
     by_label: dict[str, list[str]] = {}
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                row = json.loads(line)
-                for label in row["labels"] or ["benign"]:
-                    by_label.setdefault(label, []).append(row["text"])
+    for row in load_corpus():
+        if row.split == "dev":
+            for label in sorted(row.labels) or ["benign"]:
+                by_label.setdefault(label, []).append(row.text)
     return by_label
 
 
@@ -90,7 +88,7 @@ class MessageFactory:
         self.max_text_chars = max_text_chars
         self.malformed_share = malformed_share
         self.flagged_share = flagged_share
-        self.corpus = corpus if corpus is not None else load_seed()
+        self.corpus = corpus if corpus is not None else load_dev_texts()
         self.categories = sorted(code for code in self.corpus if code != "benign")
         self.prefix = f"sim-{run or seed}"
         self.recent: list[str] = []
@@ -136,11 +134,7 @@ class MessageFactory:
         if self.categories and rng.random() < self.flagged_share:
             code = rng.choice(self.categories)
             return code, rng.choice(self.corpus[code])
-        if rng.random() < 0.3 and self.corpus.get("benign"):
-            return "benign", rng.choice(self.corpus["benign"])
-        if rng.random() < 0.4:
-            return "benign", rng.choice(_CHATTER)
-        return "benign", f"{rng.choice(_SUBJECTS)}{rng.choice(_PREDICATES)}"
+        return "benign", rng.choice(self.corpus["benign"])
 
     def _ip(self) -> str:
         if self.rng.random() < 0.1:

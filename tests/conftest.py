@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.data import SEED_CORPUS, load_examples
 from classifiers.lexicon import Lexicons, load_lexicons, shipped_lexicon_dir
-from classifiers.train import train
+from classifiers.recipes import train_folder
+from modpipe.clock import SystemClock
 from modpipe.settings import Settings, load_settings
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import LocalStack, StackInfo
-from tests.support import COLD_DIR, REPO, stack_overrides
+from tests.support import COLD_DIR, DATASETS, REPO, stack_overrides
 
-__all__ = ["COLD_DIR", "REPO", "stack_overrides"]
+__all__ = ["COLD_DIR", "DATASETS", "REPO", "stack_overrides"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -94,7 +94,7 @@ def unique() -> str:
 # The classifier's inputs without a stack, shared by the classifier and the moderation tests.
 @pytest.fixture(scope="session")
 def clf_settings() -> Settings:
-    return load_settings(environ={})
+    return load_settings(environ={}, overrides={"classifier.datasets_dir": str(DATASETS)})
 
 
 @pytest.fixture(scope="session")
@@ -103,10 +103,9 @@ def lexicons(clf_settings: Settings) -> Lexicons:
 
 
 @pytest.fixture(scope="session")
-def seed_model_dir(tmp_path_factory: pytest.TempPathFactory, clf_settings: Settings, lexicons: Lexicons) -> Path:
-    """The default model (seed corpus only), trained once for the whole session."""
-    folder = tmp_path_factory.mktemp("seed-model")
-    review = {code: cat.thresholds.review for code, cat in clf_settings.categories.items()}
-    result = train(load_examples(SEED_CORPUS), lexicons, sorted(clf_settings.categories), review)
-    result.model.save(folder)
+def default_model_dir(tmp_path_factory: pytest.TempPathFactory, clf_settings: Settings) -> Path:
+    """The default model (classifier.default_training: the corpus and the permissive public sets), trained once for
+    the whole session; the stack's workers get a copy instead of training their own."""
+    folder = tmp_path_factory.mktemp("default-model") / "model"
+    train_folder(clf_settings, [], folder, SystemClock())
     return folder

@@ -8,7 +8,8 @@ from typing import Any
 from modpipe.stack.manager import StackInfo
 
 REPO = Path(__file__).resolve().parents[1]
-COLD_DIR = REPO.parent / "shared" / "datasets" / "cold"
+DATASETS = REPO.parent / "shared" / "datasets"
+COLD_DIR = DATASETS / "cold"
 
 
 def stack_overrides(info: StackInfo, **extra: Any) -> dict[str, Any]:
@@ -20,5 +21,6 @@ def stack_overrides(info: StackInfo, **extra: Any) -> dict[str, Any]:
         "s3.secret_key": info.credentials.secret_key,
         "s3.lock_mode": "GOVERNANCE",
         "elasticsearch.url": info.elasticsearch_url,
+        "classifier.datasets_dir": str(DATASETS),
         **extra,
     }

@@ -42,10 +42,14 @@ def train(
     text_column: TextCol = "text",
     label_column: LabelCol = "label",
     label_map: LabelMap = None,
-    seed: Annotated[bool, typer.Option("--seed/--no-seed", help="Add the shipped seed corpus.")] = True,
+    defaults: Annotated[
+        bool,
+        typer.Option("--defaults/--no-defaults", help="Add the default training sets (classifier.default_training)."),
+    ] = True,
     c: Annotated[float, typer.Option("--c", help="Inverse regularisation of the logistic regressions.")] = 6.0,
 ) -> None:
-    """Train a model from labelled data (plus the seed corpus) into --out, with metadata and held-out metrics."""
+    """Train a model on the default training sets (the corpus and the permissive public sets) plus --data into
+    --out, with metadata and dev-split metrics."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from classifiers.exceptions import ClassifierError
@@ -54,8 +58,8 @@ def train(
 
     settings = State.settings()
     specs = _specs(data, text_column, label_column, label_map)
-    if not specs and not seed:
-        fail("nothing to train on: give --data or keep the seed corpus", code=2)
+    if not specs and not defaults:
+        fail("nothing to train on: give --data or keep the default training sets", code=2)
     steps = 4 + 2 * len(settings.categories)
     columns = (TextColumn("train"), BarColumn(), TextColumn("{task.fields[step]}"), TimeElapsedColumn())
     with known_failures(), Progress(*columns, console=err, transient=False) as bar:
@@ -65,33 +69,41 @@ def train(
             bar.update(task, advance=1, step=step)
 
         try:
-            report = train_folder(settings, specs, out, SystemClock(), with_seed=seed, progress=progress, c=c)
+            report = train_folder(settings, specs, out, SystemClock(), with_defaults=defaults, progress=progress, c=c)
         except ClassifierError as exc:
             fail(str(exc))
         bar.update(task, completed=steps, step="done")
     held = report.meta.get("held_out", {})
     say(f"model {report.version} -> {out} ({report.examples} examples, {report.seconds:.1f} s)")
     for code, s in held.items():
-        say(f"  held-out {code:>5}: P {s['precision']:.3f}  R {s['recall']:.3f}  F1 {s['f1']:.3f}  n={s['support']}")
+        say(f"  dev {code:>5}: P {s['precision']:.3f}  R {s['recall']:.3f}  F1 {s['f1']:.3f}  n={s['support']}")
 
 
 def evaluate(
-    model: Annotated[Path, typer.Option("--model", help="Model folder.")],
-    data: DataOpt,
+    model: Annotated[Path | None, typer.Option("--model", help="Model folder (default: the default model).")] = None,
+    data: DataOpt = [],  # noqa: B006 - typer reads the default, never mutates it
+    suite: Annotated[
+        bool, typer.Option("--suite", help="Score every set of the datasets folder and the corpus dev split.")
+    ] = False,
     text_column: TextCol = "text",
     label_column: LabelCol = "label",
     label_map: LabelMap = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Precision, recall, F1 per category and macro, offensive-vs-safe macro-F1, confusion between categories."""
+    """Precision, recall, F1 per category on --data files, or with --suite the evaluation suite as one table."""
     from classifiers.exceptions import ClassifierError
     from classifiers.recipes import evaluate as run
 
     settings = State.settings()
+    if not suite and not data:
+        fail("give --data FILE (repeatable) or --suite", code=2)
     specs = _specs(data, text_column, label_column, label_map)
     with known_failures():
         try:
             tagger = _tagger(settings, model)
+            if suite:
+                _suite(settings, tagger, as_json)
+                return
             examples = [e for spec in specs for e in spec.load()]
         except ClassifierError as exc:
             fail(str(exc))
@@ -108,6 +120,20 @@ def evaluate(
     say("confusion (true -> flagged):")
     for true, row in report["confusion"].items():
         say(f"  {true:>7}: " + ", ".join(f"{k} {v}" for k, v in sorted(row.items())))
+
+
+def _suite(settings: Any, tagger: Tagger, as_json: bool) -> None:
+    from classifiers.suite import as_json as suite_json
+    from classifiers.suite import run_suite, table
+
+    scores = run_suite(settings, tagger)
+    if as_json:
+        print(json.dumps(suite_json(scores, tagger), ensure_ascii=False, indent=1))
+        return
+    say(f"model {tagger.model_version}, lexicons {tagger.lexicon_version}, policy {tagger.policy_version}")
+    say("recall: violating rows flagged; r(cat): with a right category; FPR: benign rows flagged (all in %)")
+    for line in table(scores):
+        say(line)
 
 
 def classify(

@@ -21,12 +21,17 @@ class _Model(BaseModel):
 
 
 class Hit(_Model):
+    """Evidence at a span of the original text: a lexicon term, a term found by its sound (菠菜 for 博彩), or a spam
+    signal (a contact handle, a link, an amount; `category` is then `signal` and `term` the signal's kind)."""
+
     term: str
     category: str
     sub_label: str | None = None
     start: int  # character offsets into the original text, end exclusive
     end: int
     matched: str  # the original characters at [start, end)
+    kind: Literal["term", "homophone", "signal"] = "term"
+    level: Literal["block", "review", "signal"] | None = None
 
 
 class SourcePosition(_Model):

@@ -20,7 +20,9 @@ from modpipe.settings.models import Settings
 
 ENV_PREFIX = "MODPIPE__"
 CONFIG_DIR_ENV = "MODPIPE_CONFIG_DIR"
-_FILES = {"modpipe.yaml": None, "categories.yaml": "categories", "services.yaml": "services"}
+_FILES = {
+    "modpipe.yaml": None, "categories.yaml": "categories", "services.yaml": "services", "datasets.yaml": "datasets",
+}  # fmt: skip
 
 
 def default_config_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -120,7 +122,7 @@ def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 def _fill_keyed_entries(data: dict[str, Any]) -> None:
-    for section, field in (("categories", "code"), ("services", "name")):
+    for section, field in (("categories", "code"), ("services", "name"), ("datasets", "name")):
         entries = data.get(section)
         if isinstance(entries, dict):
             for key, entry in entries.items():

@@ -6,15 +6,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-Port = Annotated[int, Field(ge=1, le=65535)]
-NonEmpty = Annotated[str, Field(min_length=1)]
-
-
-class Frozen(BaseModel):
-    # extra="forbid" turns a misspelt key in a file or an env var into an error instead of a silent default.
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from modpipe.settings.base import Frozen, NonEmpty, Port
+from modpipe.settings.datasets import DatasetSpec
 
 
 class TopicSpec(Frozen):
@@ -105,6 +100,12 @@ class MessageSettings(Frozen):
 class ClassifierSettings(Frozen):
     model_dir: str
     extra_lexicons: tuple[Path, ...]
+    datasets_dir: str
+    default_training: tuple[NonEmpty, ...]
+    target_precision: Annotated[float, Field(gt=0, lt=1)]
+    reload_interval_s: Annotated[
+        float, Field(gt=0, description="seconds > 0 between checks for a changed lexicon or model (e.g. 30)")
+    ] = 30.0
 
     @field_validator("extra_lexicons")
     @classmethod
@@ -178,6 +179,13 @@ class Category(Frozen):
     thresholds: Thresholds
     action: Action
     sub_labels: tuple[str, ...] = ()
+    # Stricter or laxer thresholds for one service type (a group chat reaches fewer people than a forum post).
+    service_thresholds: dict[str, Thresholds] = Field(default_factory=dict)
+
+    def thresholds_for(self, service_type: str | None) -> Thresholds:
+        if service_type is None:
+            return self.thresholds
+        return self.service_thresholds.get(service_type, self.thresholds)
 
 
 class Retention(Frozen):
@@ -212,15 +220,35 @@ class Settings(Frozen):
     stack: StackSettings
     categories: dict[str, Category]
     services: dict[str, ServiceType]
+    datasets: dict[str, DatasetSpec]
 
     @model_validator(mode="after")
     def _keys_match(self) -> Settings:
+        for key, ds in self.datasets.items():
+            if key != ds.name:
+                raise ValueError(f"dataset key {key!r} equal to its name {ds.name!r}")
+        unknown = [n for n in self.classifier.default_training if n != "corpus" and n not in self.datasets]
+        if unknown:
+            raise ValueError(f"classifier.default_training: `corpus` or names of datasets.yaml; unknown: {unknown}")
+        not_trainable = [
+            n for n in self.classifier.default_training if n in self.datasets and self.datasets[n].use != "train"
+        ]
+        if not_trainable:
+            raise ValueError(
+                f"classifier.default_training: sets with `use: train`; these are for eval: {not_trainable}"
+            )
         for key, cat in self.categories.items():
             if key != cat.code:
                 raise ValueError(f"category key {key!r} equal to its code {cat.code!r}")
         for key, svc in self.services.items():
             if key != svc.name:
                 raise ValueError(f"service key {key!r} equal to its name {svc.name!r}")
+        for code, cat in self.categories.items():
+            unknown_services = sorted(set(cat.service_thresholds) - set(self.services))
+            if unknown_services:
+                raise ValueError(
+                    f"categories.{code}.service_thresholds: service types of services.yaml; got {unknown_services}"
+                )
         return self
 
     def category(self, code: str) -> Category:

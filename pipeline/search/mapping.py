@@ -74,6 +74,8 @@ def properties(settings: Settings) -> dict[str, Any]:
                         "start": {"type": "integer"},
                         "end": {"type": "integer"},
                         "matched": KEYWORD,
+                        "kind": KEYWORD,
+                        "level": KEYWORD,
                     }
                 },
                 "sub_labels": {"type": "object", "dynamic": True},

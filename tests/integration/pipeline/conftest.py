@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -160,10 +161,15 @@ class Worker:
 
 
 @pytest.fixture(scope="session")
-def default_model(settings: Settings) -> str:
-    """Train (or load) the default model once, so workers started by tests only load it."""
+def default_model(settings: Settings, default_model_dir: Path) -> str:
+    """The session's default model, placed where the stack's workers look for it, so they only load it."""
     from classifiers import Tagger
+    from classifiers.tagger import default_model_dir as stack_model_dir
 
+    target = stack_model_dir(settings)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(default_model_dir, target)
     return Tagger.from_settings(settings).model_version
 
 

@@ -18,10 +18,10 @@ def matcher(lexicons: Lexicons) -> Matcher:
 
 
 @pytest.fixture(scope="session")
-def seed_model(seed_model_dir: Path) -> CategoryModel:
-    return load_model(seed_model_dir)
+def default_model_obj(default_model_dir: Path) -> CategoryModel:
+    return load_model(default_model_dir)
 
 
 @pytest.fixture(scope="session")
-def tagger(clf_settings: Settings, lexicons: Lexicons, seed_model: CategoryModel) -> Tagger:
-    return Tagger(clf_settings.categories, lexicons, seed_model)
+def tagger(clf_settings: Settings, lexicons: Lexicons, default_model_obj: CategoryModel) -> Tagger:
+    return Tagger(clf_settings.categories, lexicons, default_model_obj)

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from classifiers import Tagger, TagResult
+from classifiers.exceptions import DatasetMissingError
 from classifiers.lexicon import load_lexicons, shipped_lexicon_dir
 from classifiers.model import CategoryModel
 from classifiers.tagger import decide, policy_version
@@ -47,10 +49,12 @@ def test_batch_results_in_order_with_spans(tagger: Tagger) -> None:
     assert [tagger.classify_batch([t])[0] for t in texts] == results
 
 
-def test_operator_lexicon_adds_a_category(clf_settings: Settings, seed_model: CategoryModel, tmp_path: Path) -> None:
+def test_operator_lexicon_adds_a_category(
+    clf_settings: Settings, default_model_obj: CategoryModel, tmp_path: Path
+) -> None:
     (tmp_path / "C1.txt").write_text("# operator list\nzorblax\n弗鲁克斯|\n", encoding="utf-8")
     lexicons = load_lexicons([shipped_lexicon_dir(), tmp_path], clf_settings.categories)
-    tagger = Tagger(clf_settings.categories, lexicons, seed_model)
+    tagger = Tagger(clf_settings.categories, lexicons, default_model_obj)
     result = tagger.classify("说ZORBLAX了，还有弗 鲁 克 斯")
     assert result.flagged == ("C1",)
     assert result.action is Action.REVIEW  # C1's action cap
@@ -59,7 +63,10 @@ def test_operator_lexicon_adds_a_category(clf_settings: Settings, seed_model: Ca
 
 
 def test_from_settings_trains_the_default_model_once(tmp_path: Path) -> None:
-    settings = load_settings(environ={}, overrides={"stack.home": str(tmp_path)})
+    # The corpus alone: the mechanism is the same as for the full default training, in a fraction of the time.
+    settings = load_settings(
+        environ={}, overrides={"stack.home": str(tmp_path), "classifier.default_training": ["corpus"]}
+    )
     tagger = Tagger.from_settings(settings)
     assert (tmp_path / "models" / "default" / "model.json").is_file()
     again = Tagger.from_settings(settings)
@@ -73,7 +80,9 @@ def test_cli_train_evaluate_classify(tmp_path: Path) -> None:
     data.write_text("\n".join(rows) + "\n", encoding="utf-8")
     out = tmp_path / "model"
     runner = CliRunner()
-    trained = runner.invoke(app, ["train", "--data", str(data), "--label-map", "1=C8,0=", "--out", str(out)])
+    trained = runner.invoke(
+        app, ["train", "--no-defaults", "--data", str(data), "--label-map", "1=C8,0=", "--out", str(out)]
+    )
     assert trained.exit_code == 0, trained.output
     assert (out / "model.json").is_file()
     evaluated = runner.invoke(app, ["evaluate", "--model", str(out), "--data", str(data), "--label-map", "1=C8,0="])
@@ -89,3 +98,14 @@ def test_cli_train_evaluate_classify(tmp_path: Path) -> None:
     assert '"block"' in lines[0]
     bad = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "none"), "--data", str(data)])
     assert bad.exit_code != 0
+
+
+def test_default_training_without_its_files_names_the_missing_one(tmp_path: Path) -> None:
+    settings = load_settings(
+        environ={},
+        overrides={"stack.home": str(tmp_path), "classifier.default_training": ["corpus", "swsr"]},
+    )
+    with pytest.raises(DatasetMissingError) as err:
+        Tagger.from_settings(settings)
+    assert str(tmp_path / "datasets" / "swsr" / "comments.jsonl") in str(err.value)
+    assert not (tmp_path / "models" / "default").exists()

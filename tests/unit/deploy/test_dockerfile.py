@@ -93,9 +93,11 @@ def test_healthcheck_needs_no_curl() -> None:
 def test_default_model_is_built_into_the_image_and_configured() -> None:
     train = next(run for run in instructions("RUN") if "modpipe train" in run)
     words = shlex.split(train)
-    data = words[words.index("--data") + 1]
     out = words[words.index("--out") + 1]
-    assert (REPO / data).is_file(), data
+    datasets = next(w for w in words if w.startswith("MODPIPE__CLASSIFIER__DATASETS_DIR=")).split("=", 1)[1]
+    copied = [c.split() for c in instructions("COPY") if c.split()[-1] == datasets]
+    assert copied, f"no COPY into {datasets}"
+    assert (REPO / copied[0][0]).is_dir(), copied
     assert f"MODPIPE__CLASSIFIER__MODEL_DIR={out}" in " ".join(instructions("ENV"))
 
 

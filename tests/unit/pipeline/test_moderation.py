@@ -42,8 +42,8 @@ class TickingClock:
 
 
 @pytest.fixture(scope="module")
-def mod_settings(seed_model_dir: Path) -> Settings:
-    return load_settings(environ={}, overrides={"classifier.model_dir": str(seed_model_dir)})
+def mod_settings(default_model_dir: Path) -> Settings:
+    return load_settings(environ={}, overrides={"classifier.model_dir": str(default_model_dir)})
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,99 @@
+"""Term levels, sound-alike hits and spam signals: what each may do, and the evidence it leaves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from classifiers import Tagger
+from classifiers.evidence import gather
+from classifiers.exceptions import LexiconError
+from classifiers.lexicon import Level, Lexicons, Matcher, load_lexicons
+from classifiers.model import CategoryModel
+from classifiers.normalize import match_view
+from classifiers.signals import find_signals
+from modpipe.settings import Action, Settings, SettingsError, load_settings
+
+
+def lexicon(tmp_path: Path, c7: str, allow: str = "") -> Lexicons:
+    (tmp_path / "C7.test.txt").write_text(c7, encoding="utf-8")
+    (tmp_path / "allow.test.txt").write_text(allow, encoding="utf-8")
+    return load_lexicons([tmp_path])
+
+
+def test_a_line_carries_term_sub_label_and_level(tmp_path: Path) -> None:
+    lx = lexicon(tmp_path, "博彩平台|gambling|block\n百家乐|gambling\n上分||signal\n")
+    assert {t.term: (t.sub_label, t.level) for t in lx.terms} == {
+        "博彩平台": ("gambling", Level.BLOCK), "百家乐": ("gambling", Level.REVIEW), "上分": (None, Level.SIGNAL),
+    }  # fmt: skip
+
+
+def test_an_unknown_level_names_the_file_line_and_choices(tmp_path: Path) -> None:
+    with pytest.raises(LexiconError, match=r"C7\.test\.txt:2: level 'hard': expected block, review or signal"):
+        lexicon(tmp_path, "博彩|gambling|block\n百家乐|gambling|hard\n")
+
+
+def test_a_term_listed_twice_keeps_its_strongest_level(tmp_path: Path) -> None:
+    (tmp_path / "C7.b.txt").write_text("百家乐|gambling|block\n", encoding="utf-8")
+    lx = lexicon(tmp_path, "百家乐|gambling|signal\n")
+    assert [t.level for t in lx.terms] == [Level.BLOCK]
+
+
+def test_sound_alikes_hit_never_block_and_everyday_words_are_signals(tmp_path: Path) -> None:
+    m = Matcher(lexicon(tmp_path, "博彩|gambling|block\n大师|gambling|review\n"))
+    found = {(x.term.term, x.level, x.homophone) for x in m.find(match_view("大湿带你玩菠菜"))}
+    assert found == {("大师", Level.REVIEW, True), ("博彩", Level.SIGNAL, True)}
+    exact = m.find(match_view("博彩"))
+    assert [(x.level, x.homophone) for x in exact] == [(Level.BLOCK, False)]
+
+
+def test_sound_alikes_do_not_span_punctuation_and_respect_the_allow_list(tmp_path: Path) -> None:
+    lx = lexicon(tmp_path, "无码|porn|review\n博彩|gambling|review\n", allow="菠菜汤\n")
+    m = Matcher(lx)
+    assert gather(m, ["报表有几处错误，麻烦再核对"]).matches == [[]]
+    assert gather(m, ["今天喝菠菜汤"]).matches == [[]]
+    assert [x.term.term for x in gather(m, ["误码全集"]).matches[0]] == ["无码"]
+
+
+def test_spam_signals_are_found_with_their_spans() -> None:
+    text = "首充送100 加vx: ab8829 或扣扣 一三八 零零 二三，官网 www点abc点com，电话138-1234 5678"
+    kinds = {(s.kind, text[s.start : s.end]) for s in find_signals(text)}
+    assert ("contact_wechat", "加vx: ab8829") in kinds
+    assert ("contact_qq", "扣扣 一三八 零零 二三") in kinds
+    assert ("phone", "138-1234 5678") in kinds
+    assert ("earnings", "首充") in kinds
+    assert any(k == "url" for k, _ in kinds)
+    assert find_signals("今天天气不错，我们晚上吃火锅吧") == []
+
+
+def test_levels_act_on_the_verdict(clf_settings: Settings, default_model_obj: CategoryModel, tmp_path: Path) -> None:
+    lx = lexicon(tmp_path, "博彩平台直招代理|gambling|block\n上分下分|gambling|signal\n")
+    tagger = Tagger(clf_settings.categories, lx, default_model_obj)
+    blocked, hinted = tagger.classify_batch(["博彩平台直招代理", "上分下分"])
+    assert blocked.action is Action.BLOCK
+    assert [(h.level, h.kind) for h in blocked.hits if h.category == "C7"] == [("block", "term")]
+    assert hinted.categories["C7"] < clf_settings.categories["C7"].thresholds.block
+
+
+def test_signals_are_evidence_in_the_verdict(tagger: Tagger) -> None:
+    (result,) = tagger.classify_batch(["加vx: ab8829"])
+    assert [(h.kind, h.category, h.matched) for h in result.hits] == [("signal", "signal", "加vx: ab8829")]
+
+
+def test_service_thresholds_override_a_category_for_one_service(tagger: Tagger) -> None:
+    strict = load_settings(
+        environ={}, overrides={"categories.C7.service_thresholds": {"group": {"review": 0.0, "block": 0.0}}}
+    )
+    t = Tagger(strict.categories, tagger.lexicons, tagger.model)
+    forum, group = t.classify_batch(["今天天气不错", "今天天气不错"], ["bbs", "group"])
+    assert "C7" not in forum.flagged
+    assert group.action is Action.BLOCK
+    assert t.policy_version != tagger.policy_version
+
+
+def test_service_thresholds_must_name_a_service_type() -> None:
+    with pytest.raises(SettingsError, match="service_thresholds"):
+        load_settings(
+            environ={}, overrides={"categories.C7.service_thresholds": {"forum": {"review": 0.4, "block": 0.8}}}
+        )
