@@ -15,7 +15,8 @@ def json_handler(level: int = logging.INFO) -> logging.Handler:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
+        # `extra={"classifier_reload": {...}}` of a log call becomes a field of its JSON line.
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(allow=("classifier_reload",))],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,

@@ -30,6 +30,7 @@ from modpipe.settings.models import Topics
 
 if TYPE_CHECKING:
     from classifiers import Tagger, TagResult
+    from classifiers.reload import Reloader
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +96,14 @@ def encode(out: BatchOutput, topics: Topics) -> Encoded:
 
 
 class ModerationProcessor:
-    def __init__(self, settings: Settings, tagger: Tagger, clock: Clock) -> None:
+    """With a reloader, the tagger is checked for new lexicon or model files before each batch (at most every
+    `classifier.reload_interval_s`) and replaced between batches, never inside one."""
+
+    def __init__(self, settings: Settings, tagger: Tagger, clock: Clock, reloader: Reloader | None = None) -> None:
         self.topics = settings.kafka.topics
         self.tagger = tagger
         self.clock = clock
+        self.reloader = reloader
         self.validator = MessageValidator(
             frozenset(settings.services), settings.message.max_text_chars, settings.message.max_message_bytes
         )
@@ -110,7 +115,12 @@ class ModerationProcessor:
         out = BatchOutput()
         # One reading of the clock per batch: a batch is decided at one moment, and reading it per message cost
         # about 3 % of the worker's time.
-        clock = FixedClock(self.clock.now())
+        now = self.clock.now()
+        clock = FixedClock(now)
+        if self.reloader is not None:
+            self.reloader.maybe_reload(now)
+            self.tagger = self.reloader.current()
+        tagger = self.tagger  # the whole batch is classified and stamped by one tagger, even if another is swapped in
         valid: list[tuple[RawMessage, Valid]] = []
         for raw in batch:
             parsed = self.validator.parse(raw.value)
@@ -118,35 +128,39 @@ class ModerationProcessor:
                 out.dead_letters.append(dead_letter(raw, parsed.reason, parsed.detail, "validate", clock))
             else:
                 valid.append((raw, parsed))
-        for (raw, item), result in zip(valid, self._classify([v.message.text for _, v in valid]), strict=True):
+        messages = [v.message for _, v in valid]
+        classified = self._classify(tagger, [m.text for m in messages], [m.service_type for m in messages])
+        for (raw, item), result in zip(valid, classified, strict=True):
             if isinstance(result, Exception):
                 detail = f"{type(result).__name__}: {result}"
                 out.dead_letters.append(dead_letter(raw, DeadLetterReason.CLASSIFIER_FAILED, detail, "classify", clock))
                 continue
-            verdict = self._verdict(raw, item, result, clock)
+            verdict = self._verdict(tagger, raw, item, result, clock)
             out.verdicts.append(verdict)
             if verdict.action is Action.BLOCK:
                 out.takedowns.append(takedown_for(verdict, clock))
         return out
 
-    def _classify(self, texts: list[str]) -> list[TagResult | Exception]:
+    @staticmethod
+    def _classify(tagger: Tagger, texts: list[str], services: list[str]) -> list[TagResult | Exception]:
         if not texts:
             return []
         try:
-            return list(self.tagger.classify_batch(texts))
+            return list(tagger.classify_batch(texts, services))
         except Exception:
             log.exception("batch classification failed; retrying message by message")
         results: list[TagResult | Exception] = []
-        for text in texts:
+        for text, service in zip(texts, services, strict=True):
             try:
-                results.append(self.tagger.classify_batch([text])[0])
+                results.append(tagger.classify_batch([text], [service])[0])
             except Exception as exc:  # noqa: BLE001 - becomes a dead letter carrying the reason
                 results.append(exc)
         return results
 
-    def _verdict(self, raw: RawMessage, item: Valid, result: TagResult, clock: Clock) -> Verdict:
+    @staticmethod
+    def _verdict(tagger: Tagger, raw: RawMessage, item: Valid, result: TagResult, clock: Clock) -> Verdict:
         msg = item.message
-        versions = (self.tagger.model_version, self.tagger.lexicon_version, self.tagger.policy_version)
+        versions = (tagger.model_version, tagger.lexicon_version, tagger.policy_version)
         return Verdict(
             verdict_id=verdict_id(msg.message_id, *versions),
             message_id=msg.message_id,

@@ -32,7 +32,8 @@ _child: dict[str, ModerationProcessor] = {}
 
 
 def _load(settings: Settings, clock: Clock) -> None:
-    from classifiers import Tagger
+    from classifiers.reload import Reloader
+    from pipeline.logs import json_handler
 
     # Ctrl-C reaches the whole process group: the worker stops its children itself, after a graceful stop. Left
     # to the signal, they would die mid-shutdown and the worker would start new ones.
@@ -41,7 +42,14 @@ def _load(settings: Settings, clock: Clock) -> None:
     # queue never notices: it would live on, holding its model, re-parented to init.
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True, name="parent-watch").start()
 
-    _child["processor"] = ModerationProcessor(settings, Tagger.from_settings(settings), clock)
+    # A spawned child starts with no logging set up: its reload lines go out as JSON like the worker's own.
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(json_handler(logging.INFO))
+        root.setLevel(logging.INFO)
+    # Each child checks for a new lexicon or model before each share of a batch it is given.
+    reloader = Reloader(settings, clock)
+    _child["processor"] = ModerationProcessor(settings, reloader.current(), clock, reloader)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -67,7 +75,10 @@ class Moderator:
         self._local: ModerationProcessor | None = None
         self._executor: Executor
         if processes == 0:
-            self._local = ModerationProcessor(settings, Tagger.from_settings(settings), clock)
+            from classifiers.reload import Reloader
+
+            reloader = Reloader(settings, clock)
+            self._local = ModerationProcessor(settings, reloader.current(), clock, reloader)
             self._executor = thread
             return
         # Trained here once if missing, so that the children do not all train it at the same time.
