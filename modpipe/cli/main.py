@@ -23,7 +23,7 @@ app.add_typer(infra.config_app, name="config")
 app.add_typer(infra.stack_app, name="stack")
 app.add_typer(infra.topics_app, name="topics")
 review_cli.register(app)  # search, kibana, review
-retention_cli.register(app)  # storage, retention, audit, report
+retention_cli.register(app)  # storage, retention, audit, report, decisions
 
 
 @app.callback()

@@ -1,5 +1,5 @@
 """Sub-commands of the records store: `storage init`, `retention sweep|hold|release|holds`, `audit export|verify`,
-`report`. See docs/retention.md."""
+`report`, `decisions export`. See docs/retention.md."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from modpipe.clock import Clock, FixedClock, SystemClock
 storage_app = typer.Typer(help="The S3 bucket that holds the records.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention enforcement: sweep expired records, legal holds.", no_args_is_help=True)
 audit_app = typer.Typer(help="The auditor's export of records, and its verification.", no_args_is_help=True)
+decisions_app = typer.Typer(help="Moderators' decisions from the records, as training data.", no_args_is_help=True)
 
 EXIT_INTEGRITY = 3
 
@@ -26,6 +27,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(storage_app, name="storage")
     app.add_typer(retention_app, name="retention")
     app.add_typer(audit_app, name="audit")
+    app.add_typer(decisions_app, name="decisions")
     app.command("report")(report)
 
 
@@ -244,3 +246,30 @@ def report(
     say(f"{summary['blocked_items']} blocked items on {summary['day']} -> {folder}")
     for code, n in summary["by_category"].items():
         say(f"  {code}: {n}")
+
+
+@decisions_app.command("export")
+def decisions_export(
+    start: Annotated[str, typer.Option("--from", help="Window start, INCLUSIVE (RFC 3339 or YYYY-MM-DD = 00:00 UTC).")],
+    end: Annotated[str, typer.Option("--to", help="Window end, EXCLUSIVE (RFC 3339, YYYY-MM-DD = 00:00 UTC, or now).")],
+    out: Annotated[Path, typer.Option("--out", help="The JSONL file to write (for `modpipe train --data`).")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
+) -> None:
+    """The moderators' decisions in [from, to) (by decided_at) as labelled training rows, one JSON line per
+    decided message (the latest decision wins): confirmed = its category codes, overturned = benign ([])."""
+    from retention.store import Store
+    from retention.training_rows import export_rows
+
+    t1, t2 = _bound(start, "--from"), _bound(end, "--to")
+    if t2 <= t1:
+        fail("--to must be after --from", 2)
+    if out.exists() and not force:
+        fail(f"--out {out}: the file exists; give --force to overwrite it", 2)
+    with _failures():
+        settings = State.settings()
+        try:
+            with Store(settings) as store:
+                summary = export_rows(settings, store, t1, t2, out, force=force, progress=is_tty())
+        except FileExistsError:
+            fail(f"--out {out}: the file exists; give --force to overwrite it", 2)
+    say(summary.line())
