@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import scipy.sparse as sp
 
@@ -17,6 +17,13 @@ from classifiers.signals import Signal, find_signals_batch, signal_matrix
 class Evidence:
     matches: list[list[Match]]
     signals: list[list[Signal]]
+    # Match view -> original positions, per text that needed them (built once, used again for the hits' spans).
+    origins: dict[int, list[int]] = field(default_factory=dict)
+
+    def origin(self, i: int, text: str) -> list[int]:
+        if i not in self.origins:
+            self.origins[i] = match_view_with_map(text)[1]
+        return self.origins[i]
 
     def lexicon_pairs(self) -> list[list[tuple[str, str]]]:
         """(category, level) of every hit, per text: the lexicon's model features."""
@@ -27,17 +34,16 @@ class Evidence:
 
 
 def gather(matcher: Matcher, texts: Sequence[str]) -> Evidence:
-    matches = matcher.find_batch([match_view(t) for t in texts])
-    for i, ms in enumerate(matches):
+    evidence = Evidence(matcher.find_batch([match_view(t) for t in texts]), find_signals_batch(texts))
+    for i, ms in enumerate(evidence.matches):
         if any(m.homophone for m in ms):
-            matches[i] = _within_words(texts[i], ms)
-    return Evidence(matches, find_signals_batch(texts))
+            evidence.matches[i] = _within_words(texts[i], ms, evidence.origin(i, texts[i]))
+    return evidence
 
 
-def _within_words(text: str, matches: list[Match]) -> list[Match]:
+def _within_words(text: str, matches: list[Match], origin: list[int]) -> list[Match]:
     """Sound hits inside one run of writing only: 错误，麻烦 reads wu-ma across the comma, which is chance, not 无码.
     (Exact hits may span separators: 博.彩 is an evasion; a disguise by sound needs no separator as well.)"""
-    _view, origin = match_view_with_map(text)
     kept = []
     for m in matches:
         if m.homophone:

@@ -135,7 +135,8 @@ class Tagger:
         for i, text in enumerate(texts):
             cats = dict(zip(self.codes, rounded[i], strict=True))
             action, flagged = decide(cats, self.categories, services[i])
-            hits = self._hits(text, evidence.matches[i], evidence.signals[i])
+            origin = evidence.origin(i, text) if evidence.matches[i] else []
+            hits = self._hits(text, evidence.matches[i], evidence.signals[i], origin)
             subs: dict[str, str] = {}
             for h in hits:
                 if h.kind != "signal" and h.sub_label and h.category not in subs and h.level != "signal":
@@ -178,10 +179,13 @@ class Tagger:
         return out
 
     @staticmethod
-    def _hits(text: str, matches: Sequence[Match], signals: Sequence[Signal]) -> tuple[Hit, ...]:
+    def _hits(
+        text: str, matches: Sequence[Match], signals: Sequence[Signal], origin: list[int] | None = None
+    ) -> tuple[Hit, ...]:
         hits: list[Hit] = []
         if matches:
-            _view, origin = match_view_with_map(text)
+            if origin is None:
+                origin = match_view_with_map(text)[1]
             for m in matches:
                 start, end = original_span(origin, m.start, m.end, text)
                 hits.append(Hit(term=m.term.term, category=m.term.category, sub_label=m.term.sub_label, start=start,
