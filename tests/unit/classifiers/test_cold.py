@@ -22,4 +22,5 @@ def test_cold_dev_macro_f1(clf_settings: Settings, lexicons: Lexicons) -> None:
     result = train(cold_train + examples(load_corpus()), lexicons, sorted(clf_settings.categories), review, refit=False)
     tagger = Tagger(clf_settings.categories, lexicons, result.model)
     report = evaluate(tagger, cold_dev)
-    assert report["offensive_vs_safe"]["f1"] >= 0.80, report["offensive_vs_safe"]
+    # Measured 0.885 (the detection issue's target is 0.88); the floor leaves room for the solver's run-to-run noise.
+    assert report["offensive_vs_safe"]["f1"] >= 0.875, report["offensive_vs_safe"]
