@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import scipy.sparse as sp
 
-from classifiers.lexicon import Match, Matcher
+from classifiers.lexicon import Level, Match, Matcher
 from classifiers.normalize import match_view, match_view_with_map
 from classifiers.signals import Signal, find_signals_batch, signal_matrix
 
@@ -35,10 +35,32 @@ class Evidence:
 
 def gather(matcher: Matcher, texts: Sequence[str]) -> Evidence:
     evidence = Evidence(matcher.find_batch([match_view(t) for t in texts]), find_signals_batch(texts))
-    for i, ms in enumerate(evidence.matches):
-        if any(m.homophone for m in ms):
-            evidence.matches[i] = _within_words(texts[i], ms, evidence.origin(i, texts[i]))
+    for i, text in enumerate(texts):
+        if any(m.homophone for m in evidence.matches[i]):
+            evidence.matches[i] = _within_words(text, evidence.matches[i], evidence.origin(i, text))
+        if any(m.level is Level.REVIEW for m in evidence.matches[i]) and any(q in text for q in _OPEN_QUOTES):
+            evidence.matches[i] = _mentions(text, evidence.matches[i], evidence.origin(i, text))
     return evidence
+
+
+_OPEN_QUOTES = "“「『\"'‘《"
+_CLOSE_QUOTES = "”」』\"'’》"
+
+
+def _mentions(text: str, matches: list[Match], origin: list[int]) -> list[Match]:
+    """A review-level term in quotation marks is mentioned, not used (网上卖的“开光貔貅”, 禁止发布“代考”广告): news,
+    warnings and debunks quote what they warn about. It stays a model signal. Block-level terms are not softened."""
+    out = []
+    for m in matches:
+        if m.level is Level.REVIEW:
+            start, end = origin[m.start], origin[m.end - 1] + 1
+            before = text[:start].rstrip()[-1:]
+            after = text[end:].lstrip()[:1]
+            if before and after and before in _OPEN_QUOTES and after in _CLOSE_QUOTES:
+                out.append(Match(m.term, m.start, m.end, Level.SIGNAL, m.homophone))
+                continue
+        out.append(m)
+    return out
 
 
 def _within_words(text: str, matches: list[Match], origin: list[int]) -> list[Match]:

@@ -97,3 +97,13 @@ def test_service_thresholds_must_name_a_service_type() -> None:
         load_settings(
             environ={}, overrides={"categories.C7.service_thresholds": {"forum": {"review": 0.4, "block": 0.8}}}
         )
+
+
+def test_a_quoted_review_term_is_a_mention_but_a_quoted_block_term_is_not(tmp_path: Path) -> None:
+    m = Matcher(lexicon(tmp_path, "开光貔貅|superstition|review\n博彩平台直招代理|gambling|block\n"))
+    quoted, used, blocked = gather(
+        m, ["网上卖几千的“开光貔貅”，批发价三十", "开光貔貅转运 加v", "「博彩平台直招代理」"]
+    ).matches
+    assert [x.level for x in quoted] == [Level.SIGNAL]
+    assert [x.level for x in used] == [Level.REVIEW]
+    assert [x.level for x in blocked] == [Level.BLOCK]
