@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from classifiers.exceptions import DataError
 
@@ -51,21 +52,25 @@ def load_examples(
         raise DataError(f"cannot read {path}: {exc}") from exc
 
 
-def _load_jsonl(path: Path) -> list[Example]:
-    out: list[Example] = []
+def jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) of every non-blank line; a line that is not JSON stops with its position."""
     with path.open(encoding="utf-8-sig") as fh:
         for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise DataError(f"{path}:{number}: not JSON: {exc}") from exc
-            text = row.get("text") if isinstance(row, dict) else None
-            labels = row.get("labels", []) if isinstance(row, dict) else None
-            if not isinstance(text, str) or not isinstance(labels, list):
-                raise DataError(f"{path}:{number}: an object with a string `text` and a list `labels`")
-            out.append(Example(text, frozenset(str(x) for x in labels), row.get("sub_label") or None))
+            if line.strip():
+                try:
+                    yield number, json.loads(line)
+                except ValueError as exc:
+                    raise DataError(f"{path}:{number}: not JSON: {exc}") from exc
+
+
+def _load_jsonl(path: Path) -> list[Example]:
+    out: list[Example] = []
+    for number, row in jsonl_rows(path):
+        text = row.get("text") if isinstance(row, dict) else None
+        labels = row.get("labels", []) if isinstance(row, dict) else None
+        if not isinstance(text, str) or not isinstance(labels, list):
+            raise DataError(f"{path}:{number}: an object with a string `text` and a list `labels`")
+        out.append(Example(text, frozenset(str(x) for x in labels), row.get("sub_label") or None))
     return out
 
 

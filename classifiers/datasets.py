@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import os
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from classifiers.data import Example
+from classifiers.data import Example, jsonl_rows
 from classifiers.exceptions import DataError, DatasetMissingError
 from modpipe.settings import Settings
 from modpipe.settings.datasets import DatasetSpec
@@ -89,20 +88,13 @@ def load_dataset(spec: DatasetSpec, folder: Path, download: bool = True) -> list
 
 def _jsonl(spec: DatasetSpec, path: Path) -> list[Example]:
     out: list[Example] = []
-    with path.open(encoding="utf-8-sig") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise DataError(f"{path}:{number}: not JSON: {exc}") from exc
-            text, labels = row.get(spec.text_field), row.get("labels")
-            if not isinstance(text, str) or not isinstance(labels, list):
-                raise DataError(f"{path}:{number}: an object with a string `{spec.text_field}` and a list `labels`")
-            labels = list(_apply(spec, row, labels, path, number))
-            # A set's own sub-types (JADE's 诈骗, SWSR's MA) are not the categories' sub-labels: they are left out.
-            out.append(Example(text, frozenset(labels), None))
+    for number, row in jsonl_rows(path):
+        text = row.get(spec.text_field) if isinstance(row, dict) else None
+        labels = row.get("labels") if isinstance(row, dict) else None
+        if not isinstance(text, str) or not isinstance(labels, list):
+            raise DataError(f"{path}:{number}: an object with a string `{spec.text_field}` and a list `labels`")
+        # A set's own sub-types (JADE's 诈骗, SWSR's MA) are not the categories' sub-labels: they are left out.
+        out.append(Example(text, frozenset(_apply(spec, row, labels, path, number)), None))
     return out
 
 

@@ -8,13 +8,12 @@ or reordered, and a text can never sit in both.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from classifiers.data import Example
+from classifiers.data import Example, jsonl_rows
 from classifiers.exceptions import DataError
 
 CORPUS_DIR = Path(__file__).resolve().parent / "written"
@@ -66,15 +65,8 @@ def load_corpus(folder: Path = CORPUS_DIR) -> list[CorpusRow]:
 
 
 def _read(path: Path) -> Iterable[CorpusRow]:
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except ValueError as exc:
-                raise DataError(f"{path}:{number}: not JSON: {exc}") from exc
-            yield _row(raw, path, number)
+    for number, raw in jsonl_rows(path):
+        yield _row(raw, path, number)
 
 
 def _row(raw: object, path: Path, number: int) -> CorpusRow:
