@@ -63,9 +63,12 @@ def train_folder(
         raise DataError("nothing to train on: no default training sets and no --data")
     lexicons = load_lexicons(lexicon_folders(settings), settings.categories)
     review = {code: cat.thresholds.review for code, cat in settings.categories.items()}
+    targets = {
+        code: cat.target_precision or settings.classifier.target_precision for code, cat in settings.categories.items()
+    }
     result = train(
         sets.train, lexicons, sorted(settings.categories), review, progress=progress, c=c, refit=refit,
-        dev=sets.dev or None, target_precision=settings.classifier.target_precision,
+        dev=sets.dev or None, target_precision=targets,
     )  # fmt: skip
     counts: dict[str, int] = {}
     for e in [*sets.train, *sets.dev]:
@@ -89,7 +92,7 @@ def train_folder(
                 },
                 "c": c,
                 "refit": refit,
-                "target_precision": settings.classifier.target_precision,
+                "target_precision": targets,
             },
             "python": platform.python_version(),
         }

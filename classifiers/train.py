@@ -141,12 +141,13 @@ def train(
     seed: int = 13,
     refit: bool = True,
     dev: Sequence[Example] | None = None,
-    target_precision: float | None = None,
+    target_precision: float | Mapping[str, float] | None = None,
 ) -> TrainResult:
     """Fit on the training rows, calibrate and place thresholds on the dev rows (given, or a held-out share of the
     examples), measure there, then refit on everything with the same calibration.
 
-    With `target_precision`, each category's review threshold sits where its dev precision first reaches the target
+    With `target_precision` (one for all, or per category code), each category's review threshold sits where its dev
+    precision first reaches the target
     (the most recall at that precision); otherwise where its dev F1 is best."""
     step = progress or (lambda _msg: None)
     step("jieba")
@@ -185,7 +186,8 @@ def train(
         a, b = _platt(decision, y_held)
         prob = 1 / (1 + np.exp(-(a * decision + b)))
         if y_held.sum() >= _TUNE_MIN_POSITIVES:
-            t = _threshold(prob, y_held, violating[held_rows], target_precision)
+            target = target_precision.get(code) if isinstance(target_precision, Mapping) else target_precision
+            t = _threshold(prob, y_held, violating[held_rows], target)
             r = review_thresholds.get(code, 0.5)
             b += float(np.clip(np.log(r / (1 - r)) - np.log(t / (1 - t)), -_MAX_SHIFT, _MAX_SHIFT))
             tuned[code] = t

@@ -179,6 +179,8 @@ class Category(Frozen):
     thresholds: Thresholds
     action: Action
     sub_labels: tuple[str, ...] = ()
+    # Dev precision at which training places this category's review threshold (default classifier.target_precision).
+    target_precision: Annotated[float, Field(gt=0, lt=1)] | None = None
     # Stricter or laxer thresholds for one service type (a group chat reaches fewer people than a forum post).
     service_thresholds: dict[str, Thresholds] = Field(default_factory=dict)
 

@@ -107,3 +107,11 @@ def test_a_quoted_review_term_is_a_mention_but_a_quoted_block_term_is_not(tmp_pa
     assert [x.level for x in quoted] == [Level.SIGNAL]
     assert [x.level for x in used] == [Level.REVIEW]
     assert [x.level for x in blocked] == [Level.BLOCK]
+
+
+def test_a_category_may_carry_its_own_target_precision() -> None:
+    settings = load_settings(environ={})
+    assert settings.categories["C8"].target_precision == 0.85
+    assert settings.categories["C4"].target_precision is None
+    with pytest.raises(SettingsError, match=r"categories\.C8\.target_precision"):
+        load_settings(environ={}, overrides={"categories.C8.target_precision": 1.5})
