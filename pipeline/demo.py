@@ -88,7 +88,7 @@ def run_demo(settings: Settings, config_dir: Path | None, count: int, rate: floa
     _step("topics", _modpipe(config_dir, "topics", "ensure"))
     _step("records bucket", _modpipe(config_dir, "storage", "init"))
     _step("moderation queue index", _modpipe(config_dir, "search", "init"))
-    console.print("[bold]→ classifier model[/] (trained on first run from the seed corpus)")
+    console.print("[bold]→ classifier model[/] (trained on first run from the corpus and the public sets, ~2 min)")
     from classifiers import Tagger
 
     t0 = time.monotonic()
