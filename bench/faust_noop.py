@@ -1,6 +1,6 @@
 """A faust worker that only takes batches and lets them be acknowledged: what faust itself costs per message.
 
-Run by pipeline_bench.py with the real worker's app (`create_app` with no agents), batch size and timeout, so
+Run by pipeline_bench.py with the real worker's app (`build_app`, no agent of its own), batch size and timeout, so
 the gap between this and a bare kafka-python consumer is the framework's, and the gap between this and the
 moderation worker is ours. Writes {"messages": n, "seconds": s} to OUT once `count` messages were taken,
 timed from the first batch.
@@ -20,8 +20,9 @@ import faust
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from modpipe.clock import SystemClock
 from modpipe.settings import load_settings
-from pipeline.app import create_app
+from pipeline.app import WorkerContext, build_app
 
 
 def main() -> None:
@@ -29,7 +30,8 @@ def main() -> None:
     settings = load_settings()
     kafka, worker = settings.kafka, settings.worker
     # The worker's own app, with no agents of its own: every faust and Kafka setting is the real worker's.
-    app, ctx = create_app(settings, [], worker_id="faust-noop", web_port=port)
+    ctx = WorkerContext(settings, "faust-noop", (), SystemClock())
+    app = build_app(ctx, "bench-noop", web_port=port)
     source = app.topic(*(t.name for t in kafka.topics.inputs()), key_serializer="raw", value_serializer="raw")
     seen = {"n": 0, "first": 0.0}
 

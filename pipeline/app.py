@@ -1,7 +1,9 @@
-"""Build one faust worker app with the agents it should run, its web pages (/healthz, /metrics) and its timers.
+"""Build a worker: one faust app per agent, its web pages (/healthz, /metrics) and its timers.
 
-One consumer group per agent set: workers running the same agents share partitions; a worker running other
-agents forms its own group, so every agent sees every message once.
+One consumer group per agent (`modpipe-<agent>`), whatever else a worker runs: every worker running an agent shares
+that agent's partitions and its committed offsets, so starting one worker with a different set of agents never
+forms a new group that re-reads history. A faust app has exactly one consumer group, hence one app per agent, all
+in one process and one event loop; the first one serves the web pages for all of them.
 """
 
 from __future__ import annotations
@@ -47,11 +49,12 @@ class WorkerContext:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
 
-def group_id(agents: Sequence[str]) -> str:
-    return "modpipe-" + "-".join(sorted(set(agents)))
+def group_id(agent: str) -> str:
+    """The consumer group of one agent, the same in every worker that runs it."""
+    return f"modpipe-{agent}"
 
 
-def create_app(
+def create_apps(
     settings: Settings,
     agents: Sequence[AgentName],
     *,
@@ -59,7 +62,8 @@ def create_app(
     web_port: int | None = None,
     clock: Clock | None = None,
     loghandlers: Sequence[logging.Handler] = (),
-) -> tuple[faust.App, WorkerContext]:
+) -> tuple[list[faust.App], WorkerContext]:
+    """One app per agent, in the order given; the first serves the worker's web pages."""
     from pipeline import agents as agent_defs
 
     ctx = WorkerContext(
@@ -68,12 +72,30 @@ def create_app(
         agents=tuple(dict.fromkeys(agents)),
         clock=clock or SystemClock(),
     )
+    if not ctx.agents:
+        raise ValueError("a worker needs at least one agent")
+    apps: list[faust.App] = []
+    for name in ctx.agents:
+        port = (web_port or settings.worker.web_port) if not apps else None
+        app = build_app(ctx, name, web_port=port, loghandlers=loghandlers)
+        agent_defs.REGISTRY[name](app, ctx)
+        apps.append(app)
+    _add_pages(apps, ctx)
+    return apps, ctx
+
+
+def build_app(
+    ctx: WorkerContext, group: str, *, web_port: int | None, loghandlers: Sequence[logging.Handler] = ()
+) -> faust.App:
+    """A faust app with the worker's Kafka settings in consumer group `modpipe-<group>`; web pages only with a
+    port."""
+    settings = ctx.settings
     kafka = settings.kafka
-    datadir = Path(settings.stack.home) / "faust" / ctx.worker_id
+    datadir = Path(settings.stack.home) / "faust" / ctx.worker_id / group
     datadir.mkdir(parents=True, exist_ok=True)
     biggest_batch = max(settings.worker.batch_size, settings.records.batch_max_records)
-    app = WorkerApp(
-        group_id(ctx.agents),
+    return WorkerApp(
+        group_id(group),
         fetch_max_wait_ms=kafka.fetch_max_wait_ms,
         broker=[f"kafka://{server}" for server in kafka.servers],
         broker_client_id=f"{kafka.client_id}-{ctx.worker_id}",
@@ -93,7 +115,7 @@ def create_app(
         topic_allow_declare=False,
         topic_disable_leader=True,
         stream_buffer_maxsize=max(4096, 2 * biggest_batch),
-        web_enabled=True,
+        web_enabled=web_port is not None,
         web_bind=settings.worker.web_host,
         web_host=settings.worker.web_host,
         web_port=web_port or settings.worker.web_port,
@@ -102,24 +124,28 @@ def create_app(
         store="memory://",
         loghandlers=list(loghandlers),
     )
-    for name in ctx.agents:
-        agent_defs.REGISTRY[name](app, ctx)
-    _add_pages(app, ctx)
-    return app, ctx
 
 
-def _add_pages(app: faust.App, ctx: WorkerContext) -> None:
+def _add_pages(apps: Sequence[faust.App], ctx: WorkerContext) -> None:
+    app = apps[0]
+
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
-        consumer = app.consumer if app.producer is not None else None
-        assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in consumer.assignment()) if consumer else []
+        # Per agent, its group and the partitions it holds; "assigned" is their union, for a quick look.
+        groups = {
+            name: {
+                "group": group_id(name),
+                "assigned": sorted(f"{tp.topic}:{tp.partition}" for tp in agent_app.consumer.assignment()),
+            }
+            for name, agent_app in zip(ctx.agents, apps, strict=True)
+        }
         return web.json(
             {
                 "status": "ok",
                 "worker": ctx.worker_id,
                 "agents": list(ctx.agents),
-                "group": group_id(ctx.agents),
-                "assigned": assigned,
+                "groups": groups,
+                "assigned": sorted({tp for g in groups.values() for tp in g["assigned"]}),
                 "uptime_s": round(time.monotonic() - ctx.started_at, 1),
             }
         )

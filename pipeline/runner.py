@@ -52,11 +52,12 @@ class JsonLogWorker(faust.Worker):
 
 def run_worker(settings: Settings, agents: Sequence[AgentName], worker_id: str, web_port: int) -> None:
     """Run until SIGTERM/SIGINT; faust commits what was acknowledged on the way out."""
-    from pipeline.app import create_app
+    from pipeline.app import create_apps
 
     preflight(settings, agents, web_port)
-    app, ctx = create_app(settings, agents, worker_id=worker_id, web_port=web_port)
-    worker = JsonLogWorker(app, loglevel="INFO", quiet=True, redirect_stdouts=False)
+    apps, ctx = create_apps(settings, agents, worker_id=worker_id, web_port=web_port)
+    # The other agents' apps start and stop with the first, as services of the same worker.
+    worker = JsonLogWorker(apps[0], *apps[1:], loglevel="INFO", quiet=True, redirect_stdouts=False)
     logging.getLogger("modpipe").info("worker %s starting agents %s", worker_id, list(ctx.agents))
     try:
         worker.execute_from_commandline()

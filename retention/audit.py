@@ -21,6 +21,7 @@ from retention import manifests
 from retention.codec import decode_lines, sha256_b64, verify_lines
 from retention.dates import parse_time
 from retention.exceptions import IntegrityError
+from retention.identity import record_identity
 from retention.layout import MANIFESTS, RECORDS, hour_path, hours
 from retention.manifests import Entry
 from retention.scan import folders, latest_keys
@@ -44,9 +45,13 @@ class Collected:
     objects: list[ObjectRead] = field(default_factory=list)
     manifests: list[dict[str, Any]] = field(default_factory=list)
     unlisted: list[str] = field(default_factory=list)
-    duplicates_skipped: int = 0
+    duplicates: list[dict[str, Any]] = field(default_factory=list)  # copies of a record already read, not kept
     read_records: int = 0  # every record in the objects read, in the window or not
     stored_bytes: int = 0
+
+    @property
+    def duplicates_skipped(self) -> int:
+        return len(self.duplicates)
 
     def objects_json(self) -> list[dict[str, Any]]:
         return [asdict(o) for o in self.objects]
@@ -95,9 +100,10 @@ def collect(
     progress: bool = False,
     emit: Emit | None = None,
 ) -> Collected:
-    """Verified records whose event time is in [start, end) and that `keep` accepts, deduplicated by source
-    position, in time order. With `emit`, each hour's records go to it as soon as the hour is read (memory stays
-    bounded by one hour); without, they are gathered in the result."""
+    """Verified records whose event time is in [start, end) and that `keep` accepts, each identity
+    (retention.identity) once, in time order; the copies are listed in `duplicates`. With `emit`, each hour's
+    records go to it as soon as the hour is read (memory stays bounded by one hour); without, they are gathered in
+    the result."""
     result = Collected()
     wanted = services if services is not None else services_in(store)
     plan: list[tuple[datetime, str, Entry | None, str | None]] = []
@@ -120,9 +126,9 @@ def collect(
                 result.unlisted.append(key)
                 if object_filter(key):
                     plan.append((hour, key, None, None))
-    # a record always lands in the hour of its own time, so duplicates (a batch stored twice across a
-    # rebalance) can only be found within one hour
-    seen: set[tuple[Any, ...]] = set()
+    # A record always lands in the hour of its own time (published_at, decided_at: the same in every copy), so
+    # its copies can only be found within one hour.
+    seen: dict[str, str] = {}  # identity -> the key of the object its first copy was read from
     current: datetime | None = None
     batch: list[tuple[datetime, int, Line]] = []  # time, then the order read, as the sort key
 
@@ -151,12 +157,12 @@ def collect(
                 at = parse_time(record.get("event_at"))
                 if at is None or not start <= at < end or not keep(record):
                     continue
-                source = record.get("source") or {}
-                position = (record.get("kind"), source.get("topic"), source.get("partition"), source.get("offset"))
-                if position in seen:
-                    result.duplicates_skipped += 1
+                identity = record_identity(record)
+                if identity in seen:
+                    copy = {"identity": identity, "key": key, "source": record.get("source"), "first": seen[identity]}
+                    result.duplicates.append(copy)
                     continue
-                seen.add(position)
+                seen[identity] = key
                 record["stored_in"] = {"key": key, "version_id": version_id}
                 batch.append((at, len(batch), (record, line)))
             bar.advance(task)

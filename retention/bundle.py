@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from retention.audit import Collected
 from retention.codec import canonical, genesis, record_hash, sha256_b64
 from retention.exceptions import IntegrityError
+from retention.identity import record_identity
 from retention.store import Store
 
 FORMAT = "modpipe-audit-bundle/1"
@@ -97,7 +98,10 @@ class BundleWriter:
             "format": FORMAT,
             "query": {**query, "window": WINDOW_NOTE},
             "counts": {"records": self.total, "by_service": by_service},
+            # Copies of a record stored more than once (re-deliveries, replays): written and counted once above,
+            # listed here with where each copy lies.
             "duplicates_skipped": collected.duplicates_skipped,
+            "duplicates": collected.duplicates,
             "manifests_read": collected.manifests,
             "objects_read": collected.objects_json(),
             "unlisted_objects": collected.unlisted,
@@ -165,6 +169,7 @@ def verify(out: Path, store: Store | None = None) -> Verified:
     # per object: seq -> (prev, hash), as 64-bit prefixes to keep memory small; each record's full hash is
     # recomputed above, the links only have to tie neighbours together
     links: dict[str, dict[int, tuple[int, int]]] = {}
+    identities: set[int] = set()  # 64-bit digests of each record's identity: an export writes each one once
     total = 0
     with (out / "records.jsonl").open("rb") as fh:
         for line_no, line in enumerate(fh, 1):
@@ -181,6 +186,11 @@ def verify(out: Path, store: Store | None = None) -> Verified:
                 raise IntegrityError(key, f"records.jsonl line {line_no}: first record does not start the key's chain")
             if isinstance(seq, int):
                 links.setdefault(key, {})[seq] = (_short(prev), _short(record["hash"]))
+            identity = record_identity(record)
+            digest = int.from_bytes(hashlib.sha256(identity.encode()).digest()[:8], "big")
+            if digest in identities:
+                raise IntegrityError(key, f"records.jsonl line {line_no}: record {identity} appears twice")
+            identities.add(digest)
             total += 1
     for key, chain in links.items():
         for seq, (prev_short, _hash) in chain.items():

@@ -88,6 +88,18 @@ def _final_blocked(verdict: dict[str, Any], decisions: list[dict[str, Any]]) -> 
     return blocked, by
 
 
+def _latest_per_message(verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One verdict per message: the latest, when a message was judged again (a replay under a newer model)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for verdict in verdicts:
+        message_id = str(verdict.get("message_id"))
+        known = latest.get(message_id)
+        decided = str((verdict.get("data") or {}).get("decided_at"))
+        if known is None or decided >= str((known.get("data") or {}).get("decided_at")):
+            latest[message_id] = verdict
+    return list(latest.values())
+
+
 def report(
     settings: Settings, store: Store, clock: Clock, day: datetime, out: Path, *, progress: bool = False
 ) -> dict[str, Any]:
@@ -109,7 +121,7 @@ def report(
     by_service: Counter[str] = Counter()
     by_both: Counter[tuple[str, str]] = Counter()
     items = []
-    for verdict in verdicts.records:
+    for verdict in _latest_per_message(verdicts.records):
         data = verdict.get("data") or {}
         mine = by_message.get(str(verdict.get("message_id")), [])
         blocked, by = _final_blocked(data, [d.get("data") or {} for d in mine])

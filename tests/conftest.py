@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -57,6 +58,10 @@ def no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
     threads_before = set(threading.enumerate())
     children_before = _children()
     yield
+    if request.node.get_closest_marker("integration") or request.node.get_closest_marker("browser"):
+        # Tests with server connections: collect now, so an unclosed socket warns inside the test that left it
+        # instead of inside whichever later test the collector happens to run in.
+        gc.collect()
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         leaked = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]

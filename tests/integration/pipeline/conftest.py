@@ -138,7 +138,9 @@ class Worker:
             if self.proc.poll() is not None:
                 raise AssertionError(f"{self.name} exited {self.proc.returncode}:\n{self.tail()}")
             health = self.health()
-            if health and predicate(health["assigned"]):
+            # Every agent is its own consumer group: ready when each one holds partitions.
+            every_group = health is not None and all(g["assigned"] for g in health["groups"].values())
+            if health and every_group and predicate(health["assigned"]):
                 return list(health["assigned"])
             time.sleep(0.3)
         raise AssertionError(f"{self.name} not assigned in {timeout_s}s:\n{self.tail()}")
