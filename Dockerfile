@@ -23,6 +23,7 @@ COPY docker/build-constraints.txt docker/
 RUN uv sync --locked --no-dev --no-install-project --no-editable
 COPY modpipe modpipe
 COPY pipeline pipeline
+COPY review review
 COPY classifiers classifiers
 COPY retention retention
 COPY config config

@@ -37,11 +37,11 @@ def _measure(fn, texts: list[str]) -> dict[str, float]:  # type: ignore[no-untyp
 
 def run_tagger(model: str, limit: int) -> dict[str, float]:
     sys.path.insert(0, str(REPO))
-    from classifiers import Tagger
+    from classifiers.loading import load_tagger
     from modpipe.settings import load_settings
 
     settings = load_settings(environ={})
-    tagger = Tagger.from_settings(settings, model_dir=Path(model))
+    tagger = load_tagger(settings, model_dir=Path(model))
     texts, _ = _texts("dev.csv", limit)
 
     def go(batch: list[str]) -> None:

@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modpipe.clock import SystemClock
 from modpipe.settings import load_settings
-from pipeline.app import WorkerContext, build_app
+from pipeline.app import build_app
+from pipeline.context import WorkerContext
 
 
 def main() -> None:

@@ -257,10 +257,10 @@ def main() -> None:
             if args.processes is not None:
                 base["worker.processes"] = args.processes
             base.update(item.split("=", 1) for item in args.set)
-            from classifiers import Tagger
+            from classifiers.loading import load_tagger
 
             t0 = time.monotonic()
-            Tagger.from_settings(load_settings(environ={}, overrides=base))
+            load_tagger(load_settings(environ={}, overrides=base))
             print(f"default model ready in {time.monotonic() - t0:.1f}s")
 
             settings, _ = settings_for(base, "ceiling")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from modpipe.errors import TerminalError
 
-class ClassifierError(Exception):
+
+class ClassifierError(TerminalError):
     """Base class: something about the classifier's inputs or artifacts is wrong."""
 
 

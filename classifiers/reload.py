@@ -16,8 +16,10 @@ import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from classifiers.loading import default_model_dir, load_tagger
+from classifiers.loading import prepare as prepare_model
 from classifiers.model import ARRAYS, META
-from classifiers.tagger import Tagger, default_model_dir, lexicon_folders
+from classifiers.tagger import Tagger, lexicon_folders
 from modpipe.clock import Clock
 from modpipe.settings import Settings
 
@@ -73,9 +75,9 @@ class Reloader:
         self.folders = lexicon_folders(settings)
         self.model_dir = default_model_dir(settings)
         self._lock = threading.Lock()
-        Tagger.prepare(settings)  # trains the default model if it is missing, so the fingerprint sees it
+        prepare_model(settings)  # trains the default model if it is missing, so the fingerprint sees it
         self._fingerprint = fingerprint(self.folders, self.model_dir)
-        self._tagger = Tagger.from_settings(settings)  # a failure here is the worker's to report: nothing to keep
+        self._tagger = load_tagger(settings)  # a failure here is the worker's to report: nothing to keep
         self._checked_at = _aware(clock.now())
         self._refused: Fingerprint | None = None
 
@@ -103,7 +105,7 @@ class Reloader:
         old = self._tagger
         try:
             # model_dir given: never trains, even for the default model; a missing model is refused, not trained.
-            new = Tagger.from_settings(self.settings, model_dir=self.model_dir)
+            new = load_tagger(self.settings, model_dir=self.model_dir)
             new.classify_batch([_PROBE])  # a model.json that does not fit its model.npz fails here, not on traffic
         except Exception as exc:  # noqa: BLE001 - any failure refuses the new version; the old one keeps working
             if fingerprint(self.folders, self.model_dir) != found:

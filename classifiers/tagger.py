@@ -5,10 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +14,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from classifiers.evidence import gather
-from classifiers.lexicon import Level, Lexicons, Match, Matcher, load_lexicons, shipped_lexicon_dir
-from classifiers.model import CategoryModel, load_model
+from classifiers.lexicon import Level, Lexicons, Match, Matcher, shipped_lexicon_dir
+from classifiers.model import CategoryModel
 from classifiers.normalize import match_view_with_map, model_view, original_span
 from classifiers.signals import Signal
 from modpipe.contracts import Hit
@@ -28,11 +24,9 @@ from modpipe.settings.models import Category, Thresholds
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = Path("models") / "default"
 LEXICON_VETO = 0.2  # a trained category's model score below this overrides a review-level hit's floor
 POLICY_RULES = "levels-1"  # how hit levels act on scores (see Tagger._apply_levels); part of the policy version
 _RANK = {Action.PASS: 0, Action.REVIEW: 1, Action.BLOCK: 2}
-_default_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -97,21 +91,6 @@ class Tagger:
         self._model_cols = [self._index[c] for c in model.codes if c in self.categories]
         self._model_keep = [j for j, c in enumerate(model.codes) if c in self.categories]
         self._model_set = frozenset(self._model_cols)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, model_dir: Path | None = None) -> Tagger:
-        lexicons = load_lexicons(lexicon_folders(settings), settings.categories)
-        folder = model_dir or default_model_dir(settings)
-        if model_dir is None and not settings.classifier.model_dir:
-            ensure_default_model(settings, folder)
-        return cls(settings.categories, lexicons, load_model(folder))
-
-    @classmethod
-    def prepare(cls, settings: Settings) -> None:
-        """Make sure the model `from_settings` loads exists, training the default one if it is missing, without
-        loading it: a worker does this once before its classifying processes each load the model."""
-        if not settings.classifier.model_dir:
-            ensure_default_model(settings, default_model_dir(settings))
 
     def classify(self, text: str, service_type: str | None = None) -> TagResult:
         return self.classify_batch([text], None if service_type is None else [service_type])[0]
@@ -199,30 +178,3 @@ class Tagger:
 
 def lexicon_folders(settings: Settings) -> list[Path]:
     return [shipped_lexicon_dir(), *settings.classifier.extra_lexicons]
-
-
-def default_model_dir(settings: Settings) -> Path:
-    if settings.classifier.model_dir:
-        return Path(settings.classifier.model_dir)
-    return settings.stack.home / DEFAULT_MODEL
-
-
-def ensure_default_model(settings: Settings, folder: Path) -> None:
-    """Train the default model (classifier.default_training) when the folder has none: a minute or two, once."""
-    from classifiers.model import META
-
-    with _default_lock:
-        if (folder / META).is_file():
-            return
-        from classifiers.recipes import train_folder
-        from modpipe.clock import SystemClock
-
-        t0 = time.monotonic()
-        tmp = folder.with_name(folder.name + f".tmp-{os.getpid()}-{threading.get_ident()}")
-        train_folder(settings, [], tmp, SystemClock())
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            tmp.replace(folder)
-        except OSError:  # another process finished first: keep its model, drop ours
-            shutil.rmtree(tmp, ignore_errors=True)
-        log.info("trained the default model in %s (%.1f s)", folder, time.monotonic() - t0)

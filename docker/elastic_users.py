@@ -39,7 +39,7 @@ class SetupError(Exception):
 
 
 def role_body(index: str) -> dict[str, Any]:
-    # The queue worker's first write sets the index up itself when `search init` has not (pipeline.search.sink:
+    # The queue worker's first write sets the index up itself when `search init` has not (review.queue.sink:
     # template, mapping, alias), so the role may manage templates and the queue indices, and nothing else.
     return {
         "cluster": ["monitor", "manage_index_templates"],

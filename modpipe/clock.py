@@ -15,21 +15,25 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-class FixedClock:
-    """A clock for tests: stands still until moved."""
+class PinnedClock:
+    """The clock of one moment: a batch decided at one time, or a command run `--now` a given time."""
 
     def __init__(self, at: datetime) -> None:
         if at.tzinfo is None:
-            raise ValueError("FixedClock needs a timezone-aware datetime")
+            raise ValueError(f"{type(self).__name__} needs a timezone-aware datetime")
         self._at = at
 
     def now(self) -> datetime:
         return self._at
+
+
+class FixedClock(PinnedClock):
+    """A clock for tests: stands still until moved."""
 
     def advance(self, delta: timedelta) -> None:
         self._at += delta
 
     def set(self, at: datetime) -> None:
         if at.tzinfo is None:
-            raise ValueError("FixedClock needs a timezone-aware datetime")
+            raise ValueError(f"{type(self).__name__} needs a timezone-aware datetime")
         self._at = at

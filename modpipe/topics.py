@@ -9,6 +9,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from modpipe.errors import TransientError
 from modpipe.settings import Settings
 
 
@@ -20,8 +21,8 @@ class TopicState:
     created: bool
 
 
-class BrokerUnreachable(Exception):
-    pass
+class BrokerUnreachable(TransientError):
+    """No broker answered at the configured bootstrap servers."""
 
 
 def admin_client(settings: Settings) -> KafkaAdminClient:

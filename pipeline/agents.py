@@ -7,8 +7,6 @@ re-delivery overwrites instead of duplicating.
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import logging
 import time
 from collections import Counter
@@ -19,10 +17,13 @@ import faust
 from faust.types import EventT
 from pydantic import ValidationError
 
-from modpipe.contracts import DeadLetterReason, Decision, Verdict
-from pipeline.app import WorkerContext
-from pipeline.decisions import command_for
-from pipeline.moderation import Outgoing, RawMessage, dead_letter
+from modpipe.contracts import DeadLetterReason, Decision
+from modpipe.contracts.commands import command_for
+from modpipe.contracts.intake import RawMessage, Sink, dead_letter
+from modpipe.errors import TransientError
+from modpipe.settings.models import AgentName
+from pipeline.context import WorkerContext
+from pipeline.moderation import Outgoing
 from pipeline.moderator import Moderator
 from pipeline.publish import BatchPublisher
 from pipeline.release import InOrderRelease
@@ -48,14 +49,6 @@ def track_positions(ctx: WorkerContext, batch: Sequence[RawMessage]) -> None:
         ctx.metrics.position.labels(topic, str(partition)).set(offset + 1)
 
 
-def transient_errors() -> tuple[type[BaseException], ...]:
-    """Failures worth waiting out: the store is down or overloaded. Anything else is terminal."""
-    from pipeline.search.exceptions import SearchUnavailable
-    from retention.exceptions import TransientStorageError
-
-    return (TransientStorageError, SearchUnavailable, ConnectionError, TimeoutError)
-
-
 async def retry_until_done(app: faust.App, ctx: WorkerContext, agent: str, work: Callable[[], Any]) -> Any:
     """Run blocking work until it succeeds. A store that is down is waited out with back-off (the partition stalls,
     and the metrics and logs say so) rather than a record being skipped. A terminal failure (a bucket without object
@@ -65,7 +58,7 @@ async def retry_until_done(app: faust.App, ctx: WorkerContext, agent: str, work:
     while True:
         try:
             return await ctx.blocking(work)
-        except transient_errors():
+        except TransientError:
             ctx.metrics.retries.labels(agent).inc()
             log.exception("%s: store unavailable, retrying in %.1fs", agent, delay)
             await asyncio.sleep(delay)
@@ -211,34 +204,44 @@ def decisions_agent(app: faust.App, ctx: WorkerContext) -> None:
     batch_agent(app, ctx, "decisions", [topics.decisions.name], worker.batch_size, worker.batch_timeout_s, handle)
 
 
-def records_agent(app: faust.App, ctx: WorkerContext) -> None:
-    from retention import RecordSink
-
-    settings = ctx.settings
-    topics = settings.kafka.topics
-    sink = RecordSink(settings, clock=ctx.clock, worker_id=ctx.worker_id)
+def sink_agent(
+    app: faust.App,
+    ctx: WorkerContext,
+    name: str,
+    sources: Sequence[str],
+    sink: Sink,
+    stored: Callable[[int], None],
+    size: int,
+    within: float,
+) -> None:
+    """An agent that hands each message to a sink, dead-letters what the sink refuses, and flushes the batch
+    (retrying while the store is down) before its offsets may be committed."""
     ctx.closers.append(sink.close)
 
     async def handle(batch: list[RawMessage]) -> list[Outgoing]:
         outgoing: list[Outgoing] = []
         for raw in batch:
-            try:
-                value = json.loads(raw.value)
-            except ValueError as exc:
-                outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.NOT_JSON.value, str(exc)))
-                continue
-            if not isinstance(value, dict):
-                outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.NOT_OBJECT.value, "not an object"))
-                continue
-            sink.add(value, topic=raw.topic, partition=raw.partition, offset=raw.offset)
-        await retry_until_done(app, ctx, "records", sink.flush)
-        ctx.metrics.records.inc(len(batch) - len(outgoing))
+            refused = sink.add(raw)
+            if refused is not None:
+                outgoing.append(dead_letter_bytes(ctx, raw, refused.reason, refused.detail))
+        stored(await retry_until_done(app, ctx, name, sink.flush))
         return outgoing
 
+    batch_agent(app, ctx, name, sources, size, within, handle)
+
+
+def records_agent(app: faust.App, ctx: WorkerContext) -> None:
+    from retention import RecordSink
+    from retention.intake import RecordsIntake
+
+    settings = ctx.settings
+    topics = settings.kafka.topics
+    sink = RecordsIntake(RecordSink(settings, clock=ctx.clock, worker_id=ctx.worker_id), topics.decisions.name)
     # One take batch becomes one flush: bounded by count (size) and age (within); the sink splits by bytes.
     limits = settings.records
     sources = [topics.verdicts.name, topics.decisions.name]
-    batch_agent(app, ctx, "records", sources, limits.batch_max_records, limits.batch_max_age_s, handle)
+    sink_agent(app, ctx, "records", sources, sink, ctx.metrics.records.inc, limits.batch_max_records,
+               limits.batch_max_age_s)  # fmt: skip
 
     @app.timer(settings.records.sweep_interval_s)  # type: ignore[untyped-decorator]
     async def sweep() -> None:
@@ -251,35 +254,18 @@ def records_agent(app: faust.App, ctx: WorkerContext) -> None:
 
 
 def queue_agent(app: faust.App, ctx: WorkerContext) -> None:
-    from pipeline.search import QueueSink
+    from review.queue import QueueSink
+    from review.queue.intake import QueueIntake
 
     settings = ctx.settings
     topics = settings.kafka.topics
-    sink = QueueSink(settings)
-    ctx.closers.append(sink.close)
-
-    async def handle(batch: list[RawMessage]) -> list[Outgoing]:
-        outgoing: list[Outgoing] = []
-        decisions: list[Decision] = []
-        for raw in batch:
-            try:
-                if raw.topic == topics.decisions.name:
-                    decisions.append(Decision.model_validate_json(raw.value))
-                else:
-                    sink.add(Verdict.model_validate_json(raw.value))
-            except ValidationError as exc:
-                outgoing.append(dead_letter_bytes(ctx, raw, DeadLetterReason.BAD_VALUE.value, str(exc)[:2000]))
-        indexed = await retry_until_done(app, ctx, "queue", sink.flush)
-        for decision in decisions:
-            await retry_until_done(app, ctx, "queue", functools.partial(sink.apply_decision, decision))
-        ctx.metrics.queued.inc(indexed or 0)
-        return outgoing
-
+    sink = QueueIntake(QueueSink(settings), topics.decisions.name)
     sources = [topics.verdicts.name, topics.decisions.name]
-    batch_agent(app, ctx, "queue", sources, settings.worker.batch_size, settings.worker.batch_timeout_s, handle)
+    worker = settings.worker
+    sink_agent(app, ctx, "queue", sources, sink, ctx.metrics.queued.inc, worker.batch_size, worker.batch_timeout_s)
 
 
-REGISTRY: dict[str, Callable[[faust.App, WorkerContext], None]] = {
+REGISTRY: dict[AgentName, Callable[[faust.App, WorkerContext], None]] = {
     "moderation": moderation_agent,
     "decisions": decisions_agent,
     "records": records_agent,

@@ -8,12 +8,9 @@ in one process and one event loop; the first one serves the web pages for all of
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,29 +21,9 @@ from modpipe.clock import Clock, SystemClock
 from modpipe.settings import Settings
 from modpipe.settings.models import AgentName
 from modpipe.topics import output_limits
-from pipeline.metrics import Metrics
+from pipeline import agents as agent_defs
+from pipeline.context import WorkerContext
 from pipeline.transport import WorkerApp
-
-
-@dataclass
-class WorkerContext:
-    settings: Settings
-    worker_id: str
-    agents: tuple[AgentName, ...]
-    clock: Clock
-    metrics: Metrics = field(default_factory=Metrics)
-    # One thread for blocking work (classifier, S3, Elasticsearch) keeps the event loop free and the work ordered.
-    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="modpipe"))
-    started_at: float = field(default_factory=time.monotonic)
-    closers: list[Callable[[], None]] = field(default_factory=list)
-
-    def close(self) -> None:
-        for close in reversed(self.closers):
-            close()
-        self.executor.shutdown(wait=True)
-
-    async def blocking(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
 
 def group_id(agent: str) -> str:
@@ -64,8 +41,6 @@ def create_apps(
     loghandlers: Sequence[logging.Handler] = (),
 ) -> tuple[list[faust.App], WorkerContext]:
     """One app per agent, in the order given; the first serves the worker's web pages."""
-    from pipeline import agents as agent_defs
-
     ctx = WorkerContext(
         settings=settings,
         worker_id=worker_id or settings.worker.id,

@@ -10,11 +10,10 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
-from modpipe.clock import Clock, FixedClock
+from modpipe.clock import Clock, PinnedClock
 from modpipe.contracts import (
-    CommandType,
     DeadLetter,
     DeadLetterReason,
     Invalid,
@@ -25,6 +24,8 @@ from modpipe.contracts import (
     Verdict,
     verdict_id,
 )
+from modpipe.contracts.commands import takedown_for
+from modpipe.contracts.intake import RawMessage, dead_letter
 from modpipe.settings import Action, Settings
 from modpipe.settings.models import Topics
 
@@ -33,17 +34,6 @@ if TYPE_CHECKING:
     from classifiers.reload import Reloader
 
 log = logging.getLogger(__name__)
-
-
-class RawMessage(NamedTuple):
-    """One input as read. A tuple, because whole batches are pickled to the classifying processes: a frozen
-    dataclass took 3.0 µs per message to pickle and load, this 0.8 µs."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes
 
 
 Outgoing = tuple[str, bytes | None, bytes]  # topic, key, value
@@ -116,7 +106,7 @@ class ModerationProcessor:
         # One reading of the clock per batch: a batch is decided at one moment, and reading it per message cost
         # about 3 % of the worker's time.
         now = self.clock.now()
-        clock = FixedClock(now)
+        clock = PinnedClock(now)
         if self.reloader is not None:
             self.reloader.maybe_reload(now)
             self.tagger = self.reloader.current()
@@ -178,32 +168,3 @@ class ModerationProcessor:
             source=SourcePosition(topic=raw.topic, partition=raw.partition, offset=raw.offset),
             message=item.as_received,
         )
-
-
-def dead_letter(raw: RawMessage, reason: str, detail: str, stage: str, clock: Clock) -> DeadLetter:
-    """A dead letter carries the original bytes and position, so nothing is lost and it can be replayed."""
-    return DeadLetter(
-        reason=reason,
-        detail=detail,
-        topic=raw.topic,
-        partition=raw.partition,
-        offset=raw.offset,
-        key_b64=base64.b64encode(raw.key).decode() if raw.key is not None else None,
-        value_b64=base64.b64encode(raw.value).decode(),
-        received_at=clock.now(),
-        stage=stage,  # type: ignore[arg-type]
-    )
-
-
-def takedown_for(verdict: Verdict, clock: Clock, decided_by: str = "machine") -> TakedownCommand:
-    platform = verdict.message.get("platform")
-    return TakedownCommand(
-        command=CommandType.TAKEDOWN,
-        message_id=verdict.message_id,
-        platform=platform if isinstance(platform, str) else None,
-        service_type=verdict.service_type,
-        reason=verdict.flagged,
-        verdict_id=verdict.verdict_id,
-        issued_at=clock.now(),
-        decided_by=decided_by,
-    )

@@ -20,8 +20,9 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from modpipe.clock import Clock
+from modpipe.contracts.intake import RawMessage
 from modpipe.settings import Settings
-from pipeline.moderation import Encoded, ModerationProcessor, RawMessage
+from pipeline.moderation import Encoded, ModerationProcessor
 
 log = logging.getLogger(__name__)
 _PARENT_CHECK_S = 0.5
@@ -68,7 +69,7 @@ def _ready() -> int:
 
 class Moderator:
     def __init__(self, settings: Settings, clock: Clock, processes: int, thread: Executor) -> None:
-        from classifiers import Tagger
+        from classifiers.loading import prepare as prepare_model
 
         self.processes = processes
         self._restart = asyncio.Lock()
@@ -82,7 +83,7 @@ class Moderator:
             self._executor = thread
             return
         # Trained here once if missing, so that the children do not all train it at the same time.
-        Tagger.prepare(settings)
+        prepare_model(settings)
         self._pool_args = (settings, clock)
         self._executor = self._start_pool()
 

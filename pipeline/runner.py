@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import faust
 
+from modpipe.net import kafka_answers, port_is_free
 from modpipe.settings import Settings
 from modpipe.settings.models import AgentName
-from modpipe.stack.health import kafka_answers, port_is_free
 from pipeline.exceptions import StartupError
 from pipeline.logs import json_handler
 

@@ -127,9 +127,5 @@ def verify_chain(key: str, records: Sequence[dict[str, Any]]) -> None:
         prev = record["hash"]
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def sha256_b64(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode()

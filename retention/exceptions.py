@@ -7,16 +7,18 @@ record that fails its integrity check); a person has to act.
 
 from __future__ import annotations
 
+from modpipe.errors import ModpipeError, TerminalError, TransientError
 
-class RetentionError(Exception):
+
+class RetentionError(ModpipeError):
     """Base of every error raised by the retention package."""
 
 
-class TransientStorageError(RetentionError):
+class TransientStorageError(RetentionError, TransientError):
     """The S3 server did not answer or answered with a retryable failure; the same call may succeed later."""
 
 
-class StorageError(RetentionError):
+class StorageError(RetentionError, TerminalError):
     """The S3 server refused the request for a reason retrying will not fix; `code` is the S3 error code."""
 
     def __init__(self, message: str, code: str | None = None) -> None:
@@ -28,7 +30,7 @@ class BucketNotLocked(StorageError):
     """The records bucket exists but has no object lock (or versioning), so it cannot hold records."""
 
 
-class IntegrityError(RetentionError):
+class IntegrityError(RetentionError, TerminalError):
     """A stored object or an export does not match its checksum, hash chain or manifest.
 
     `object_key` names what failed, so an auditor knows exactly which object to look at.
@@ -40,5 +42,5 @@ class IntegrityError(RetentionError):
         self.problem = problem
 
 
-class HoldError(RetentionError):
+class HoldError(RetentionError, TerminalError):
     """A legal hold request that cannot be carried out (unknown hold, no selector...)."""

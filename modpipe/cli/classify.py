@@ -162,9 +162,9 @@ def classify(
 
 
 def _tagger(settings: Any, model: Path | None) -> Tagger:
-    from classifiers import Tagger
+    from classifiers.loading import load_tagger
 
-    return Tagger.from_settings(settings, model_dir=model)
+    return load_tagger(settings, model_dir=model)
 
 
 def _inputs(text: str | None, jsonl: Path | None) -> Iterator[tuple[dict[str, Any], str]]:

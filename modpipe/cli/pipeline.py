@@ -7,9 +7,9 @@ from typing import Annotated, cast
 import typer
 
 from modpipe.cli.common import State, fail, known_failures, say
-from modpipe.settings.models import AgentName
+from modpipe.settings.models import AGENT_NAMES, AgentName
 
-ALL_AGENTS = ("moderation", "decisions", "records", "queue")
+ALL_AGENTS = AGENT_NAMES
 
 
 def _agents(value: str | None, default: tuple[AgentName, ...]) -> tuple[AgentName, ...]:
@@ -72,7 +72,7 @@ def demo(
     down: Annotated[bool, typer.Option(help="Stop the local stack at the end too.")] = False,
 ) -> None:
     """The main job: local stack, topics, storage, index, model, workers, a demo stream and a live summary."""
-    from pipeline.demo import run_demo
+    from modpipe.cli.demo import run_demo
 
     with known_failures():
         settings = State.settings()

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from modpipe.cli.common import State, fail, is_tty, known_failures, say
-from modpipe.clock import Clock, FixedClock, SystemClock
+from modpipe.clock import Clock, PinnedClock, SystemClock
 
 storage_app = typer.Typer(help="The S3 bucket that holds the records.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention enforcement: sweep expired records, legal holds.", no_args_is_help=True)
@@ -50,7 +50,7 @@ def _clock(now: str | None) -> Clock:
     from retention.exports import parse_bound
 
     try:
-        return FixedClock(parse_bound(now))
+        return PinnedClock(parse_bound(now))
     except ValueError:
         fail(f"--now {now!r}: an RFC 3339 time with an offset (2026-11-23T08:00:00+00:00) or a date (2026-11-23)")
 

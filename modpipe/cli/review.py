@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
 @search_app.command("init")
 def search_init() -> None:
     """Install the queue's index template and alias (idempotent)."""
-    from pipeline.search import SearchError, ensure_index
+    from review.queue import SearchError, ensure_index
 
     with known_failures():
         settings = State.settings()
@@ -61,7 +61,7 @@ def kibana_import(
 ) -> None:
     """Import the data view, saved searches and dashboard (overwrite); fails when Kibana reports any error."""
     from modpipe.settings.loader import default_config_dir
-    from pipeline.review.kibana import KibanaImportError, customise, import_objects, load_objects, to_ndjson
+    from review.desk.kibana import KibanaImportError, customise, import_objects, load_objects, to_ndjson
 
     with known_failures():
         settings = State.settings()
@@ -86,8 +86,8 @@ def review_serve(
     port: Annotated[int | None, typer.Option("--port", help="default: setting review.port")] = None,
 ) -> None:
     """Serve the review page and its JSON API until interrupted."""
-    from pipeline.review.app import serve
-    from pipeline.review.exceptions import UsersFileError
+    from review.desk.app import serve
+    from review.desk.exceptions import UsersFileError
 
     with known_failures():
         settings = State.settings()
@@ -99,8 +99,8 @@ def review_serve(
 
 
 def _users_file() -> Path:
-    from pipeline.review.app import users_path
-    from pipeline.review.exceptions import UsersFileError
+    from review.desk.app import users_path
+    from review.desk.exceptions import UsersFileError
 
     with known_failures():
         settings = State.settings()
@@ -116,8 +116,8 @@ def users_add(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
 ) -> None:
     """Add a moderator or set a new password (stored as an argon2id hash)."""
-    from pipeline.review import users
-    from pipeline.review.exceptions import UsersFileError
+    from review.desk import users
+    from review.desk.exceptions import UsersFileError
 
     path = _users_file()
     if password_stdin:
@@ -136,7 +136,7 @@ def users_add(
 @users_app.command("remove")
 def users_remove(name: Annotated[str, typer.Argument(help="account name")]) -> None:
     """Remove a moderator; their sessions end at their next request."""
-    from pipeline.review import users
+    from review.desk import users
 
     path = _users_file()
     if not users.remove(path, name):
@@ -147,8 +147,8 @@ def users_remove(name: Annotated[str, typer.Argument(help="account name")]) -> N
 @users_app.command("list")
 def users_list() -> None:
     """List the moderator accounts."""
-    from pipeline.review import users
-    from pipeline.review.exceptions import UsersFileError
+    from review.desk import users
+    from review.desk.exceptions import UsersFileError
 
     try:
         names = sorted(users.read(_users_file()))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modpipe.errors import TerminalError
+
 
 @dataclass(frozen=True)
 class SettingsProblem:
@@ -17,7 +19,7 @@ class SettingsProblem:
         return f"setting {self.setting}{where}: got {self.given}; expected {self.expected}"
 
 
-class SettingsError(Exception):
+class SettingsError(TerminalError):
     def __init__(self, problems: list[SettingsProblem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -116,7 +116,9 @@ class ClassifierSettings(Frozen):
         return value
 
 
-AgentName = Literal["moderation", "records", "queue", "decisions"]
+# The one list of agent names: the CLI, the settings and the worker's registry (pipeline.agents) all read it.
+AgentName = Literal["moderation", "decisions", "records", "queue"]
+AGENT_NAMES: tuple[AgentName, ...] = get_args(AgentName)
 
 
 class WorkerSettings(Frozen):

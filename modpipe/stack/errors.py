@@ -1,5 +1,9 @@
 """Local stack failures. All are terminal for the command that hit them: they name what to look at."""
 
+from __future__ import annotations
 
-class StackError(Exception):
-    pass
+from modpipe.errors import TerminalError
+
+
+class StackError(TerminalError):
+    """A server of the local stack would not install, start, answer or stop; the message says which and why."""

@@ -25,7 +25,7 @@ from modpipe.settings import Action, Settings, load_settings
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import StackInfo
 from modpipe.topics import ensure_topics
-from pipeline.search import ensure_index
+from review.queue import ensure_index
 from tests.integration.review.conftest import PASSWORD, drop_queue, read_topic, review_overrides
 from tests.unit.review.factory import T0, make_verdict
 
@@ -68,7 +68,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @pytest.fixture
 def live(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[tuple[Settings, str, Path]]:
     """Settings of its own, the worker (queue + decisions agents) and the review page as real processes."""
-    from pipeline.review import users
+    from review.desk import users
 
     users_file = tmp_path / "users"
     users.set_password(users_file, "alice", PASSWORD)

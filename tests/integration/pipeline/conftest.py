@@ -165,14 +165,14 @@ class Worker:
 @pytest.fixture(scope="session")
 def default_model(settings: Settings, default_model_dir: Path) -> str:
     """The session's default model, placed where the stack's workers look for it, so they only load it."""
-    from classifiers import Tagger
-    from classifiers.tagger import default_model_dir as stack_model_dir
+    from classifiers.loading import default_model_dir as stack_model_dir
+    from classifiers.loading import load_tagger
 
     target = stack_model_dir(settings)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(default_model_dir, target)
-    return Tagger.from_settings(settings).model_version
+    return load_tagger(settings).model_version
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 from modpipe.settings import Settings, load_settings
 from modpipe.stack.manager import StackInfo
 from modpipe.topics import ensure_topics
-from pipeline.review import users
+from review.desk import users
 from tests.support import stack_overrides
 
 PASSWORD = "correct horse battery"

@@ -11,7 +11,7 @@ from elasticsearch import Elasticsearch
 from modpipe.contracts import DecisionOutcome
 from modpipe.settings import Action, Settings, load_settings
 from modpipe.stack.manager import StackInfo
-from pipeline.search import (
+from review.queue import (
     AlreadyDecided,
     Claim,
     QueueFilter,

@@ -14,10 +14,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from modpipe.clock import FixedClock
 from modpipe.contracts import Decision, DecisionOutcome
 from modpipe.settings import Action, Settings
-from pipeline.review import users
-from pipeline.review.app import create_app
-from pipeline.review.exceptions import PublishFailed
-from pipeline.search import QueueSink, QueueStore, ensure_index
+from review.desk import users
+from review.desk.app import create_app
+from review.desk.exceptions import PublishFailed
+from review.queue import QueueSink, QueueStore, ensure_index
 from tests.integration.review.conftest import PASSWORD, read_topic
 from tests.unit.review.factory import T0, make_verdict
 

@@ -17,8 +17,9 @@ import pytest
 from classifiers.model import ARRAYS
 from classifiers.reload import Reloader
 from modpipe.clock import FixedClock, SystemClock
+from modpipe.contracts.intake import RawMessage
 from modpipe.settings import Settings, load_settings
-from pipeline.moderation import ModerationProcessor, RawMessage
+from pipeline.moderation import ModerationProcessor
 from pipeline.moderator import Moderator
 
 AT = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

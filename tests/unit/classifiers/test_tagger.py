@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from classifiers import Tagger, TagResult
 from classifiers.exceptions import DatasetMissingError
 from classifiers.lexicon import load_lexicons, shipped_lexicon_dir
+from classifiers.loading import load_tagger
 from classifiers.model import CategoryModel
 from classifiers.tagger import decide, policy_version
 from modpipe.cli.main import app
@@ -67,9 +68,9 @@ def test_from_settings_trains_the_default_model_once(tmp_path: Path) -> None:
     settings = load_settings(
         environ={}, overrides={"stack.home": str(tmp_path), "classifier.default_training": ["corpus"]}
     )
-    tagger = Tagger.from_settings(settings)
+    tagger = load_tagger(settings)
     assert (tmp_path / "models" / "default" / "model.json").is_file()
-    again = Tagger.from_settings(settings)
+    again = load_tagger(settings)
     assert again.model_version == tagger.model_version
     assert again.classify("出售冰毒").action is Action.BLOCK
 
@@ -106,6 +107,6 @@ def test_default_training_without_its_files_names_the_missing_one(tmp_path: Path
         overrides={"stack.home": str(tmp_path), "classifier.default_training": ["corpus", "swsr"]},
     )
     with pytest.raises(DatasetMissingError) as err:
-        Tagger.from_settings(settings)
+        load_tagger(settings)
     assert str(tmp_path / "datasets" / "swsr" / "comments.jsonl") in str(err.value)
     assert not (tmp_path / "models" / "default").exists()

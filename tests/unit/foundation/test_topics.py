@@ -6,9 +6,9 @@ import os
 from datetime import UTC, datetime
 
 from modpipe.clock import FixedClock
+from modpipe.contracts.intake import RawMessage, dead_letter
 from modpipe.settings import load_settings
 from modpipe.topics import output_limits
-from pipeline.moderation import RawMessage, dead_letter
 
 
 def test_a_dead_letter_of_the_largest_input_fits_its_topic() -> None:

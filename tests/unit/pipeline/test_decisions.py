@@ -6,8 +6,8 @@ import pytest
 
 from modpipe.clock import FixedClock
 from modpipe.contracts import CommandType, Decision, DecisionOutcome
+from modpipe.contracts.commands import command_for
 from modpipe.settings import Action
-from pipeline.decisions import command_for
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

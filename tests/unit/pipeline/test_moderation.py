@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 
 from classifiers import Tagger
+from classifiers.loading import load_tagger
 from modpipe.clock import FixedClock
+from modpipe.contracts.intake import RawMessage
 from modpipe.settings import Settings, load_settings
-from pipeline.moderation import Encoded, ModerationProcessor, RawMessage
+from pipeline.moderation import Encoded, ModerationProcessor
 from pipeline.moderator import Moderator
 from pipeline.simulate import MessageFactory
 from tests.support import REPO
@@ -48,7 +50,7 @@ def mod_settings(default_model_dir: Path) -> Settings:
 
 @pytest.fixture(scope="module")
 def tagger(mod_settings: Settings) -> Tagger:
-    return Tagger.from_settings(mod_settings)
+    return load_tagger(mod_settings)
 
 
 @pytest.fixture(scope="module")

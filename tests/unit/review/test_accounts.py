@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from modpipe.clock import FixedClock
-from pipeline.review import users
-from pipeline.review.exceptions import UsersFileError
-from pipeline.review.sessions import Sessions, Throttle, same_token
+from review.desk import users
+from review.desk.exceptions import UsersFileError
+from review.desk.sessions import Sessions, Throttle, same_token
 from tests.unit.review.factory import T0
 
 

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from modpipe.cli.main import app as cli
 from modpipe.stack.health import free_port
-from pipeline.review import users
+from review.desk import users
 
 
 def test_users_add_list_remove(tmp_path: Path) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from modpipe.settings import Action, load_settings
-from pipeline.search.document import bulk_actions, new_document, verdict_fields
-from pipeline.search.mapping import properties
+from review.queue.document import bulk_actions, new_document, verdict_fields
+from review.queue.mapping import properties
 from tests.unit.review.factory import make_verdict
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.review.filters import BadFilter, parse_filter
+from review.desk.filters import BadFilter, parse_filter
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from html import unescape
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.review.highlight import highlight, pieces
+from review.desk.highlight import highlight, pieces
 
 
 def test_hit_marked_at_its_span_and_markup_in_the_text_escaped() -> None:

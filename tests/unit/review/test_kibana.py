@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from modpipe.cli.main import app as cli
 from modpipe.settings import load_settings
-from pipeline.review.kibana import (
+from review.desk.kibana import (
     DATA_VIEW_ID,
     KibanaImportError,
     check_response,
@@ -30,7 +30,7 @@ from pipeline.review.kibana import (
     load_objects,
     to_ndjson,
 )
-from pipeline.search.mapping import properties
+from review.queue.mapping import properties
 from tests.support import REPO
 
 FOLDER = REPO / "config" / "kibana"
@@ -108,7 +108,7 @@ def test_every_field_the_objects_use_is_in_the_index_mapping(objects: list[dict[
 
 
 def test_the_data_view_links_items_to_the_review_page(objects: list[dict[str, Any]]) -> None:
-    from pipeline.review.app import create_app  # noqa: F401 - the route below is the app's
+    from review.desk.app import create_app  # noqa: F401 - the route below is the app's
 
     view = next(o for o in customise(objects, "queue-x", "https://review.example/") if o["id"] == DATA_VIEW_ID)
     assert view["attributes"]["title"] == "queue-x"

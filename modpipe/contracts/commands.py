@@ -1,10 +1,25 @@
-"""Moderators' decisions become platform commands: an overturned block is restored, a confirmed review taken down."""
+"""The one builder of platform commands: a takedown for a machine block, and what a moderator's decision calls for
+(an overturned block restored, a confirmed review taken down)."""
 
 from __future__ import annotations
 
 from modpipe.clock import Clock
-from modpipe.contracts import CommandType, Decision, DecisionOutcome, TakedownCommand
+from modpipe.contracts.verdict import CommandType, Decision, DecisionOutcome, TakedownCommand, Verdict
 from modpipe.settings import Action
+
+
+def takedown_for(verdict: Verdict, clock: Clock, decided_by: str = "machine") -> TakedownCommand:
+    platform = verdict.message.get("platform")
+    return TakedownCommand(
+        command=CommandType.TAKEDOWN,
+        message_id=verdict.message_id,
+        platform=platform if isinstance(platform, str) else None,
+        service_type=verdict.service_type,
+        reason=verdict.flagged,
+        verdict_id=verdict.verdict_id,
+        issued_at=clock.now(),
+        decided_by=decided_by,
+    )
 
 
 def command_for(decision: Decision, clock: Clock) -> TakedownCommand | None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from pipeline.search import QueueFilter
+from modpipe.errors import TerminalError
+from review.queue import QueueFilter
 
 STATUSES = ("pending", "claimed", "confirmed", "overturned", "all")
 PERIODS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 PAGE_SIZE = 50
 
 
-class BadFilter(ValueError):
-    pass
+class BadFilter(TerminalError, ValueError):
+    """A queue filter from the page or the API that does not parse: the request is answered 400."""
 
 
 def parse_time(value: str, name: str) -> datetime | None:

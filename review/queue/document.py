@@ -12,8 +12,6 @@ from modpipe.settings import Action
 
 QUEUED = (Action.REVIEW, Action.BLOCK)
 _LABEL_FIELDS = ("platform", "kind", "parent_id", "group_id", "account_id")
-# Fields a moderator's decision owns: a re-delivered or re-computed verdict never resets them.
-DECISION_FIELDS = ("status", "outcome", "decided_by", "decided_at", "decision_id", "comment", "assignee")
 
 
 @lru_cache(maxsize=1)

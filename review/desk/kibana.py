@@ -16,12 +16,14 @@ from urllib.parse import quote
 
 import aiohttp
 
+from modpipe.errors import TerminalError
+
 DATA_VIEW_ID = "modpipe-queue"
 LINK_FIELD = "event.id"
 
 
-class KibanaImportError(Exception):
-    pass
+class KibanaImportError(TerminalError):
+    """Kibana refused the saved objects, or answered with something that is not Kibana."""
 
 
 def load_objects(folder: Path) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
 from modpipe.settings import Settings
-from pipeline.search.exceptions import SearchRejected, SearchUnavailable
+from review.queue.exceptions import SearchRejected, SearchUnavailable
 
 T = TypeVar("T")
 

@@ -89,10 +89,10 @@ def run_demo(settings: Settings, config_dir: Path | None, count: int, rate: floa
     _step("records bucket", _modpipe(config_dir, "storage", "init"))
     _step("moderation queue index", _modpipe(config_dir, "search", "init"))
     console.print("[bold]→ classifier model[/] (trained on first run from the corpus and the public sets, ~2 min)")
-    from classifiers import Tagger
+    from classifiers.loading import load_tagger
 
     t0 = time.monotonic()
-    tagger = Tagger.from_settings(settings)
+    tagger = load_tagger(settings)
     console.print(f"  model {tagger.model_version}, lexicons {tagger.lexicon_version} ({time.monotonic() - t0:.1f}s)")
     del tagger
     logs = Path(settings.stack.home) / "logs"

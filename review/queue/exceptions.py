@@ -1,20 +1,24 @@
 """Moderation-queue failures: transient ones (Elasticsearch unreachable, overloaded) are retried by the caller;
 terminal ones (a mapping that cannot take the document, a wrong index name) need a person."""
 
+from __future__ import annotations
 
-class SearchError(Exception):
-    pass
+from modpipe.errors import ModpipeError, TerminalError, TransientError
 
 
-class SearchUnavailable(SearchError):
+class SearchError(ModpipeError):
+    """Base of the queue's errors."""
+
+
+class SearchUnavailable(SearchError, TransientError):
     """Elasticsearch did not answer, or answered 429/5xx: retry later, nothing was lost."""
 
 
-class SearchRejected(SearchError):
+class SearchRejected(SearchError, TerminalError):
     """Elasticsearch refused the request for good (bad mapping, an index where the alias should be)."""
 
 
-class AlreadyDecided(SearchError):
+class AlreadyDecided(SearchError, TerminalError):
     """Another moderator claimed the item first; `decided_by` says who."""
 
     def __init__(self, message_id: str, decided_by: str, outcome: str, decided_at: str) -> None:
@@ -25,5 +29,5 @@ class AlreadyDecided(SearchError):
         self.decided_at = decided_at
 
 
-class ItemNotFound(SearchError):
-    pass
+class ItemNotFound(SearchError, TerminalError):
+    """No queue document has this message id."""

@@ -9,10 +9,10 @@ from elasticsearch import ApiError, Elasticsearch
 
 from modpipe.contracts import Decision, Verdict
 from modpipe.settings import Settings
-from pipeline.search.client import is_transient_status, make_client, translated
-from pipeline.search.document import QUEUED, bulk_actions
-from pipeline.search.exceptions import SearchRejected, SearchUnavailable
-from pipeline.search.mapping import alias_name, first_index, properties, template_body, template_name
+from review.queue.client import is_transient_status, make_client, translated
+from review.queue.document import QUEUED, bulk_actions
+from review.queue.exceptions import SearchRejected, SearchUnavailable
+from review.queue.mapping import alias_name, first_index, properties, template_body, template_name
 
 log = logging.getLogger("modpipe.search")
 
@@ -61,6 +61,7 @@ class QueueSink:
         self._es = client or make_client(settings)
         self._pending: dict[str, Verdict] = {}
         self.rejected: list[tuple[str, str]] = []  # (message_id, reason) refused for good by the last flush
+        self._carried = 0  # written by earlier attempts of a flush that Elasticsearch partly throttled
 
     def _ensure_ready(self) -> None:
         # Writing to a missing alias would make Elasticsearch auto-create a plain index by that name, with guessed
@@ -89,7 +90,7 @@ class QueueSink:
         with translated("queue flush"):
             response = self._es.bulk(operations=bulk_actions(self._alias, verdicts), refresh=self._refresh)
         retry: dict[str, Verdict] = {}
-        written = 0
+        written = self._carried
         for verdict, item in zip(verdicts, response["items"], strict=True):
             result = item.get("update", {})
             status = int(result.get("status", 500))
@@ -103,7 +104,9 @@ class QueueSink:
                 log.error("queue refused %s for good: %s", verdict.message_id, reason)
         self._pending = retry
         if retry:
+            self._carried = written  # counted when the retry succeeds: the metric counts every document once
             raise SearchUnavailable(f"queue flush: {len(retry)} of {len(verdicts)} items throttled; retry")
+        self._carried = 0
         return written
 
     def apply_decision(self, decision: Decision) -> None:

@@ -1,15 +1,15 @@
 """The moderation queue in Elasticsearch: index template and alias, the sink the stream worker feeds, and the
 reads and first-wins claims of the review page."""
 
-from pipeline.search.exceptions import (
+from review.queue.exceptions import (
     AlreadyDecided,
     ItemNotFound,
     SearchError,
     SearchRejected,
     SearchUnavailable,
 )
-from pipeline.search.queue import Claim, Item, Page, QueueFilter, QueueStore
-from pipeline.search.sink import QueueSink, ensure_index
+from review.queue.queue import Claim, Item, Page, QueueFilter, QueueStore
+from review.queue.sink import QueueSink, ensure_index
 
 __all__ = [
     "AlreadyDecided",

@@ -6,6 +6,7 @@ sessions stop working at their next request.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -15,12 +16,17 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from pipeline.review.exceptions import UsersFileError
+from review.desk.exceptions import UsersFileError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 _hasher = PasswordHasher()
-# Verifying against this when the name is unknown keeps the answer time the same for known and unknown names.
-_DUMMY = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the name is unknown keeps the answer time the same for known and unknown names.
+    Made on first sign-in, not at import: a hash costs tens of milliseconds and every CLI start would pay it."""
+    return _hasher.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
@@ -115,6 +121,6 @@ class Accounts:
     def verify(self, name: str, password: str) -> bool:
         hashed = self._current().get(name)
         try:
-            return _hasher.verify(hashed or _DUMMY, password) and hashed is not None
+            return _hasher.verify(hashed or _dummy_hash(), password) and hashed is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False

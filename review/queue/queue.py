@@ -15,9 +15,9 @@ from typing import Any
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from modpipe.settings import Settings
-from pipeline.search.client import make_client, translated
-from pipeline.search.exceptions import AlreadyDecided, ItemNotFound
-from pipeline.search.mapping import alias_name
+from review.queue.client import make_client, translated
+from review.queue.exceptions import AlreadyDecided, ItemNotFound
+from review.queue.mapping import alias_name
 
 STATUSES = ("pending", "confirmed", "overturned")
 
@@ -125,19 +125,6 @@ class QueueStore:
         counts = {b["key"]: int(b["doc_count"]) for b in res["aggregations"]["status"]["buckets"]}
         items = [Item(h["_id"], h["_source"]) for h in res["hits"]["hits"]]
         return Page(items, int(res["hits"]["total"]["value"]), counts)
-
-    def status_counts(self) -> dict[str, int]:
-        with translated("queue counts"):
-            res = self._es.search(
-                index=self._alias, size=0,
-                aggs={
-                    "status": {"terms": {"field": "moderation.status", "size": 10}},
-                    "claimed": {"filter": {"exists": {"field": "moderation.decision_id"}}},
-                },
-            )  # fmt: skip
-        counts = {b["key"]: int(b["doc_count"]) for b in res["aggregations"]["status"]["buckets"]}
-        counts["claimed"] = int(res["aggregations"]["claimed"]["doc_count"])
-        return counts
 
     def get(self, message_id: str) -> Item:
         with translated("queue get"):

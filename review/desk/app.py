@@ -19,13 +19,13 @@ from aiohttp import web
 from modpipe.clock import Clock, SystemClock
 from modpipe.contracts import DecisionOutcome
 from modpipe.settings import Settings
-from pipeline.review import render
-from pipeline.review.decide import Decider, KafkaPublisher, Publisher
-from pipeline.review.exceptions import PublishFailed, UsersFileError
-from pipeline.review.filters import BadFilter, parse_filter
-from pipeline.review.sessions import Session, Sessions, Throttle, same_token
-from pipeline.review.users import Accounts
-from pipeline.search import AlreadyDecided, ItemNotFound, QueueStore, SearchUnavailable
+from review.desk import render
+from review.desk.decide import Decider, KafkaPublisher, Publisher
+from review.desk.exceptions import PublishFailed, UsersFileError
+from review.desk.filters import BadFilter, parse_filter
+from review.desk.sessions import Session, Sessions, Throttle, same_token
+from review.desk.users import Accounts
+from review.queue import AlreadyDecided, ItemNotFound, QueueStore, SearchUnavailable
 
 log = logging.getLogger("modpipe.review")
 T = TypeVar("T")

@@ -8,9 +8,9 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from modpipe.settings import Settings
-from pipeline.review.filters import PERIODS, STATUSES
-from pipeline.review.highlight import highlight
-from pipeline.search import Item, Page, QueueFilter
+from review.desk.filters import PERIODS, STATUSES
+from review.desk.highlight import highlight
+from review.queue import Item, Page, QueueFilter
 
 
 def e(value: object) -> str:

@@ -13,8 +13,8 @@ from kafka.errors import KafkaError
 from modpipe.clock import Clock
 from modpipe.contracts import Decision, DecisionOutcome
 from modpipe.settings import Action, Settings
-from pipeline.review.exceptions import PublishFailed
-from pipeline.search import AlreadyDecided, Claim, Item, QueueStore
+from review.desk.exceptions import PublishFailed
+from review.queue import AlreadyDecided, Claim, Item, QueueStore
 
 log = logging.getLogger("modpipe.review")
 

@@ -1,0 +1,43 @@
+"""The records agent's sink: parses each verdict or decision against its contract and stores it through the
+RecordSink; anything that is not one is refused as data and becomes a dead letter.
+
+The same contract check as the queue's (review.queue.intake): a value one agent refuses is refused by both, so a
+bad verdict is never stored as a record while the queue dead-letters it, or the other way round.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from modpipe.contracts import DeadLetterReason, Decision, Verdict
+from modpipe.contracts.intake import RawMessage, Rejection, json_object
+from retention.sink import RecordSink
+
+
+class RecordsIntake:
+    def __init__(self, sink: RecordSink, decisions_topic: str) -> None:
+        self.sink = sink
+        self._decisions_topic = decisions_topic
+        self._added = 0
+
+    def add(self, raw: RawMessage) -> Rejection | None:
+        value = json_object(raw)
+        if isinstance(value, Rejection):
+            return value
+        contract = Decision if raw.topic == self._decisions_topic else Verdict
+        try:
+            contract.model_validate(value)
+        except ValidationError as exc:
+            return Rejection(DeadLetterReason.BAD_VALUE.value, str(exc)[:2000])
+        # The value as sent is what is stored, byte for byte in canonical form: not the model's re-serialisation.
+        self.sink.add(value, topic=raw.topic, partition=raw.partition, offset=raw.offset)
+        self._added += 1
+        return None
+
+    def flush(self) -> int:
+        self.sink.flush()
+        stored, self._added = self._added, 0
+        return stored
+
+    def close(self) -> None:
+        self.sink.close()
