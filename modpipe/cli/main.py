@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modpipe import __version__
-from modpipe.cli import classify, infra, pipeline
+from modpipe.cli import classify, compliance, infra, pipeline
 from modpipe.cli import retention as retention_cli
 from modpipe.cli import review as review_cli
 from modpipe.cli.common import State
@@ -42,6 +42,7 @@ app.command("demo")(pipeline.demo)
 app.command("train")(classify.train)
 app.command("evaluate")(classify.evaluate)
 app.command("classify")(classify.classify)
+app.command("compliance")(compliance.compliance)
 
 
 @app.command("version")

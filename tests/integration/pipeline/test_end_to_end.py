@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
@@ -32,6 +33,7 @@ def export(env: PipelineEnv, start: datetime, end: datetime, out: Path) -> list[
     return [json.loads(line) for line in lines]
 
 
+@pytest.mark.obligation("L1", "L2", "L9")
 def test_verdicts_reach_records_and_queue_and_decisions_come_back(pipeline_env: PipelineEnv, tmp_path: Path) -> None:
     env = pipeline_env
     for step in (("storage", "init"), ("search", "init")):

@@ -67,6 +67,7 @@ def written(records_settings: Settings) -> dict[str, str]:
     return {b.key: b.service for b in stored}
 
 
+@pytest.mark.obligation("L3", "L4", "L5", "L9")
 def test_export_holds_exactly_the_window_per_service(
     written: dict[str, str], records_settings: Settings, store: Store, tmp_path: Path
 ) -> None:
@@ -108,6 +109,7 @@ def test_one_object_per_batch_and_fewer_bytes_than_raw(records_settings: Setting
     assert stored_per_record < raw / 300 / 2
 
 
+@pytest.mark.obligation("L2")
 def test_report_of_a_day(written: dict[str, str], records_settings: Settings, store: Store, tmp_path: Path) -> None:
     day = T1 - timedelta(days=1)
     manifest = report(records_settings, store, FixedClock(HOUR), day, tmp_path)
@@ -136,6 +138,7 @@ def _tamper(raw_s3: Minio, bucket: str, key: str, *, rechain: bool) -> None:
     raw_s3.put_object(bucket, key, io.BytesIO(body), len(body))
 
 
+@pytest.mark.obligation("L8")
 @pytest.mark.parametrize("rechain", [False, True])
 def test_a_record_altered_around_the_pipeline_fails_export_and_verify(
     rechain: bool, written: dict[str, str], records_settings: Settings, store: Store, raw_s3: Minio,

@@ -45,6 +45,7 @@ def replayed(records_settings: Settings) -> None:
     _store_stream(records_settings, "w-replay-2", 9000)
 
 
+@pytest.mark.obligation("L9")
 def test_export_writes_each_record_once_and_lists_the_copies(
     replayed: None, records_settings: Settings, store: Store, tmp_path: Path
 ) -> None:
@@ -64,6 +65,7 @@ def test_export_writes_each_record_once_and_lists_the_copies(
     assert bundle.verify(tmp_path, store).records == 4
 
 
+@pytest.mark.obligation("L2")
 def test_the_report_counts_each_blocked_item_once(
     replayed: None, records_settings: Settings, store: Store, tmp_path: Path
 ) -> None:

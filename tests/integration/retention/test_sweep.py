@@ -26,6 +26,7 @@ def _keys(store: Store, prefix: str) -> set[str]:
     return {v.key for v in versions(store, prefix) if not v.is_delete_marker}
 
 
+@pytest.mark.obligation("L3", "L4")
 def test_sweep_deletes_exactly_what_expired(records_settings: Settings, store: Store, raw_s3: Minio) -> None:
     topic = records_settings.kafka.topics.verdicts.name
     # written today: records from 2020 are past their date already, so they carry no S3 lock, only their date

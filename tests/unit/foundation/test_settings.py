@@ -31,6 +31,7 @@ def problem_of(env: dict[str, str], config_dir: Path = CONFIG) -> str:
 # -- defaults --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.obligation("L3", "L4", "L5")
 def test_defaults_load() -> None:
     s = load()
     assert s.kafka.bootstrap == "127.0.0.1:9092"  # `local` resolved against the stack ports

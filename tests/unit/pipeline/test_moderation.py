@@ -72,6 +72,7 @@ def by_topic(enc: Encoded) -> dict[str, list[tuple[bytes | None, dict[str, objec
     return out
 
 
+@pytest.mark.obligation("L1", "L2")
 def test_one_verdict_per_valid_message_a_takedown_per_block_and_the_rest_dead_lettered(
     mod_settings: Settings, batch: tuple[list[RawMessage], Counter[str]], tagger: Tagger
 ) -> None:

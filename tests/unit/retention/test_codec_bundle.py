@@ -28,6 +28,7 @@ def _records(n: int) -> list[dict[str, object]]:
             for i in range(n)]  # fmt: skip
 
 
+@pytest.mark.obligation("L8")
 def test_chain_round_trip_and_every_kind_of_break() -> None:
     sealed = seal(_records(5), KEY)
     assert sealed[0]["prev"] == genesis(KEY)

@@ -25,6 +25,7 @@ def test_days_are_rounded_up_to_the_end_of_the_utc_day() -> None:
     assert retain_until(SIXTY, datetime(2026, 1, 2, 7, 0, tzinfo=CST)) == datetime(2026, 3, 3, tzinfo=UTC)
 
 
+@pytest.mark.obligation("L4", "L5")
 def test_calendar_months_never_fewer_than_min_days() -> None:
     assert retain_until(SIX_MONTHS, datetime(2026, 3, 15, 8, tzinfo=UTC)) == datetime(2026, 9, 16, tzinfo=UTC)
     # 31 Aug + 6 months = 28 Feb (181 days): above 180, the month rule stands

@@ -14,6 +14,7 @@ from review.desk.sessions import Sessions, Throttle, same_token
 from tests.unit.review.factory import T0
 
 
+@pytest.mark.obligation("L8")
 def test_users_file_holds_argon2_hashes_only_readable_by_its_owner(tmp_path: Path) -> None:
     path = tmp_path / "users"
     assert users.set_password(path, "alice", "correct horse battery")
