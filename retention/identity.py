@@ -13,8 +13,8 @@ from typing import Any
 
 
 def record_identity(record: dict[str, Any]) -> str:
-    """`verdict/<message id>/<verdict id>`, `decision/<message id>/<decision id>`, or, for a value of neither
-    contract, its kind and source position."""
+    """`verdict/<message id>/<verdict id>`, `decision/<message id>/<decision id>`; for a value of neither
+    contract its kind and source position; and, for a record with no source either, its own hash."""
     kind = str(record.get("kind"))
     data = record.get("data")
     data = data if isinstance(data, dict) else {}
@@ -22,5 +22,6 @@ def record_identity(record: dict[str, Any]) -> str:
     if isinstance(own_id, str) and own_id:
         return f"{kind}/{record.get('message_id')}/{own_id}"
     source = record.get("source")
-    source = source if isinstance(source, dict) else {}
-    return f"{kind}/@{source.get('topic')}/{source.get('partition')}/{source.get('offset')}"
+    if isinstance(source, dict) and source.get("topic") is not None:
+        return f"{kind}/@{source.get('topic')}/{source.get('partition')}/{source.get('offset')}"
+    return f"{kind}/#{record.get('hash')}"

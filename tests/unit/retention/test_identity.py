@@ -31,4 +31,4 @@ def test_a_new_judgement_or_another_decision_is_another_record() -> None:
 def test_a_value_of_neither_contract_is_identified_by_its_position() -> None:
     assert record_identity(_record("other", {"something": 1}, 7)) == "other/@t/2/7"
     assert record_identity(_record("verdict", {}, 8)) == "verdict/@t/2/8"
-    assert record_identity({"kind": "other", "data": "not a dict", "source": None}) == "other/@None/None/None"
+    assert record_identity({"kind": "other", "data": "not a dict", "source": None, "hash": "ab12"}) == "other/#ab12"
