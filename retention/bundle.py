@@ -2,11 +2,16 @@
 
 DIR/records.jsonl   one stored record per line (as stored, plus `stored_in`: the object key and version read)
 DIR/records.csv     on request: a flat view for spreadsheets (not covered by record hashes; its file hash is)
+DIR/README.md       what the files and fields are and how to verify them by hand (Chinese and English)
 DIR/manifest.json   the query, counts, the manifests and object versions read, and the SHA-256 of every file
+
+Every digest in a bundle is lowercase hex; the byte-exact format is docs/record-format.md.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import hashlib
 import json
@@ -16,20 +21,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from retention.audit import Collected
-from retention.codec import canonical, genesis, record_hash, sha256_b64
+from retention.bundle_files import CSV_HEADER, Names, csv_row, prepare, readme
+from retention.codec import canonical, genesis, record_hash, sha256_b64, sha256_hex
 from retention.exceptions import IntegrityError
 from retention.identity import record_identity
 from retention.store import Store
 
-FORMAT = "modpipe-audit-bundle/1"
+FORMAT = "modpipe-audit-bundle/2"
+# /1 kept the objects' and manifests' SHA-256 in base64 (as S3 does); /2 writes every digest in hex
+FORMATS = frozenset({"modpipe-audit-bundle/1", FORMAT})
 WINDOW_NOTE = (
     "[from, to): `from` inclusive, `to` exclusive; a verdict counts at its message's published_at, a decision at "
     "its decided_at (UTC)"
 )
-CSV_COLUMNS = (
-    "event_at", "kind", "service_type", "message_id", "author_id", "group_id", "source_ip", "published_at",
-    "action", "flagged", "outcome", "moderator", "decided_at", "text", "object_key", "hash",
-)  # fmt: skip
 
 
 def _sha256_file(path: Path) -> str:
@@ -40,32 +44,31 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _csv_row(record: dict[str, Any]) -> list[Any]:
-    data: dict[str, Any] = record.get("data") or {}
-    message: dict[str, Any] = data["message"] if isinstance(data.get("message"), dict) else {}
-    return [
-        record.get("event_at"), record.get("kind"), record.get("service_type"), record.get("message_id"),
-        record.get("author_id"), record.get("group_id"), message.get("source_ip"), message.get("published_at"),
-        data.get("action"), " ".join(data.get("flagged") or ()), data.get("outcome"), data.get("moderator"),
-        data.get("decided_at"), message.get("text"), (record.get("stored_in") or {}).get("key"), record.get("hash"),
-    ]  # fmt: skip
+def _hex(b64_digest: str) -> str:
+    """An S3-native (base64) SHA-256 in the bundle's one encoding, lowercase hex."""
+    try:
+        return base64.b64decode(b64_digest, validate=True).hex()
+    except (binascii.Error, ValueError):
+        return b64_digest  # not base64: kept as it was read, so a check against it fails visibly
 
 
 class BundleWriter:
     """Writes records as they come (an export streams hour by hour), then manifest.json with the files' hashes."""
 
-    def __init__(self, out: Path, *, with_csv: bool) -> None:
-        out.mkdir(parents=True, exist_ok=True)
+    def __init__(self, out: Path, *, with_csv: bool, names: Names | None = None, force: bool = False) -> None:
+        prepare(out, force=force)
         self.out = out
+        self.names = names or Names()
         self.files = {"records.jsonl": out / "records.jsonl"}
         self._jsonl = self.files["records.jsonl"].open("wb")
         self._csv_file: TextIO | None = None
         self._csv: Any = None
         if with_csv:
             self.files["records.csv"] = out / "records.csv"
-            self._csv_file = self.files["records.csv"].open("w", encoding="utf-8", newline="")
+            # with a BOM: spreadsheet programs in China read BOM-less CSV in GBK and show the text garbled
+            self._csv_file = self.files["records.csv"].open("w", encoding="utf-8-sig", newline="")
             self._csv = csv.writer(self._csv_file)
-            self._csv.writerow(CSV_COLUMNS)
+            self._csv.writerow(CSV_HEADER)
         self.total = 0
         self.by_service: dict[str, Counter[str]] = {}
 
@@ -74,7 +77,7 @@ class BundleWriter:
         for record, line in items:
             self._jsonl.write(line[:-1] + b',"stored_in":' + canonical(record.get("stored_in") or {}) + b"}\n")
             if self._csv is not None:
-                self._csv.writerow(_csv_row(record))
+                self._csv.writerow(csv_row(record, self.names))
             self.by_service.setdefault(str(record.get("service_type")), Counter())[str(record.get("kind"))] += 1
         self.total += len(items)
 
@@ -102,12 +105,17 @@ class BundleWriter:
             # listed here with where each copy lies.
             "duplicates_skipped": collected.duplicates_skipped,
             "duplicates": collected.duplicates,
-            "manifests_read": collected.manifests,
-            "objects_read": collected.objects_json(),
+            "manifests_read": [{**m, "sha256": _hex(m["sha256"])} for m in collected.manifests],
+            "objects_read": [{**o, "sha256": _hex(o["sha256"])} for o in collected.objects_json()],
             "unlisted_objects": collected.unlisted,
             "stored_bytes_read": collected.stored_bytes,
-            "files": {name: {"sha256": _sha256_file(p), "bytes": p.stat().st_size} for name, p in self.files.items()},
             **(extra or {}),
+        }
+        readme_path = self.out / "README.md"
+        readme_path.write_text(readme({**manifest, "files": {**self.files, "README.md": readme_path}}), "utf-8")
+        self.files["README.md"] = readme_path
+        manifest["files"] = {
+            name: {"sha256": _sha256_file(p), "bytes": p.stat().st_size} for name, p in self.files.items()
         }
         text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
         (self.out / "manifest.json").write_text(text, encoding="utf-8")
@@ -115,10 +123,17 @@ class BundleWriter:
 
 
 def write(
-    out: Path, collected: Collected, query: dict[str, Any], *, with_csv: bool, extra: dict[str, Any] | None = None
+    out: Path,
+    collected: Collected,
+    query: dict[str, Any],
+    *,
+    with_csv: bool,
+    extra: dict[str, Any] | None = None,
+    names: Names | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """A bundle of records gathered in memory."""
-    with BundleWriter(out, with_csv=with_csv) as writer:
+    with BundleWriter(out, with_csv=with_csv, names=names, force=force) as writer:
         writer([(r, canonical({k: v for k, v in r.items() if k != "stored_in"})) for r in collected.records])
         return writer.finish(collected, query, extra)
 
@@ -159,7 +174,7 @@ def verify(out: Path, store: Store | None = None) -> Verified:
     if not manifest_path.is_file():
         raise IntegrityError(str(manifest_path), "missing")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    if manifest.get("format") != FORMAT:
+    if manifest.get("format") not in FORMATS:
         raise IntegrityError(str(manifest_path), f"unknown format {manifest.get('format')!r}")
     for name, expected in manifest["files"].items():
         path = out / name
@@ -207,7 +222,8 @@ def verify(out: Path, store: Store | None = None) -> Verified:
     if store is not None:
         for key, read in objects.items():
             data, version_id = store.get(key)
-            if version_id != read["version_id"] or sha256_b64(data) != read["sha256"]:
+            stored = sha256_hex(data) if manifest["format"] == FORMAT else sha256_b64(data)
+            if version_id != read["version_id"] or stored != read["sha256"]:
                 raise IntegrityError(
                     key, f"the stored object changed since the export (version {version_id}, read {read['version_id']})"
                 )

@@ -44,3 +44,13 @@ class IntegrityError(RetentionError, TerminalError):
 
 class HoldError(RetentionError, TerminalError):
     """A legal hold request that cannot be carried out (unknown hold, no selector...)."""
+
+
+class OutputNotEmpty(RetentionError):
+    """An export or a report was pointed at a folder that already holds files (an older bundle, or anything else);
+    writing into it would mix two bundles."""
+
+    def __init__(self, folder: str, problem: str) -> None:
+        super().__init__(f"{folder}: {problem}")
+        self.folder = folder
+        self.problem = problem

@@ -11,6 +11,7 @@ from modpipe.clock import Clock
 from modpipe.settings import Settings
 from retention import bundle
 from retention.audit import collect
+from retention.bundle_files import Names, prepare
 from retention.dates import iso, parse_time
 from retention.layout import parse_object_name
 from retention.store import Store
@@ -30,9 +31,13 @@ def export(
     group: str | None = None,
     with_csv: bool = False,
     progress: bool = False,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Every record in [start, end) (verdicts by published_at, decisions by decided_at), filtered by service,
-    author and group; a decision is kept with an author or group filter when it refers to a kept message."""
+    author and group; a decision is kept with an author or group filter when it refers to a kept message. `out`
+    must be empty or missing unless `force` (OutputNotEmpty, before anything is read)."""
+    prepare(out, force=force)
+    names = Names.of(settings)
     filtered = author is not None or group is not None
 
     def keep_verdict(record: dict[str, Any]) -> bool:
@@ -54,7 +59,7 @@ def export(
     }
     if not filtered:
         # the whole window streams to disk hour by hour
-        with bundle.BundleWriter(out, with_csv=with_csv) as writer:
+        with bundle.BundleWriter(out, with_csv=with_csv, names=names, force=force) as writer:
             collected = collect(store, start, end, services=services, progress=progress, emit=writer)
             return writer.finish(collected, query)
     collected = collect(store, start, end, services=services, keep=keep_verdict, progress=progress)
@@ -67,7 +72,7 @@ def export(
     collected.records.sort(key=lambda r: (r.get("event_at") or "", r.get("message_id") or ""))
     known = {o.key for o in collected.objects}
     collected.objects.extend(o for o in decisions.objects if o.key not in known)
-    return bundle.write(out, collected, query, with_csv=with_csv)
+    return bundle.write(out, collected, query, with_csv=with_csv, names=names, force=force)
 
 
 def _decision_objects(key: str) -> bool:
@@ -101,9 +106,17 @@ def _latest_per_message(verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def report(
-    settings: Settings, store: Store, clock: Clock, day: datetime, out: Path, *, progress: bool = False
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    day: datetime,
+    out: Path,
+    *,
+    progress: bool = False,
+    force: bool = False,
 ) -> dict[str, Any]:
     """The items published on `day` (UTC) that are blocked, with their records, counted by category and service."""
+    prepare(out, force=force)
     start = day.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     end = start + timedelta(days=1)
     verdicts = collect(store, start, end, keep=lambda r: r.get("kind") == "verdict", progress=progress)
@@ -157,7 +170,9 @@ def report(
         "endpoint": settings.s3.endpoint,
         "generated_at": iso(clock.now()),
     }
-    return bundle.write(out, verdicts, query, with_csv=True, extra={"report": summary})
+    return bundle.write(
+        out, verdicts, query, with_csv=True, extra={"report": summary}, names=Names.of(settings), force=force
+    )
 
 
 def parse_bound(text: str) -> datetime:

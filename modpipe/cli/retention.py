@@ -4,16 +4,22 @@
 from __future__ import annotations
 
 import getpass
+import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from modpipe.cli.common import State, fail, is_tty, known_failures, say
 from modpipe.clock import Clock, PinnedClock, SystemClock
+
+if TYPE_CHECKING:
+    from modpipe.settings import Settings
 
 storage_app = typer.Typer(help="The S3 bucket that holds the records.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention enforcement: sweep expired records, legal holds.", no_args_is_help=True)
@@ -33,11 +39,13 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _failures() -> Iterator[None]:
-    from retention import IntegrityError, RetentionError
+    from retention import IntegrityError, OutputNotEmpty, RetentionError
 
     with known_failures():
         try:
             yield
+        except OutputNotEmpty as exc:
+            fail(f"--out {exc.folder}: {exc.problem}", 2)
         except IntegrityError as exc:
             fail(f"INTEGRITY CHECK FAILED for {exc.object_key}: {exc.problem}", EXIT_INTEGRITY)
         except RetentionError as exc:
@@ -179,6 +187,10 @@ def _bound(text: str, option: str) -> datetime:
         fail(f"{option} {text!r}: an RFC 3339 time with an offset or a date (YYYY-MM-DD, midnight UTC)", 2)
 
 
+ForceOpt = Annotated[bool, typer.Option("--force", help="Write into a non-empty --out (its bundle files replaced).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object (for machines).")]
+
+
 @audit_app.command("export")
 def export(
     start: Annotated[str, typer.Option("--from", help="Window start, INCLUSIVE (RFC 3339 or YYYY-MM-DD = 00:00 UTC).")],
@@ -188,9 +200,12 @@ def export(
     author: Annotated[str | None, typer.Option("--author", help="Only this author_id.")] = None,
     group: Annotated[str | None, typer.Option("--group", help="Only this group_id.")] = None,
     with_csv: Annotated[bool, typer.Option("--csv", help="Also write records.csv.")] = False,
+    force: ForceOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Every record in [from, to): verdicts by their message's published_at, decisions by decided_at. Verifies
-    hash chains, checksums and manifests while reading; exits 3 naming the object on any break."""
+    hash chains, checksums and manifests while reading; exits 3 naming the object on any break. The folder gets
+    a README.md (Chinese and English) that says how to check the bundle by hand."""
     from retention.exports import export as run
     from retention.store import Store
 
@@ -201,17 +216,26 @@ def export(
         settings = State.settings()
         with Store(settings) as store:
             manifest = run(settings, store, t1, t2, out, services=service or None, author=author, group=group,
-                           with_csv=with_csv, progress=is_tty())  # fmt: skip
-    counts, objects = manifest["counts"], len(manifest["objects_read"])
-    say(f"exported {counts['records']} records from {objects} objects to {out}: {counts['by_service']}")
-    if manifest["unlisted_objects"]:
-        say(f"note: {len(manifest['unlisted_objects'])} objects not in any manifest (verified by their chains)")
+                           with_csv=with_csv, progress=is_tty() and not as_json, force=force)  # fmt: skip
+    _summary(manifest, out, settings, as_json)
+
+
+def _summary(manifest: dict[str, Any], out: Path, settings: Settings, as_json: bool) -> None:
+    from retention.bundle_files import Names, summary, summary_lines
+
+    info = summary(manifest, out)
+    if as_json:
+        sys.stdout.write(json.dumps(info, ensure_ascii=False) + "\n")
+        return
+    for line in summary_lines(info, Names.of(settings)):
+        say(line)
 
 
 @audit_app.command("verify")
 def verify(
     folder: Annotated[Path, typer.Argument(help="A folder written by `audit export` or `report`.")],
     offline: Annotated[bool, typer.Option("--offline", help="Check the files only, not the S3 objects.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Re-check an export: file hashes, record hashes and chains, counts, and (unless --offline) that every object
     read is still the same version with the same bytes in S3. Exits 3 naming what failed."""
@@ -224,6 +248,9 @@ def verify(
         else:
             with Store(State.settings()) as store:
                 result = bundle.verify(folder, store)
+    if as_json:
+        sys.stdout.write(json.dumps({"ok": True, **asdict(result)}) + "\n")
+        return
     where = "files and S3 objects" if result.checked_against_store else "files only"
     say(f"OK: {result.records} records from {result.objects} objects verified ({where})")
 
@@ -231,6 +258,8 @@ def verify(
 def report(
     date: Annotated[str, typer.Option("--date", help="The day (YYYY-MM-DD, UTC) whose published items to report.")],
     out: Annotated[Path | None, typer.Option("--out", help="Folder for the bundle (default: report-<date>).")] = None,
+    force: ForceOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """The blocked items published on a day, by category and service type, with their records (L2)."""
     from retention.exports import report as run
@@ -241,8 +270,11 @@ def report(
     with _failures():
         settings = State.settings()
         with Store(settings) as store:
-            manifest = run(settings, store, SystemClock(), day, folder, progress=is_tty())
+            manifest = run(settings, store, SystemClock(), day, folder, progress=is_tty() and not as_json, force=force)
     summary = manifest["report"]
+    if as_json:
+        _summary(manifest, folder, settings, as_json)
+        return
     say(f"{summary['blocked_items']} blocked items on {summary['day']} -> {folder}")
     for code, n in summary["by_category"].items():
         say(f"  {code}: {n}")

@@ -24,8 +24,9 @@ def cfg() -> Settings:
 
 
 def _records(n: int) -> list[dict[str, object]]:
-    return [{"kind": "verdict", "message_id": f"m{i}", "event_at": "2026-11-23T08:00:00Z", "data": {"t": "文"}}
-            for i in range(n)]  # fmt: skip
+    # distinct source positions: without a verdict id, a record's identity is its source position
+    return [{"kind": "verdict", "message_id": f"m{i}", "event_at": "2026-11-23T08:00:00Z", "data": {"t": "文"},
+             "source": {"topic": "t", "partition": 0, "offset": i}} for i in range(n)]  # fmt: skip
 
 
 @pytest.mark.obligation("L8")
@@ -82,7 +83,7 @@ def test_offline_verify_catches_edits(tmp_path: Path) -> None:
     assert bundle.verify(out).records == 3
     manifest = json.loads((out / "manifest.json").read_text())
     assert "inclusive" in manifest["query"]["window"]
-    assert set(manifest["files"]) == {"records.jsonl", "records.csv"}
+    assert set(manifest["files"]) == {"records.jsonl", "records.csv", "README.md"}
 
     lines = (out / "records.jsonl").read_text().splitlines()
     edited = json.loads(lines[1])
