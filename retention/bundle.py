@@ -17,14 +17,17 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from retention.audit import Collected
 from retention.bundle_files import CSV_HEADER, Names, csv_row, prepare, readme
 from retention.codec import canonical, genesis, record_hash, sha256_b64, sha256_hex
+from retention.dates import parse_time
 from retention.exceptions import IntegrityError
 from retention.identity import record_identity
+from retention.layout import hour_of
 from retention.store import Store
 
 FORMAT = "modpipe-audit-bundle/2"
@@ -153,6 +156,38 @@ def _hash_matches(line: bytes, record: dict[str, Any]) -> bool:
     return digest == record_hash(record)
 
 
+def _position(key: str, line_no: int, record: dict[str, Any], read: dict[str, Any]) -> tuple[int, str]:
+    """A record's place in its object: a sequence number the object has, the genesis link at 0, and the object's
+    first and last hash where the bundle holds its first or last record (a last record altered with its hash
+    recomputed has no successor whose link would break)."""
+    seq, prev = record.get("seq"), str(record.get("prev"))
+    where = f"records.jsonl line {line_no}"
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < read["records"]:
+        raise IntegrityError(key, f"{where}: sequence number {seq!r} outside the object's {read['records']} records")
+    if seq == 0 and (prev != genesis(key) or record.get("hash") != read["first_hash"]):
+        raise IntegrityError(key, f"{where}: first record does not start the key's chain or the object's first hash")
+    if seq == read["records"] - 1 and record.get("hash") != read["last_hash"]:
+        raise IntegrityError(key, f"{where}: last record's hash differs from the object's last hash in manifest.json")
+    return seq, prev
+
+
+def _whole_objects(manifest: dict[str, Any]) -> list[str]:
+    """The objects an export must hold completely: in an export without --author/--group, an object whose hour
+    lies wholly inside the window has every record in the window, so each is in the bundle or a listed copy."""
+    query = manifest.get("query") or {}
+    if query.get("command") != "audit export" or query.get("author") or query.get("group"):
+        return []
+    start, end = parse_time(query.get("from")), parse_time(query.get("to"))
+    if start is None or end is None:
+        return []
+    whole = []
+    for read in manifest["objects_read"]:
+        place = hour_of(str(read["key"]))
+        if place is not None and start <= place[1] and place[1] + timedelta(hours=1) <= end:
+            whole.append(str(read["key"]))
+    return whole
+
+
 def _short(hex_hash: str) -> int:
     try:
         return int(hex_hash[:16], 16)
@@ -185,6 +220,7 @@ def verify(out: Path, store: Store | None = None) -> Verified:
     # recomputed above, the links only have to tie neighbours together
     links: dict[str, dict[int, tuple[int, int]]] = {}
     identities: set[int] = set()  # 64-bit digests of each record's identity: an export writes each one once
+    by_service: dict[str, Counter[str]] = {}
     total = 0
     with (out / "records.jsonl").open("rb") as fh:
         for line_no, line in enumerate(fh, 1):
@@ -196,16 +232,14 @@ def verify(out: Path, store: Store | None = None) -> Verified:
                 )
             if not _hash_matches(line, record):
                 raise IntegrityError(key, f"records.jsonl line {line_no}: record does not match its hash (altered)")
-            seq, prev = record.get("seq"), str(record.get("prev"))
-            if seq == 0 and prev != genesis(key):
-                raise IntegrityError(key, f"records.jsonl line {line_no}: first record does not start the key's chain")
-            if isinstance(seq, int):
-                links.setdefault(key, {})[seq] = (_short(prev), _short(record["hash"]))
+            seq, prev = _position(key, line_no, record, objects[key])
+            links.setdefault(key, {})[seq] = (_short(prev), _short(record["hash"]))
             identity = record_identity(record)
             digest = int.from_bytes(hashlib.sha256(identity.encode()).digest()[:8], "big")
             if digest in identities:
                 raise IntegrityError(key, f"records.jsonl line {line_no}: record {identity} appears twice")
             identities.add(digest)
+            by_service.setdefault(str(record.get("service_type")), Counter())[str(record.get("kind"))] += 1
             total += 1
     for key, chain in links.items():
         for seq, (prev_short, _hash) in chain.items():
@@ -215,10 +249,22 @@ def verify(out: Path, store: Store | None = None) -> Verified:
         read = objects[key]
         if len(chain) == read["records"] and chain[max(chain)][1] != _short(str(read["last_hash"])):
             raise IntegrityError(key, "last record's hash differs from the object's last hash in manifest.json")
+    copies = Counter(str(d.get("key")) for d in manifest.get("duplicates", []))
+    for key in _whole_objects(manifest):
+        held, expected = len(links.get(key, {})) + copies[key], objects[key]["records"]
+        if held != expected:
+            raise IntegrityError(
+                key,
+                f"{held} of its {expected} records are in the bundle or listed as duplicates, but its hour lies "
+                "wholly inside the unfiltered window, so all of them must be (a record was dropped)",
+            )
     if total != manifest["counts"]["records"]:
         raise IntegrityError(
             str(out / "records.jsonl"), f"{total} records, manifest.json says {manifest['counts']['records']}"
         )
+    counted = {svc: dict(sorted(c.items())) for svc, c in sorted(by_service.items())}
+    if counted != manifest["counts"]["by_service"]:
+        raise IntegrityError(str(out / "records.jsonl"), f"counts by service {counted} differ from manifest.json")
     if store is not None:
         for key, read in objects.items():
             data, version_id = store.get(key)

@@ -1,0 +1,446 @@
+#!/usr/bin/env node
+// An independent verifier of modpipe audit bundles (records.jsonl + manifest.json), written from
+// docs/record-format.md alone: Node.js standard library only, no modpipe code.
+//
+//   node verify-bundle.mjs DIR [--json]
+//
+// Exit 0 and a summary when the bundle verifies; 1 naming the failing file, object and line; 2 on a usage error.
+// It re-serialises every record in the canonical form of the specification (section 1) instead of slicing the
+// stored bytes, so a passing run shows that the text pins the form down.
+
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+
+const FORMATS = new Set(["modpipe-audit-bundle/1", "modpipe-audit-bundle/2"]);
+const CHAIN_VERSION = "modpipe-chain-v1";
+const HEX64 = /^[0-9a-f]{64}$/;
+
+class Failure extends Error {
+  constructor(where, problem) {
+    super(`${where}: ${problem}`);
+    this.where = where;
+    this.problem = problem;
+  }
+}
+
+// ---- JSON text -> values that keep what canonical form needs (section 1) -------------------------------------
+// Numbers keep their kind (integer or float) and an integer its exact digits; objects keep their members in a
+// Map and refuse a repeated key.
+
+class Int {
+  constructor(text) {
+    this.big = BigInt(text);
+  }
+}
+class Float {
+  constructor(value) {
+    this.value = value;
+  }
+}
+
+function parseJson(text, where) {
+  let i = 0;
+  const fail = (what) => {
+    throw new Failure(where, `not valid JSON at character ${i}: ${what}`);
+  };
+  const ws = () => {
+    while (i < text.length && " \t\n\r".includes(text[i])) i++;
+  };
+  const value = () => {
+    ws();
+    const c = text[i];
+    if (c === "{") return object();
+    if (c === "[") return array();
+    if (c === '"') return string();
+    if (text.startsWith("true", i)) return (i += 4), true;
+    if (text.startsWith("false", i)) return (i += 5), false;
+    if (text.startsWith("null", i)) return (i += 4), null;
+    if (text.startsWith("NaN", i)) return (i += 3), new Float(NaN);
+    if (text.startsWith("Infinity", i)) return (i += 8), new Float(Infinity);
+    if (text.startsWith("-Infinity", i)) return (i += 9), new Float(-Infinity);
+    return number();
+  };
+  const number = () => {
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (!m || m[0] === "" || m[0] === "-") fail("expected a value");
+    i += m[0].length;
+    return m[2] === undefined && m[3] === undefined ? new Int(m[0]) : new Float(Number(m[0]));
+  };
+  const string = () => {
+    i++; // opening quote
+    let out = "";
+    for (;;) {
+      if (i >= text.length) fail("unterminated string");
+      const c = text[i];
+      if (c === '"') {
+        i++;
+        return out;
+      }
+      if (c < " ") fail("raw control character in a string");
+      if (c !== "\\") {
+        out += c;
+        i++;
+        continue;
+      }
+      const e = text[i + 1];
+      const simple = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" }[e];
+      if (simple !== undefined) {
+        out += simple;
+        i += 2;
+      } else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+        out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
+        i += 6;
+      } else fail("bad escape");
+    }
+  };
+  const array = () => {
+    i++;
+    const out = [];
+    ws();
+    if (text[i] === "]") return i++, out;
+    for (;;) {
+      out.push(value());
+      ws();
+      if (text[i] === ",") i++;
+      else if (text[i] === "]") return i++, out;
+      else fail("expected , or ]");
+    }
+  };
+  const object = () => {
+    i++;
+    const out = new Map();
+    ws();
+    if (text[i] === "}") return i++, out;
+    for (;;) {
+      ws();
+      if (text[i] !== '"') fail("expected a key");
+      const key = string();
+      if (out.has(key)) fail(`key ${JSON.stringify(key)} appears twice`);
+      ws();
+      if (text[i] !== ":") fail("expected :");
+      i++;
+      out.set(key, value());
+      ws();
+      if (text[i] === ",") i++;
+      else if (text[i] === "}") return i++, out;
+      else fail("expected , or }");
+    }
+  };
+  const result = value();
+  ws();
+  if (i !== text.length) fail("text after the value");
+  return result;
+}
+
+// ---- canonical form (section 1) ----------------------------------------------------------------------------
+
+function compareCodePoints(a, b) {
+  const x = Array.from(a, (ch) => ch.codePointAt(0));
+  const y = Array.from(b, (ch) => ch.codePointAt(0));
+  for (let k = 0; k < Math.min(x.length, y.length); k++) if (x[k] !== y[k]) return x[k] - y[k];
+  return x.length - y.length;
+}
+
+const SHORT_ESCAPES = { '"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+function canonicalString(s) {
+  if (!s.isWellFormed()) throw new Error("a string holds a lone surrogate (it has no UTF-8 form)");
+  let out = '"';
+  for (const ch of s) {
+    const code = ch.codePointAt(0);
+    if (SHORT_ESCAPES[ch] !== undefined) out += SHORT_ESCAPES[ch];
+    else if (code < 0x20) out += "\\u" + code.toString(16).padStart(4, "0");
+    else out += ch;
+  }
+  return out + '"';
+}
+
+function canonicalFloat(x) {
+  if (Number.isNaN(x)) return "NaN";
+  if (x === Infinity) return "Infinity";
+  if (x === -Infinity) return "-Infinity";
+  const sign = x < 0 || Object.is(x, -0) ? "-" : "";
+  // toExponential() without an argument gives the shortest round-trip digits: "d.ddde+X" or "de-X"
+  const [mantissa, exponent] = Math.abs(x).toExponential().split("e");
+  const digits = mantissa.replace(".", "");
+  const e = Number(exponent);
+  if (e >= -4 && e < 16) {
+    if (e >= 0) {
+      const whole = digits.slice(0, e + 1).padEnd(e + 1, "0");
+      const rest = digits.slice(e + 1);
+      return `${sign}${whole}.${rest === "" ? "0" : rest}`;
+    }
+    return `${sign}0.${"0".repeat(-e - 1)}${digits}`;
+  }
+  const frac = digits.length > 1 ? "." + digits.slice(1) : "";
+  const exp = String(Math.abs(e)).padStart(2, "0");
+  return `${sign}${digits[0]}${frac}e${e < 0 ? "-" : "+"}${exp}`;
+}
+
+function canonical(v) {
+  if (v === null) return "null";
+  if (v === true) return "true";
+  if (v === false) return "false";
+  if (v instanceof Int) return v.big.toString();
+  if (v instanceof Float) return canonicalFloat(v.value);
+  if (typeof v === "string") return canonicalString(v);
+  if (Array.isArray(v)) return "[" + v.map(canonical).join(",") + "]";
+  const keys = [...v.keys()].sort(compareCodePoints);
+  return "{" + keys.map((k) => canonicalString(k) + ":" + canonical(v.get(k))).join(",") + "}";
+}
+
+// ---- hashes, chain, identity (sections 2, 3, 5) ---------------------------------------------------------------
+
+const sha256hex = (bytes) => createHash("sha256").update(bytes).digest("hex");
+
+function recordHash(record) {
+  const rest = new Map([...record].filter(([k]) => k !== "hash" && k !== "stored_in"));
+  return sha256hex(Buffer.from(canonical(rest), "utf8"));
+}
+
+function genesis(key) {
+  return sha256hex(Buffer.concat([Buffer.from(CHAIN_VERSION, "ascii"), Buffer.from([0]), Buffer.from(key, "utf8")]));
+}
+
+// Python's str() of a member, as the identity spells it: a string as itself, an integer in decimal, null as None
+function pyStr(v) {
+  if (v === null || v === undefined) return "None";
+  if (v === true) return "True";
+  if (v === false) return "False";
+  if (v instanceof Int) return v.big.toString();
+  if (typeof v === "string") return v;
+  return canonical(v); // no such member in records modpipe writes
+}
+
+function identity(record) {
+  const kind = pyStr(record.get("kind"));
+  const data = record.get("data") instanceof Map ? record.get("data") : new Map();
+  const own = kind === "verdict" ? data.get("verdict_id") : kind === "decision" ? data.get("decision_id") : undefined;
+  if (typeof own === "string" && own !== "") return `${kind}/${pyStr(record.get("message_id"))}/${own}`;
+  const source = record.get("source") instanceof Map ? record.get("source") : new Map();
+  return `${kind}/@${pyStr(source.get("topic"))}/${pyStr(source.get("partition"))}/${pyStr(source.get("offset"))}`;
+}
+
+// ---- the bundle (section 6) -------------------------------------------------------------------------------------
+
+// A UTC time of the bundle ("2026-11-23T08:00:00Z", "...:00.000001Z") as microseconds since 1970, or null.
+function micros(text) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z$/.exec(text ?? "");
+  if (!m) return null;
+  const seconds = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) / 1000;
+  return BigInt(seconds) * 1000000n + BigInt((m[7] ?? "").padEnd(6, "0"));
+}
+
+const HOUR_PATH = /service=[^/]+\/date=(\d{4})-(\d{2})-(\d{2})\/hour=(\d{2})\//;
+const HOUR_MICROS = 3600n * 1000000n;
+
+function wholeObjects(manifest) {
+  const q = manifest.query ?? {};
+  if (q.command !== "audit export" || q.author || q.group) return [];
+  const start = micros(q.from);
+  const end = micros(q.to);
+  if (start === null || end === null) return [];
+  const whole = [];
+  for (const o of manifest.objects_read ?? []) {
+    const m = HOUR_PATH.exec(o.key);
+    if (!m) continue;
+    const hour = BigInt(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4]) / 1000) * 1000000n;
+    if (start <= hour && hour + HOUR_MICROS <= end) whole.push(o.key);
+  }
+  return whole;
+}
+
+function* lines(path) {
+  // bytes split on 0x0A; each line decoded as strict UTF-8
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const fd = openSync(path, "r");
+  const block = Buffer.alloc(1 << 20);
+  let carry = Buffer.alloc(0);
+  let lineNo = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, block, 0, block.length, null);
+      if (n === 0) break;
+      let data = Buffer.concat([carry, block.subarray(0, n)]);
+      let start = 0;
+      for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
+        lineNo++;
+        yield [lineNo, decoder.decode(data.subarray(start, nl))];
+        start = nl + 1;
+      }
+      carry = Buffer.from(data.subarray(start));
+    }
+    if (carry.length > 0) throw new Failure(`records.jsonl line ${lineNo + 1}`, "the last line has no newline");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fileDigest(path) {
+  const hash = createHash("sha256");
+  const fd = openSync(path, "r");
+  const block = Buffer.alloc(1 << 20);
+  try {
+    for (let n = readSync(fd, block); n > 0; n = readSync(fd, block)) hash.update(block.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex");
+}
+
+function verifyBundle(dir) {
+  const manifestPath = join(dir, "manifest.json");
+  if (!existsSync(manifestPath)) throw new Failure("manifest.json", "missing");
+  let manifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
+  } catch (exc) {
+    throw new Failure("manifest.json", `not valid JSON (${exc.message})`);
+  }
+  if (!FORMATS.has(manifest.format)) throw new Failure("manifest.json", `unknown format ${manifest.format}`);
+
+  // 2. every file the manifest names
+  const files = manifest.files ?? {};
+  if (!("records.jsonl" in files)) throw new Failure("manifest.json", "files does not name records.jsonl");
+  for (const [name, expected] of Object.entries(files)) {
+    const path = join(dir, name);
+    if (!existsSync(path)) throw new Failure(name, "missing");
+    const size = statSync(path).size;
+    if (size !== expected.bytes) throw new Failure(name, `${size} bytes, manifest.json says ${expected.bytes}`);
+    if (fileDigest(path) !== expected.sha256) throw new Failure(name, "SHA-256 differs from manifest.json");
+  }
+
+  const objects = new Map((manifest.objects_read ?? []).map((o) => [o.key, o]));
+  const chains = new Map(); // key -> Map(seq -> [prev, hash])
+  const identities = new Set();
+  const byService = {};
+  let total = 0;
+  for (const [lineNo, text] of lines(join(dir, "records.jsonl"))) {
+    const at = `records.jsonl line ${lineNo}`;
+    const record = parseJson(text, at);
+    if (!(record instanceof Map)) throw new Failure(at, "not a JSON object");
+    const storedIn = record.get("stored_in");
+    const key = storedIn instanceof Map ? storedIn.get("key") : undefined;
+    const read = objects.get(key);
+    if (typeof key !== "string" || read === undefined) {
+      throw new Failure(`${at} (object ${key})`, "from an object manifest.json does not list");
+    }
+    const where = `${at} (object ${key})`;
+    const hash = record.get("hash");
+    let computed;
+    try {
+      computed = recordHash(record);
+    } catch (exc) {
+      throw new Failure(where, `cannot be written in canonical form (${exc.message})`);
+    }
+    if (typeof hash !== "string" || !HEX64.test(hash) || computed !== hash) {
+      throw new Failure(where, "record does not match its hash (altered)");
+    }
+    // 3-4. its place in its object's chain
+    const seqValue = record.get("seq");
+    const seq = seqValue instanceof Int ? Number(seqValue.big) : NaN;
+    if (!(seqValue instanceof Int) || seq < 0 || seq >= read.records) {
+      throw new Failure(where, `sequence number outside the object's ${read.records} records`);
+    }
+    const prev = record.get("prev");
+    if (seq === 0 && (prev !== genesis(key) || hash !== read.first_hash)) {
+      throw new Failure(where, "first record does not start the key's chain or the object's first hash");
+    }
+    if (seq === read.records - 1 && hash !== read.last_hash) {
+      throw new Failure(where, "last record's hash differs from the object's last hash in manifest.json");
+    }
+    if (!chains.has(key)) chains.set(key, new Map());
+    const chain = chains.get(key);
+    if (chain.has(seq)) throw new Failure(where, `sequence number ${seq} appears twice`);
+    chain.set(seq, [String(prev), hash]);
+    // 5. each identity once
+    const id = identity(record);
+    const idDigest = createHash("sha256").update(id, "utf8").digest("hex").slice(0, 24);
+    if (identities.has(idDigest)) throw new Failure(where, `record ${id} appears twice`);
+    identities.add(idDigest);
+    const service = pyStr(record.get("service_type"));
+    const kind = pyStr(record.get("kind"));
+    byService[service] ??= {};
+    byService[service][kind] = (byService[service][kind] ?? 0) + 1;
+    total++;
+  }
+  for (const [key, chain] of chains) {
+    for (const [seq, [prev]] of chain) {
+      const before = chain.get(seq - 1);
+      if (before !== undefined && before[1] !== prev) {
+        throw new Failure(`object ${key}`, `record ${seq}: chain broken (prev is not the hash of record ${seq - 1})`);
+      }
+    }
+  }
+  // 4b. objects the bundle must hold completely
+  const copies = new Map();
+  for (const d of manifest.duplicates ?? []) copies.set(d.key, (copies.get(d.key) ?? 0) + 1);
+  for (const key of wholeObjects(manifest)) {
+    const held = (chains.get(key)?.size ?? 0) + (copies.get(key) ?? 0);
+    const expected = objects.get(key).records;
+    if (held !== expected) {
+      throw new Failure(
+        `object ${key}`,
+        `${held} of its ${expected} records are in the bundle or listed as duplicates, but its hour lies wholly ` +
+          "inside the unfiltered window, so all of them must be (a record was dropped)",
+      );
+    }
+  }
+  // 6. counts
+  const counts = manifest.counts ?? {};
+  if (total !== counts.records) {
+    throw new Failure("records.jsonl", `${total} records, manifest.json counts.records says ${counts.records}`);
+  }
+  const sortKeys = (o) => Object.fromEntries(Object.keys(o).sort(compareCodePoints).map((k) => [k, o[k]]));
+  const counted = sortKeys(Object.fromEntries(Object.entries(byService).map(([s, k]) => [s, sortKeys(k)])));
+  const claimed = counts.by_service ?? {};
+  const same = (a, b) => JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
+  const sameCounts =
+    same(counted, claimed) &&
+    Object.keys(counted).every((s) => typeof claimed[s] === "object" && same(counted[s], claimed[s]));
+  if (!sameCounts) {
+    throw new Failure("records.jsonl", `counts by service ${JSON.stringify(counted)} differ from manifest.json`);
+  }
+  return {
+    ok: true,
+    format: manifest.format,
+    command: manifest.query?.command ?? null,
+    window: manifest.query?.from ? [manifest.query.from, manifest.query.to] : manifest.query?.date ?? null,
+    records: total,
+    objects_with_records: chains.size,
+    objects_read: objects.size,
+    files: Object.keys(files),
+    by_service: counted,
+  };
+}
+
+function main(argv) {
+  const args = argv.filter((a) => a !== "--json");
+  const asJson = args.length !== argv.length;
+  if (args.length !== 1 || args[0].startsWith("-")) {
+    process.stderr.write("usage: node verify-bundle.mjs DIR [--json]\n");
+    return 2;
+  }
+  try {
+    const result = verifyBundle(args[0]);
+    if (asJson) process.stdout.write(JSON.stringify(result) + "\n");
+    else {
+      const window = Array.isArray(result.window) ? `[${result.window[0]}, ${result.window[1]})` : result.window;
+      process.stdout.write(
+        `OK: ${result.records} records from ${result.objects_with_records} objects verified ` +
+          `(${result.command}, ${window}; files ${result.files.join(", ")}; offline: file digests, record hashes, ` +
+          `chains, counts, identities)\n`,
+      );
+    }
+    return 0;
+  } catch (exc) {
+    if (!(exc instanceof Failure)) throw exc;
+    if (asJson) process.stdout.write(JSON.stringify({ ok: false, where: exc.where, problem: exc.problem }) + "\n");
+    process.stderr.write(`FAILED: ${exc.where}: ${exc.problem}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));
