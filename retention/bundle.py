@@ -249,6 +249,13 @@ def verify(out: Path, store: Store | None = None) -> Verified:
         read = objects[key]
         if len(chain) == read["records"] and chain[max(chain)][1] != _short(str(read["last_hash"])):
             raise IntegrityError(key, "last record's hash differs from the object's last hash in manifest.json")
+    if total != manifest["counts"]["records"]:
+        raise IntegrityError(
+            str(out / "records.jsonl"), f"{total} records, manifest.json says {manifest['counts']['records']}"
+        )
+    counted = {svc: dict(sorted(c.items())) for svc, c in sorted(by_service.items())}
+    if counted != manifest["counts"]["by_service"]:
+        raise IntegrityError(str(out / "records.jsonl"), f"counts by service {counted} differ from manifest.json")
     copies = Counter(str(d.get("key")) for d in manifest.get("duplicates", []))
     for key in _whole_objects(manifest):
         held, expected = len(links.get(key, {})) + copies[key], objects[key]["records"]
@@ -258,13 +265,6 @@ def verify(out: Path, store: Store | None = None) -> Verified:
                 f"{held} of its {expected} records are in the bundle or listed as duplicates, but its hour lies "
                 "wholly inside the unfiltered window, so all of them must be (a record was dropped)",
             )
-    if total != manifest["counts"]["records"]:
-        raise IntegrityError(
-            str(out / "records.jsonl"), f"{total} records, manifest.json says {manifest['counts']['records']}"
-        )
-    counted = {svc: dict(sorted(c.items())) for svc, c in sorted(by_service.items())}
-    if counted != manifest["counts"]["by_service"]:
-        raise IntegrityError(str(out / "records.jsonl"), f"counts by service {counted} differ from manifest.json")
     if store is not None:
         for key, read in objects.items():
             data, version_id = store.get(key)

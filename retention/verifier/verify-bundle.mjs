@@ -301,15 +301,15 @@ function verifyBundle(dir) {
   }
   if (!FORMATS.has(manifest.format)) throw new Failure("manifest.json", `unknown format ${manifest.format}`);
 
-  // 2. every file the manifest names
+  // every file the manifest names (step 2)
   const files = manifest.files ?? {};
   if (!("records.jsonl" in files)) throw new Failure("manifest.json", "files does not name records.jsonl");
   for (const [name, expected] of Object.entries(files)) {
     const path = join(dir, name);
     if (!existsSync(path)) throw new Failure(name, "missing");
+    if (fileDigest(path) !== expected.sha256) throw new Failure(name, "SHA-256 differs from manifest.json");
     const size = statSync(path).size;
     if (size !== expected.bytes) throw new Failure(name, `${size} bytes, manifest.json says ${expected.bytes}`);
-    if (fileDigest(path) !== expected.sha256) throw new Failure(name, "SHA-256 differs from manifest.json");
   }
 
   const objects = new Map((manifest.objects_read ?? []).map((o) => [o.key, o]));
@@ -338,7 +338,7 @@ function verifyBundle(dir) {
     if (typeof hash !== "string" || !HEX64.test(hash) || computed !== hash) {
       throw new Failure(where, "record does not match its hash (altered)");
     }
-    // 3-4. its place in its object's chain
+    // its place in its object's chain (steps 3-4)
     const seqValue = record.get("seq");
     const seq = seqValue instanceof Int ? Number(seqValue.big) : NaN;
     if (!(seqValue instanceof Int) || seq < 0 || seq >= read.records) {
@@ -351,15 +351,15 @@ function verifyBundle(dir) {
     if (seq === read.records - 1 && hash !== read.last_hash) {
       throw new Failure(where, "last record's hash differs from the object's last hash in manifest.json");
     }
-    if (!chains.has(key)) chains.set(key, new Map());
-    const chain = chains.get(key);
-    if (chain.has(seq)) throw new Failure(where, `sequence number ${seq} appears twice`);
-    chain.set(seq, [String(prev), hash]);
-    // 5. each identity once
+    // each identity once (step 6)
     const id = identity(record);
     const idDigest = createHash("sha256").update(id, "utf8").digest("hex").slice(0, 24);
     if (identities.has(idDigest)) throw new Failure(where, `record ${id} appears twice`);
     identities.add(idDigest);
+    if (!chains.has(key)) chains.set(key, new Map());
+    const chain = chains.get(key);
+    if (chain.has(seq)) throw new Failure(where, `sequence number ${seq} appears twice`);
+    chain.set(seq, [String(prev), hash]);
     const service = pyStr(record.get("service_type"));
     const kind = pyStr(record.get("kind"));
     byService[service] ??= {};
@@ -374,21 +374,7 @@ function verifyBundle(dir) {
       }
     }
   }
-  // 4b. objects the bundle must hold completely
-  const copies = new Map();
-  for (const d of manifest.duplicates ?? []) copies.set(d.key, (copies.get(d.key) ?? 0) + 1);
-  for (const key of wholeObjects(manifest)) {
-    const held = (chains.get(key)?.size ?? 0) + (copies.get(key) ?? 0);
-    const expected = objects.get(key).records;
-    if (held !== expected) {
-      throw new Failure(
-        `object ${key}`,
-        `${held} of its ${expected} records are in the bundle or listed as duplicates, but its hour lies wholly ` +
-          "inside the unfiltered window, so all of them must be (a record was dropped)",
-      );
-    }
-  }
-  // 6. counts
+  // counts (step 7 of docs/record-format.md section 6)
   const counts = manifest.counts ?? {};
   if (total !== counts.records) {
     throw new Failure("records.jsonl", `${total} records, manifest.json counts.records says ${counts.records}`);
@@ -402,6 +388,20 @@ function verifyBundle(dir) {
     Object.keys(counted).every((s) => typeof claimed[s] === "object" && same(counted[s], claimed[s]));
   if (!sameCounts) {
     throw new Failure("records.jsonl", `counts by service ${JSON.stringify(counted)} differ from manifest.json`);
+  }
+  // objects the bundle must hold completely (step 5)
+  const copies = new Map();
+  for (const d of manifest.duplicates ?? []) copies.set(d.key, (copies.get(d.key) ?? 0) + 1);
+  for (const key of wholeObjects(manifest)) {
+    const held = (chains.get(key)?.size ?? 0) + (copies.get(key) ?? 0);
+    const expected = objects.get(key).records;
+    if (held !== expected) {
+      throw new Failure(
+        `object ${key}`,
+        `${held} of its ${expected} records are in the bundle or listed as duplicates, but its hour lies wholly ` +
+          "inside the unfiltered window, so all of them must be (a record was dropped)",
+      );
+    }
   }
   return {
     ok: true,
