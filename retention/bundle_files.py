@@ -127,7 +127,9 @@ def readme(manifest: dict[str, Any], *, zone_name: str = READER_ZONE) -> str:
     listed = [*manifest.get("files", {}), "manifest.json"]
     files = "\n".join(f"- `{name}`: {FILE_NOTES.get(name, '')}" for name in listed)
     by_service = counts.get("by_service", {})
-    count_lines = "\n".join(f"  - `{svc}`: {kinds}" for svc, kinds in by_service.items()) or "  - (none / 无)"
+    count_lines = "\n".join(
+        f"  - `{svc}`: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) for svc, kinds in by_service.items()
+    )
     return TEMPLATE.format(
         command=query.get("command", "?"),
         format=manifest.get("format", "?"),
@@ -135,7 +137,7 @@ def readme(manifest: dict[str, Any], *, zone_name: str = READER_ZONE) -> str:
         rule=query.get("window", ""),
         filters=filters or "none / 无",
         records=counts.get("records", 0),
-        count_lines=count_lines,
+        count_lines=count_lines or "  - (none / 无)",
         objects=len(manifest.get("objects_read", [])),
         duplicates=manifest.get("duplicates_skipped", 0),
         unlisted=len(manifest.get("unlisted_objects", [])),
