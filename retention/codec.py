@@ -59,10 +59,19 @@ def seal_lines(records: Sequence[tuple[dict[str, Any], bytes]], key: str) -> tup
     lines = []
     for seq, (fields, data_json) in enumerate(records):
         linked = {**fields, "data": None, "seq": seq, "prev": prev}
-        body = canonical(linked).replace(_DATA_SLOT, b'"data":' + data_json, 1)
+        body = canonical(linked)
+        splice = body.count(_DATA_SLOT) == 1
+        if splice:
+            body = body.replace(_DATA_SLOT, b'"data":' + data_json, 1)
+        else:
+            # a field before `data` holds an object with a null `data` of its own (an odd message's author_id):
+            # the slot is ambiguous, so this record takes the generic path
+            linked["data"] = json.loads(data_json)
+            body = canonical(linked)
         digest = hashlib.sha256(body).hexdigest()
         linked["hash"] = digest
-        lines.append(canonical(linked).replace(_DATA_SLOT, b'"data":' + data_json, 1))
+        line = canonical(linked)
+        lines.append(line.replace(_DATA_SLOT, b'"data":' + data_json, 1) if splice else line)
         if seq == 0:
             first = digest
         prev = digest

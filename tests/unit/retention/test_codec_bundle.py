@@ -113,6 +113,17 @@ def test_fast_write_path_matches_the_generic_one() -> None:
     verify_chain(KEY, [json.loads(line) for line in lines])
 
 
+def test_fast_write_path_with_a_nested_null_data_before_the_slot() -> None:
+    # an odd message whose author_id is an object {"data": null}: the splice must not land inside it
+    records = [{"kind": "verdict", "message_id": "m", "author_id": {"data": None}, "event_at": None}]
+    values = [{"text": "t"}]
+    lines, _first, last = seal_lines([(r, canonical(v)) for r, v in zip(records, values, strict=True)], KEY)
+    generic = seal([{**r, "data": v} for r, v in zip(records, values, strict=True)], KEY)
+    assert lines == [canonical(g) for g in generic]
+    assert last == generic[-1]["hash"]
+    assert json.loads(lines[0])["author_id"] == {"data": None}
+
+
 def test_verifying_stored_lines() -> None:
     lines, _first, _last = seal_lines([({"kind": "verdict", "n": i}, canonical({"t": "文"})) for i in range(3)], KEY)
     verify_lines(KEY, [json.loads(x) for x in lines], lines)
