@@ -40,6 +40,9 @@ class Float {
   }
 }
 
+const PLAIN = /[^"\\\u0000-\u001f]+/y; // sticky: matches at lastIndex, no substring copies
+const NUMBER = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+
 function parseJson(text, where) {
   let i = 0;
   const fail = (what) => {
@@ -63,7 +66,8 @@ function parseJson(text, where) {
     return number();
   };
   const number = () => {
-    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    NUMBER.lastIndex = i;
+    const m = NUMBER.exec(text);
     if (!m || m[0] === "" || m[0] === "-") fail("expected a value");
     i += m[0].length;
     return m[2] === undefined && m[3] === undefined ? new Int(m[0]) : new Float(Number(m[0]));
@@ -80,8 +84,10 @@ function parseJson(text, where) {
       }
       if (c < " ") fail("raw control character in a string");
       if (c !== "\\") {
-        out += c;
-        i++;
+        PLAIN.lastIndex = i;
+        const run = PLAIN.exec(text);
+        out += run[0];
+        i += run[0].length;
         continue;
       }
       const e = text[i + 1];
@@ -136,7 +142,11 @@ function parseJson(text, where) {
 
 // ---- canonical form (section 1) ----------------------------------------------------------------------------
 
+const SURROGATE = /[\ud800-\udfff]/;
+
 function compareCodePoints(a, b) {
+  // without surrogates, UTF-16 code-unit order is code-point order
+  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   const x = Array.from(a, (ch) => ch.codePointAt(0));
   const y = Array.from(b, (ch) => ch.codePointAt(0));
   for (let k = 0; k < Math.min(x.length, y.length); k++) if (x[k] !== y[k]) return x[k] - y[k];
@@ -198,6 +208,11 @@ const sha256hex = (bytes) => createHash("sha256").update(bytes).digest("hex");
 function recordHash(record) {
   const rest = new Map([...record].filter(([k]) => k !== "hash" && k !== "stored_in"));
   return sha256hex(Buffer.from(canonical(rest), "utf8"));
+}
+
+function prefix64(hex) {
+  if (typeof hex !== "string" || !/^[0-9a-f]{16}/.test(hex)) return -1n;
+  return BigInt("0x" + hex.slice(0, 16));
 }
 
 function genesis(key) {
@@ -359,7 +374,9 @@ function verifyBundle(dir) {
     if (!chains.has(key)) chains.set(key, new Map());
     const chain = chains.get(key);
     if (chain.has(seq)) throw new Failure(where, `sequence number ${seq} appears twice`);
-    chain.set(seq, [String(prev), hash]);
+    // 64-bit prefixes: each record's full hash is recomputed above, the links only tie neighbours together, and
+    // a prefix holds no reference to the line it was parsed from (a whole window stays in memory otherwise)
+    chain.set(seq, [prefix64(prev), prefix64(hash)]);
     const service = pyStr(record.get("service_type"));
     const kind = pyStr(record.get("kind"));
     byService[service] ??= {};
