@@ -266,8 +266,8 @@ base64 and hex-encode it to compare.
 
 ## 如何校验 / How to verify
 
-1. 独立校验程序（Node.js，无依赖）/ the independent verifier (Node.js, no dependencies), from the modpipe source —
-   use your own copy, not one handed over with the bundle:
+1. 独立校验程序（Node.js 20+，无依赖）/ the independent verifier (Node.js 20+, no dependencies): the folder
+   `retention/verifier/` of the modpipe source — use your own copy, not one handed over with the bundle:
    `node retention/verifier/verify-bundle.mjs <this folder>` (exit 0 = OK, 1 = names the failing record or object).
 2. 手工 / by hand, following the byte-exact specification `docs/record-format.md` of the modpipe source:
    - `sha256sum records.jsonl` (and the other files) must equal `manifest.json` → `files`;
