@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from retention.audit import Collected
 from retention.bundle_files import CSV_HEADER, Names, csv_row, prepare, readme
-from retention.codec import canonical, genesis, record_hash, sha256_b64, sha256_hex
+from retention.codec import canonical, genesis, record_hash, sha256_b64
 from retention.dates import parse_time
 from retention.exceptions import IntegrityError
 from retention.identity import record_identity
@@ -268,7 +268,7 @@ def verify(out: Path, store: Store | None = None) -> Verified:
     if store is not None:
         for key, read in objects.items():
             data, version_id = store.get(key)
-            stored = sha256_hex(data) if manifest["format"] == FORMAT else sha256_b64(data)
+            stored = hashlib.sha256(data).hexdigest() if manifest["format"] == FORMAT else sha256_b64(data)
             if version_id != read["version_id"] or stored != read["sha256"]:
                 raise IntegrityError(
                     key, f"the stored object changed since the export (version {version_id}, read {read['version_id']})"

@@ -52,8 +52,11 @@ function identity(record) {
   const data = record.get("data") instanceof Map ? record.get("data") : new Map();
   const own = kind === "verdict" ? data.get("verdict_id") : kind === "decision" ? data.get("decision_id") : undefined;
   if (typeof own === "string" && own !== "") return `${kind}/${pyStr(record.get("message_id"))}/${own}`;
-  const source = record.get("source") instanceof Map ? record.get("source") : new Map();
-  return `${kind}/@${pyStr(source.get("topic"))}/${pyStr(source.get("partition"))}/${pyStr(source.get("offset"))}`;
+  const source = record.get("source");
+  if (source instanceof Map && source.get("topic") !== undefined && source.get("topic") !== null) {
+    return `${kind}/@${pyStr(source.get("topic"))}/${pyStr(source.get("partition"))}/${pyStr(source.get("offset"))}`;
+  }
+  return `${kind}/#${pyStr(record.get("hash"))}`;
 }
 
 // ---- the bundle (section 6) -------------------------------------------------------------------------------------
