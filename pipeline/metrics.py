@@ -38,3 +38,9 @@ class Metrics:
             "modpipe_consumer_position", "Next offset to process, per partition", ["topic", "partition"], registry=r
         )
         self.retries = Counter("modpipe_transient_retries_total", "Transient failures retried", ["agent"], registry=r)
+        self.sweep_failures = Counter(
+            "modpipe_sweep_failures_total", "Retention sweeps that failed (the next run tries again)", registry=r
+        )
+        self.sweep_last_success = Gauge(
+            "modpipe_sweep_last_success_timestamp_seconds", "When the last retention sweep finished", registry=r
+        )
