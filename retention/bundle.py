@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from retention.audit import Collected
 from retention.bundle_files import CSV_HEADER, Names, csv_row, prepare, readme
-from retention.codec import canonical, genesis, record_hash, sha256_b64
+from retention.codec import canonical, decode, genesis, record_hash, sha256_b64
 from retention.dates import parse_time
 from retention.exceptions import IntegrityError
 from retention.identity import record_identity
@@ -221,6 +221,7 @@ def verify(out: Path, store: Store | None = None) -> Verified:
     links: dict[str, dict[int, tuple[int, int]]] = {}
     identities: set[int] = set()  # 64-bit digests of each record's identity: an export writes each one once
     by_service: dict[str, Counter[str]] = {}
+    full: dict[str, dict[int, str]] = {}  # with a store: each record's full hash by object and seq, to compare
     total = 0
     with (out / "records.jsonl").open("rb") as fh:
         for line_no, line in enumerate(fh, 1):
@@ -234,6 +235,8 @@ def verify(out: Path, store: Store | None = None) -> Verified:
                 raise IntegrityError(key, f"records.jsonl line {line_no}: record does not match its hash (altered)")
             seq, prev = _position(key, line_no, record, objects[key])
             links.setdefault(key, {})[seq] = (_short(prev), _short(record["hash"]))
+            if store is not None:
+                full.setdefault(key, {})[seq] = str(record["hash"])
             identity = record_identity(record)
             digest = int.from_bytes(hashlib.sha256(identity.encode()).digest()[:8], "big")
             if digest in identities:
@@ -273,4 +276,12 @@ def verify(out: Path, store: Store | None = None) -> Verified:
                 raise IntegrityError(
                     key, f"the stored object changed since the export (version {version_id}, read {read['version_id']})"
                 )
+            # A bundle rewritten consistently (records, chains and manifest all recomputed) still differs from
+            # what is stored: every record must be, byte for byte, the stored record at its position.
+            stored_hashes = [r.get("hash") for r in decode(key, data)]
+            for seq, digest in sorted(full.get(key, {}).items()):
+                if seq >= len(stored_hashes) or stored_hashes[seq] != digest:
+                    raise IntegrityError(
+                        key, f"record {seq} of the bundle is not the record stored at that position (altered bundle)"
+                    )
     return Verified(total, len(objects), store is not None)

@@ -14,6 +14,7 @@ from modpipe.clock import FixedClock
 from modpipe.contracts.verdict import DecisionOutcome
 from modpipe.settings import Action, Settings
 from retention import IntegrityError, RecordSink, bundle
+from retention.codec import canonical, record_hash
 from retention.exports import export, report
 from retention.store import Store
 from tests.integration.retention.factory import decision, verdict
@@ -91,3 +92,36 @@ def test_verify_rejects_a_bundle_that_holds_a_record_twice(
     (doubled / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(IntegrityError, match="appears twice"):
         bundle.verify(doubled)
+
+
+@pytest.mark.obligation("L8")
+def test_a_consistent_forgery_of_a_bundle_passes_offline_but_not_against_the_store(
+    replayed: None, records_settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    out = tmp_path / "forged"
+    export(records_settings, store, DAY, DAY + timedelta(days=1), out)
+    path = out / "records.jsonl"
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    target = next(r for r in records if r["kind"] == "verdict" and r["data"]["action"] == "block")
+    target["data"]["message"]["text"] = "今天天气不错"
+    target["data"]["action"] = "pass"
+    # Recompute the chain of that object from the forged record on, and every digest the manifest holds.
+    key = target["stored_in"]["key"]
+    chain = sorted((r for r in records if r["stored_in"]["key"] == key), key=lambda r: r["seq"])
+    prev = chain[0]["prev"]
+    for r in chain:
+        r["prev"] = prev
+        r["hash"] = prev = record_hash(r)
+    path.write_bytes(b"".join(canonical(r) + b"\n" for r in records))
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for o in manifest["objects_read"]:
+        if o["key"] == key:
+            o["last_hash"] = chain[-1]["hash"]
+            o["first_hash"] = chain[0]["hash"]
+    manifest["files"]["records.jsonl"]["sha256"] = bundle._sha256_file(path)
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+
+    assert bundle.verify(out).records == 4  # offline, a whole-bundle rewrite cannot be told from the real one
+    with pytest.raises(IntegrityError, match="not the record stored at that position") as caught:
+        bundle.verify(out, store)
+    assert caught.value.object_key == key
