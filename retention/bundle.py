@@ -279,8 +279,8 @@ def verify(out: Path, store: Store | None = None) -> Verified:
             # A bundle rewritten consistently (records, chains and manifest all recomputed) still differs from
             # what is stored: every record must be, byte for byte, the stored record at its position.
             stored_hashes = [r.get("hash") for r in decode(key, data)]
-            for seq, digest in sorted(full.get(key, {}).items()):
-                if seq >= len(stored_hashes) or stored_hashes[seq] != digest:
+            for seq, record_digest in sorted(full.get(key, {}).items()):
+                if seq >= len(stored_hashes) or stored_hashes[seq] != record_digest:
                     raise IntegrityError(
                         key, f"record {seq} of the bundle is not the record stored at that position (altered bundle)"
                     )
