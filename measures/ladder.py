@@ -54,7 +54,12 @@ class _Draft:
     pending: list[Withdrawal]
     measures: list[Measure]
     blacklist: Blacklisting | None
+    serial: int
     commands: list[MeasureCommand] = field(default_factory=list)
+
+    def new_id(self, *parts: str | datetime) -> str:
+        self.serial += 1
+        return stable_id(self.subject.key, str(self.serial), *parts)
 
     def command(self, measure: Measure, action: CommandAction, reason: str, by: str) -> None:
         self.commands.append(
@@ -141,6 +146,7 @@ class Policy:
             pending=list(state.pending_withdrawals),
             measures=list(state.measures),
             blacklist=state.blacklist,
+            serial=state.serial,
         )
         self._expire(draft)
         if isinstance(event, StrikeEvent):
@@ -161,6 +167,7 @@ class Policy:
             measures=tuple(draft.measures),
             blacklist=draft.blacklist,
             credit=credit_of(draft.strikes, draft.measures, now, self.settings.credit),
+            serial=draft.serial,
         )
         return new, tuple(draft.commands)
 
@@ -216,8 +223,7 @@ class Policy:
             return
         index = crossed[-1]
         step = ladder.steps[index]
-        seed = strike.source.decision_id or strike.source.verdict_id
-        measure_id = stable_id(d.subject.key, "step", str(index), strike.source.id, seed)
+        measure_id = d.new_id("step", str(index), strike.source.id)
         notice = step.measure is MeasureKind.WARNING
         ends = d.now if notice else (None if step.days is None else d.now + timedelta(days=step.days))
         current = [i for i, m in enumerate(d.measures) if m.kind is step.measure and m.in_force(d.now)]
@@ -245,7 +251,7 @@ class Policy:
                 d.end(i, f"superseded by {measure_id}", MACHINE)
         if step.blacklist and d.blacklist is None:
             entry = Blacklisting(
-                entry_id=stable_id(d.subject.key, "blacklist", measure_id),
+                entry_id=d.new_id("blacklist", measure_id),
                 reason=reason,
                 by=MACHINE,
                 since=d.now,
@@ -283,7 +289,7 @@ class Policy:
         if d.blacklist is not None:
             return
         entry = Blacklisting(
-            entry_id=stable_id(d.subject.key, "blacklist", event.moderator, d.now),
+            entry_id=d.new_id("blacklist", event.moderator, d.now),
             reason=event.reason,
             by=event.moderator,
             since=d.now,

@@ -107,6 +107,9 @@ class SubjectState(_Model):
     measures: tuple[Measure, ...] = ()
     blacklist: Blacklisting | None = None
     credit: Credit
+    # Ids issued so far. Each new id includes it, so a measure or blacklisting that comes back after it ended gets
+    # a key of its own, and a replay from the same state issues the same keys again.
+    serial: Annotated[int, Field(ge=0)] = 0
 
     @property
     def blacklisted(self) -> bool:

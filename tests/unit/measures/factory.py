@@ -61,7 +61,9 @@ def make_verdict(
     )
 
 
-def make_decision(verdict: Verdict, outcome: DecisionOutcome, at: datetime, categories: tuple[str, ...] = ()) -> Decision:
+def make_decision(
+    verdict: Verdict, outcome: DecisionOutcome, at: datetime, categories: tuple[str, ...] = ()
+) -> Decision:
     return Decision(
         decision_id=f"d-{verdict.message_id}-{outcome.value}",
         message_id=verdict.message_id,

@@ -30,7 +30,9 @@ def summary(commands: list[MeasureCommand]) -> list[tuple[str, str, str]]:
     return [(c.subject.key, c.action.value, c.measure.value) for c in commands]
 
 
-def strike(desk: Desk, message_id: str, author: str, codes: tuple[str, ...] = ("C8",), **extra: object) -> list:
+def strike(
+    desk: Desk, message_id: str, author: str, codes: tuple[str, ...] = ("C8",), **extra: object
+) -> list[tuple[str, str, str]]:
     verdict = make_verdict(message_id, author, desk.clock.now(), codes, **extra)  # type: ignore[arg-type]
     return summary(desk.send(*strikes_for_verdict(verdict, MEASURES)))
 
@@ -51,7 +53,7 @@ def test_an_authors_ladder_step_by_step() -> None:
     assert gate(desk.state(u1), day(2)) is GateReason.ACCOUNT_SUSPENDED
     desk.clock.set(day(5))
     assert desk.send(Tick()) == []
-    assert gate(desk.state(u1), day(8, )) is GateReason.ACCOUNT_SUSPENDED
+    assert gate(desk.state(u1), day(8)) is GateReason.ACCOUNT_SUSPENDED
     assert gate(desk.state(u1), day(9)) is None  # ends on time even before the tick runs
     desk.clock.set(day(9) + timedelta(minutes=1))
     lifted = desk.send(Tick())
@@ -61,7 +63,9 @@ def test_an_authors_ladder_step_by_step() -> None:
     assert desk.send(Tick()) == []  # lifted once
     desk.clock.set(day(10))
     # C7 terror weighs 5: 3 + 5 = 8 points crosses 6 -> the 30-day suspension
-    assert strike(desk, "m4", "u1", ("C7",), sub_labels={"C7": "terror"}) == [("account:u1", "apply", "suspend_posting")]
+    assert strike(desk, "m4", "u1", ("C7",), sub_labels={"C7": "terror"}) == [
+        ("account:u1", "apply", "suspend_posting")
+    ]
     assert desk.commands[-1].ends_at == day(40)
     desk.clock.set(day(11))
     # C1 weighs 5: 13 points crosses 10 -> closed and blacklisted
@@ -141,7 +145,9 @@ def test_withdraw_lifts_what_no_longer_stands() -> None:
     assert lifted[0].key == suspension.key
     assert lifted[0].decided_by == overturn.decision_id
     state = desk.state(account("u8"))
-    assert state.strike("m1") is not None and not state.strike("m1").active  # type: ignore[union-attr]
+    withdrawn = state.strike("m1")
+    assert withdrawn is not None
+    assert not withdrawn.active
     assert gate(state, day(3)) is None
     # the machine's verdict re-delivered after the overturn does not bring the strike back
     assert desk.send(*strikes_for_verdict(verdicts[0], MEASURES)) == []
