@@ -2,15 +2,19 @@
 
 from modpipe.settings.errors import SettingsError, SettingsProblem
 from modpipe.settings.loader import load_settings
+from modpipe.settings.measures import MeasureKind, MeasuresSettings, SubjectType
 from modpipe.settings.models import Action, Category, LockMode, ServiceType, Settings
 
 __all__ = [
     "Action",
     "Category",
     "LockMode",
+    "MeasureKind",
+    "MeasuresSettings",
     "ServiceType",
     "Settings",
     "SettingsError",
     "SettingsProblem",
+    "SubjectType",
     "load_settings",
 ]

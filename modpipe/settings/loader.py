@@ -22,13 +22,22 @@ ENV_PREFIX = "MODPIPE__"
 CONFIG_DIR_ENV = "MODPIPE_CONFIG_DIR"
 _FILES = {
     "modpipe.yaml": None, "categories.yaml": "categories", "services.yaml": "services", "datasets.yaml": "datasets",
+    "measures.yaml": "measures",
 }  # fmt: skip
+# Files added after a config folder may have been written: when a folder lacks one, the shipped file is read, so
+# an operator's older folder keeps loading.
+_OPTIONAL_FILES = frozenset({"measures.yaml"})
 
 
 def default_config_dir(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     if env.get(CONFIG_DIR_ENV):
         return Path(env[CONFIG_DIR_ENV])
+    return shipped_config_dir()
+
+
+def shipped_config_dir() -> Path:
+    """The config files that come with modpipe: the source tree's, or the copy inside the wheel."""
     source_tree = Path(__file__).resolve().parents[2] / "config"
     if (source_tree / "modpipe.yaml").is_file():
         return source_tree
@@ -69,6 +78,8 @@ def _read_files(folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
     origin: dict[str, str] = {}
     for filename, section in _FILES.items():
         path = folder / filename
+        if filename in _OPTIONAL_FILES and not path.exists():
+            path = shipped_config_dir() / filename
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
@@ -85,8 +96,9 @@ def _read_files(folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
 
 def _env_path(name: str) -> tuple[str, ...]:
     # Category codes are upper case (C8); every other key is lower case.
-    parts = name[len(ENV_PREFIX) :].split("__")
-    return tuple(p.upper() if i == 1 and parts[0].lower() == "categories" else p.lower() for i, p in enumerate(parts))
+    parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
+    code_at = {"categories": 1, "measures": 2 if parts[1:2] == ["weights"] else -1}.get(parts[0], -1)
+    return tuple(p.upper() if i == code_at else p for i, p in enumerate(parts))
 
 
 def _parse_env_value(raw: str, current: Any) -> Any:

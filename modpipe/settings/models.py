@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from modpipe.settings.base import Frozen, NonEmpty, Port
 from modpipe.settings.datasets import DatasetSpec
+from modpipe.settings.measures import MeasuresSettings
 
 
 class TopicSpec(Frozen):
@@ -225,6 +226,7 @@ class Settings(Frozen):
     categories: dict[str, Category]
     services: dict[str, ServiceType]
     datasets: dict[str, DatasetSpec]
+    measures: MeasuresSettings
 
     @model_validator(mode="after")
     def _keys_match(self) -> Settings:
@@ -253,6 +255,15 @@ class Settings(Frozen):
                 raise ValueError(
                     f"categories.{code}.service_thresholds: service types of services.yaml; got {unknown_services}"
                 )
+        unknown_codes = sorted(set(self.measures.weights) - set(self.categories))
+        if unknown_codes:
+            raise ValueError(f"measures.weights: category codes of categories.yaml; got {unknown_codes}")
+        for code, weight in sorted(self.measures.weights.items()):
+            unknown_subs = sorted(set(weight.sub_labels) - set(self.categories[code].sub_labels))
+            if unknown_subs:
+                known = list(self.categories[code].sub_labels)
+                setting = f"measures.weights.{code}.sub_labels"
+                raise ValueError(f"{setting}: sub-labels of {code} {known}; got {unknown_subs}")
         return self
 
     def category(self, code: str) -> Category:
