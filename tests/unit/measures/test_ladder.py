@@ -37,6 +37,7 @@ def strike(
     return summary(desk.send(*strikes_for_verdict(verdict, MEASURES)))
 
 
+@pytest.mark.obligation("L6")
 def test_an_authors_ladder_step_by_step() -> None:
     desk = Desk(FixedClock(T0))
     u1 = account("u1")
@@ -96,6 +97,7 @@ def test_points_leave_the_rolling_window() -> None:
     assert strike(desk, "d", "u3") == [("account:u3", "apply", "suspend_posting")]
 
 
+@pytest.mark.obligation("L6")
 def test_a_group_message_strikes_author_group_and_admins() -> None:
     desk = Desk()
     extra = {"group_id": "g1", "author_role": "admin", "group_owner_id": "boss"}
