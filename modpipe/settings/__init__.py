@@ -3,11 +3,13 @@
 from modpipe.settings.errors import SettingsError, SettingsProblem
 from modpipe.settings.loader import load_settings
 from modpipe.settings.models import Action, Category, LockMode, ServiceType, Settings
+from modpipe.settings.reports import ReportSettings
 
 __all__ = [
     "Action",
     "Category",
     "LockMode",
+    "ReportSettings",
     "ServiceType",
     "Settings",
     "SettingsError",

@@ -22,13 +22,21 @@ ENV_PREFIX = "MODPIPE__"
 CONFIG_DIR_ENV = "MODPIPE_CONFIG_DIR"
 _FILES = {
     "modpipe.yaml": None, "categories.yaml": "categories", "services.yaml": "services", "datasets.yaml": "datasets",
+    "reports.yaml": "reports",
 }  # fmt: skip
+# Files added after a release: a config folder made before them still loads, with the shipped file in their place.
+_LATER_FILES = frozenset({"reports.yaml"})
 
 
 def default_config_dir(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     if env.get(CONFIG_DIR_ENV):
         return Path(env[CONFIG_DIR_ENV])
+    return shipped_config_dir()
+
+
+def shipped_config_dir() -> Path:
+    """The config/ folder of the source tree, or the copy the wheel carries."""
     source_tree = Path(__file__).resolve().parents[2] / "config"
     if (source_tree / "modpipe.yaml").is_file():
         return source_tree
@@ -57,9 +65,21 @@ def load_settings(
     _resolve_local(data)
     _fill_credentials(data)
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise SettingsError([_problem(err, origin) for err in exc.errors()]) from None
+    # Checked here rather than in a model validator, whose error would name no setting.
+    unknown = [
+        SettingsProblem(setting, repr(key), _REASON_EXPECTED, _source(setting.split(".", 3), origin))
+        for key, setting in sorted(settings.reports.reason_keys().items())
+        if not settings.is_report_reason(key)
+    ]
+    if unknown:
+        raise SettingsError(unknown)
+    return settings
+
+
+_REASON_EXPECTED = "`other`, a category code of categories.yaml, or code.sub_label with a sub-label of that category"
 
 
 def _read_files(folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
@@ -69,6 +89,8 @@ def _read_files(folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
     origin: dict[str, str] = {}
     for filename, section in _FILES.items():
         path = folder / filename
+        if filename in _LATER_FILES and not path.exists():
+            path = shipped_config_dir() / filename
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
@@ -167,14 +189,7 @@ def _fill_credentials(data: dict[str, Any]) -> None:
 def _problem(err: Mapping[str, Any], origin: Mapping[str, str]) -> SettingsProblem:
     loc = [str(part) for part in err["loc"]]
     setting = ".".join(loc)
-    # Credit the env vars or overrides at or below the failing setting; else the file it came from.
-    below = [src for key, src in origin.items() if key.startswith(setting + ".") or key == setting]
-    source = ", ".join(below)
-    if not source:
-        for i in range(len(loc) - 1, -1, -1):
-            if ".".join(loc[:i]) in origin:
-                source = origin[".".join(loc[:i])]
-                break
+    source = _source(loc, origin)
     given = err.get("input")
     shown = "<missing>" if err["type"] == "missing" else ("***" if _is_secret(setting) else repr(given))
     if err["type"] == "extra_forbidden":
@@ -184,6 +199,18 @@ def _problem(err: Mapping[str, Any], origin: Mapping[str, str]) -> SettingsProbl
     else:
         expected = str(err["msg"]).removeprefix("Value error, ")
     return SettingsProblem(setting, shown, expected, source)
+
+
+def _source(loc: list[str], origin: Mapping[str, str]) -> str:
+    # Credit the env vars or overrides at or below the failing setting; else the nearest one above, or its file.
+    setting = ".".join(loc)
+    below = [src for key, src in origin.items() if key.startswith(setting + ".") or key == setting]
+    if below:
+        return ", ".join(below)
+    for i in range(len(loc) - 1, -1, -1):
+        if ".".join(loc[:i]) in origin:
+            return origin[".".join(loc[:i])]
+    return ""
 
 
 def _description(loc: list[str]) -> str | None:

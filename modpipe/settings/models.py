@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from modpipe.settings.base import Frozen, NonEmpty, Port
 from modpipe.settings.datasets import DatasetSpec
+from modpipe.settings.reports import ReportSettings
 
 
 class TopicSpec(Frozen):
@@ -225,6 +226,7 @@ class Settings(Frozen):
     categories: dict[str, Category]
     services: dict[str, ServiceType]
     datasets: dict[str, DatasetSpec]
+    reports: ReportSettings
 
     @model_validator(mode="after")
     def _keys_match(self) -> Settings:
@@ -254,6 +256,14 @@ class Settings(Frozen):
                     f"categories.{code}.service_thresholds: service types of services.yaml; got {unknown_services}"
                 )
         return self
+
+    def is_report_reason(self, key: str) -> bool:
+        """Whether `key` names a report reason: `other`, a category code, or `code.sub_label` of that category."""
+        if key == "other":
+            return True
+        code, dot, sub = key.partition(".")
+        category = self.categories.get(code)
+        return category is not None and (not dot or sub in category.sub_labels)
 
     def category(self, code: str) -> Category:
         return self.categories[code]
