@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from modpipe.settings import ReportSettings
 
@@ -28,8 +28,7 @@ def severity(reason_key: str, settings: ReportSettings) -> float:
     return settings.priority.default_severity if value is None else value
 
 
-@dataclass(frozen=True, slots=True)
-class Overdue:
+class Overdue(NamedTuple):
     """Open reports past their due time, and the messages (queue items) they belong to."""
 
     reports: int

@@ -57,7 +57,7 @@ def screen(reports: Sequence[Report], settings: Campaign) -> Screening:
     window = timedelta(minutes=settings.window_minutes)
     fresh_age = timedelta(days=settings.fresh_account_days)
     is_fresh = [r.reporter_created_at is not None and r.reported_at - r.reporter_created_at < fresh_age for r in firsts]
-    best: tuple[float, int, int, int] | None = None  # (share, size, -start, end) of the best window so far
+    best: tuple[bool, float, float, int, int, int, float] | None = None
     tally = _Tally(settings.min_group_reporters)
     end = 0
     for start in range(len(firsts)):
@@ -66,15 +66,18 @@ def screen(reports: Sequence[Report], settings: Campaign) -> Screening:
             end += 1
         size = end - start
         if size >= settings.min_reports:
-            candidate = (tally.suspects / size, size, -start, end)
+            share = tally.suspects / size
+            # The largest flagged burst describes the campaign best; failing one, the nearest to being flagged.
+            passes = share >= settings.min_suspect_share
+            rank = (size, share) if passes else (share, size)
+            candidate = (passes, *rank, -start, start, end, share)
             if best is None or candidate > best:
                 best = candidate
         tally.remove(firsts[start].reporter_group_id, is_fresh[start])
     if best is None:
         return NOT_SUSPECTED
-    share, _, neg_start, stop = best
-    burst = firsts[-neg_start:stop]
-    return _verdict(burst, is_fresh[-neg_start:stop], share, settings)
+    first, stop, share = best[4], best[5], best[6]
+    return _verdict(firsts[first:stop], is_fresh[first:stop], share, settings)
 
 
 def _first_report_per_reporter(reports: Sequence[Report]) -> list[Report]:
