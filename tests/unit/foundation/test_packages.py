@@ -12,7 +12,7 @@ from pathlib import Path
 
 from modpipe.errors import ModpipeError, TerminalError, TransientError
 
-PACKAGES = ("modpipe", "pipeline", "classifiers", "retention", "review")
+PACKAGES = ("modpipe", "pipeline", "classifiers", "retention", "review", "reports")
 
 
 def _error_classes() -> list[type[BaseException]]:
