@@ -26,6 +26,7 @@ COPY pipeline pipeline
 COPY review review
 COPY classifiers classifiers
 COPY retention retention
+COPY reports reports
 COPY config config
 RUN uv sync --locked --no-dev --no-editable
 # The default model, trained once here on the corpus and the permissive public sets (docker/datasets/README.md)

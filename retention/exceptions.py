@@ -46,7 +46,7 @@ class HoldError(RetentionError, TerminalError):
     """A legal hold request that cannot be carried out (unknown hold, no selector...)."""
 
 
-class OutputNotEmpty(RetentionError):
+class OutputNotEmpty(RetentionError, TerminalError):
     """An export or a report was pointed at a folder that already holds files (an older bundle, or anything else);
     writing into it would mix two bundles."""
 

@@ -4,6 +4,7 @@ from modpipe.settings.errors import SettingsError, SettingsProblem
 from modpipe.settings.loader import load_settings
 from modpipe.settings.measures import MeasureKind, MeasuresSettings, SubjectType
 from modpipe.settings.models import Action, Category, LockMode, ServiceType, Settings
+from modpipe.settings.reports import ReportSettings
 
 __all__ = [
     "Action",
@@ -11,6 +12,7 @@ __all__ = [
     "LockMode",
     "MeasureKind",
     "MeasuresSettings",
+    "ReportSettings",
     "ServiceType",
     "Settings",
     "SettingsError",

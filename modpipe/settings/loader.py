@@ -22,11 +22,11 @@ ENV_PREFIX = "MODPIPE__"
 CONFIG_DIR_ENV = "MODPIPE_CONFIG_DIR"
 _FILES = {
     "modpipe.yaml": None, "categories.yaml": "categories", "services.yaml": "services", "datasets.yaml": "datasets",
-    "measures.yaml": "measures",
+    "measures.yaml": "measures", "reports.yaml": "reports",
 }  # fmt: skip
 # Files added after a config folder may have been written: when a folder lacks one, the shipped file is read, so
 # an operator's older folder keeps loading.
-_OPTIONAL_FILES = frozenset({"measures.yaml"})
+_OPTIONAL_FILES = frozenset({"measures.yaml", "reports.yaml"})
 
 
 def default_config_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -66,9 +66,21 @@ def load_settings(
     _resolve_local(data)
     _fill_credentials(data)
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise SettingsError([_problem(err, origin) for err in exc.errors()]) from None
+    # Checked here rather than in a model validator, whose error would name no setting.
+    unknown = [
+        SettingsProblem(setting, repr(key), _REASON_EXPECTED, _source(setting.split(".", 3), origin))
+        for key, setting in sorted(settings.reports.reason_keys().items())
+        if not settings.is_report_reason(key)
+    ]
+    if unknown:
+        raise SettingsError(unknown)
+    return settings
+
+
+_REASON_EXPECTED = "`other`, a category code of categories.yaml, or code.sub_label with a sub-label of that category"
 
 
 def _read_files(folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
@@ -179,14 +191,7 @@ def _fill_credentials(data: dict[str, Any]) -> None:
 def _problem(err: Mapping[str, Any], origin: Mapping[str, str]) -> SettingsProblem:
     loc = [str(part) for part in err["loc"]]
     setting = ".".join(loc)
-    # Credit the env vars or overrides at or below the failing setting; else the file it came from.
-    below = [src for key, src in origin.items() if key.startswith(setting + ".") or key == setting]
-    source = ", ".join(below)
-    if not source:
-        for i in range(len(loc) - 1, -1, -1):
-            if ".".join(loc[:i]) in origin:
-                source = origin[".".join(loc[:i])]
-                break
+    source = _source(loc, origin)
     given = err.get("input")
     shown = "<missing>" if err["type"] == "missing" else ("***" if _is_secret(setting) else repr(given))
     if err["type"] == "extra_forbidden":
@@ -196,6 +201,18 @@ def _problem(err: Mapping[str, Any], origin: Mapping[str, str]) -> SettingsProbl
     else:
         expected = str(err["msg"]).removeprefix("Value error, ")
     return SettingsProblem(setting, shown, expected, source)
+
+
+def _source(loc: list[str], origin: Mapping[str, str]) -> str:
+    # Credit the env vars or overrides at or below the failing setting; else the nearest one above, or its file.
+    setting = ".".join(loc)
+    below = [src for key, src in origin.items() if key.startswith(setting + ".") or key == setting]
+    if below:
+        return ", ".join(below)
+    for i in range(len(loc) - 1, -1, -1):
+        if ".".join(loc[:i]) in origin:
+            return origin[".".join(loc[:i])]
+    return ""
 
 
 def _description(loc: list[str]) -> str | None:

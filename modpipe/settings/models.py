@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from modpipe.settings.base import Frozen, NonEmpty, Port
 from modpipe.settings.datasets import DatasetSpec
 from modpipe.settings.measures import MeasuresSettings
+from modpipe.settings.reports import ReportSettings
 
 
 class TopicSpec(Frozen):
@@ -227,6 +228,7 @@ class Settings(Frozen):
     services: dict[str, ServiceType]
     datasets: dict[str, DatasetSpec]
     measures: MeasuresSettings
+    reports: ReportSettings
 
     @model_validator(mode="after")
     def _keys_match(self) -> Settings:
@@ -265,6 +267,14 @@ class Settings(Frozen):
                 setting = f"measures.weights.{code}.sub_labels"
                 raise ValueError(f"{setting}: sub-labels of {code} {known}; got {unknown_subs}")
         return self
+
+    def is_report_reason(self, key: str) -> bool:
+        """Whether `key` names a report reason: `other`, a category code, or `code.sub_label` of that category."""
+        if key == "other":
+            return True
+        code, dot, sub = key.partition(".")
+        category = self.categories.get(code)
+        return category is not None and (not dot or sub in category.sub_labels)
 
     def category(self, code: str) -> Category:
         return self.categories[code]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from modpipe.errors import ModpipeError, TerminalError, TransientError
 
-PACKAGES = ("modpipe", "pipeline", "classifiers", "retention", "review", "measures")
+PACKAGES = ("modpipe", "pipeline", "classifiers", "retention", "review", "measures", "reports")
 
 
 def _error_classes() -> list[type[BaseException]]:

@@ -139,7 +139,7 @@ class Spy(os._Environ):
 spy = Spy(os.environ._data, os.environ.encodekey, os.environ.decodekey, os.environ.encodevalue, os.environ.decodevalue)
 os.environ = spy
 import importlib, pkgutil
-for package in ("modpipe", "pipeline", "classifiers", "retention", "review", "measures"):
+for package in ("modpipe", "pipeline", "classifiers", "retention", "review", "measures", "reports"):
     root = importlib.import_module(package)
     for info in pkgutil.walk_packages(root.__path__, package + "."):
         if not info.name.endswith("__main__"):  # running the CLI is not importing it
