@@ -95,6 +95,12 @@ class ElasticsearchSettings(Frozen):
 class MessageSettings(Frozen):
     max_text_chars: Annotated[int, Field(ge=1, le=10_000_000)]
     max_message_bytes: Annotated[int, Field(ge=64, le=100_000_000)]
+    # The window around modpipe's receipt time in which a message's published_at is believed.
+    max_age_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    max_future_s: Annotated[int, Field(ge=0, le=604_800)] = 86_400
+    # At most 128: a verdict nests its message a level deeper, and pydantic's JSON parser (used by the queue and
+    # review agents) gives up near 200 levels; a message accepted at intake must parse in every agent after it.
+    max_depth: Annotated[int, Field(ge=2, le=128)] = 32
 
 
 class ClassifierSettings(Frozen):
