@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -141,6 +142,21 @@ class RecordsSettings(Frozen):
     batch_max_bytes: Annotated[int, Field(ge=1024)]
     batch_max_age_s: Annotated[float, Field(gt=0)]
     sweep_interval_s: Annotated[float, Field(gt=0)]
+    # The zone whose calendar days `modpipe report --date` counts (regulators count Beijing days).
+    report_timezone: NonEmpty = "Asia/Shanghai"
+
+    @field_validator("report_timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError("an IANA time zone name such as Asia/Shanghai or UTC") from None
+        return value
+
+    @property
+    def report_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.report_timezone)
 
 
 class ReviewSettings(Frozen):

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from minio import Minio
+from typer.testing import CliRunner
 
+from modpipe.cli.main import app as cli
 from modpipe.clock import Clock, FixedClock
-from modpipe.settings import Settings
+from modpipe.settings import Action, Settings
 from retention import RecordSink, StorageError
 from retention.codec import decode, sha256_b64
 from retention.dates import parse_time, retain_until
+from retention.exports import report
 from retention.scan import latest_keys, state
 from retention.store import Store, Stored, s3_errors
 from tests.integration.retention.factory import verdict
@@ -139,3 +144,37 @@ def test_when_even_quarantine_is_refused_the_sink_says_so(records_settings: Sett
         with pytest.raises(StorageError, match="quarantine refused too"):
             sink.flush()
         assert sink.pending == 1  # nothing lost: the next flush tries again
+
+
+def test_a_report_covers_one_beijing_day(records_settings: Settings, store: Store, tmp_path: Path) -> None:
+    zone = ZoneInfo("Asia/Shanghai")
+    day = (NOW - timedelta(days=2)).astimezone(zone).date()
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    edges = {"before": start - timedelta(seconds=1), "first": start, "last": start + timedelta(days=1, seconds=-1),
+             "after": start + timedelta(days=1)}  # fmt: skip
+    topic = records_settings.kafka.topics.verdicts.name
+    with RecordSink(records_settings, clock=FixedClock(NOW), worker_id="w-day") as sink:
+        for i, (name, at) in enumerate(edges.items()):
+            sink.add(verdict(f"day-{name}", "bbs", at, action=Action.BLOCK, flagged=("C7",)), topic=topic,
+                     partition=0, offset=i)  # fmt: skip
+        sink.flush()
+    by_date = report(records_settings, store, FixedClock(NOW), day, tmp_path / "a")["report"]
+    # the instant that is 1 December 00:00 in Beijing (still 30 November in UTC) stands for 1 December
+    by_instant = report(records_settings, store, FixedClock(NOW), start.astimezone(UTC), tmp_path / "b")["report"]
+    for summary in (by_date, by_instant):
+        assert {i["message_id"] for i in summary["items"]} == {"day-first", "day-last"}
+        assert summary["day"] == day.isoformat()
+        assert summary["timezone"] == "Asia/Shanghai"
+        assert summary["from"] == f"{day.isoformat()}T00:00:00+08:00"
+        assert summary["to"] == f"{(day + timedelta(days=1)).isoformat()}T00:00:00+08:00"
+        assert summary["as_of"] == NOW.astimezone(zone).isoformat()
+    env = {"COLUMNS": "300", "MODPIPE__S3__ENDPOINT": records_settings.s3.endpoint,
+           "MODPIPE__S3__ACCESS_KEY": records_settings.s3.access_key,
+           "MODPIPE__S3__SECRET_KEY": records_settings.s3.secret_key.get_secret_value(),
+           "MODPIPE__S3__RECORDS_BUCKET": records_settings.s3.records_bucket}  # fmt: skip
+    printed = CliRunner().invoke(cli, ["report", "--date", start.isoformat(), "--out", str(tmp_path / "c")], env=env)
+    assert printed.exit_code == 0, printed.output
+    assert f"2 blocked items published on {day.isoformat()} (Asia/Shanghai)" in printed.output
+    assert f"from {day.isoformat()}T00:00:00+08:00 (inclusive) to " in printed.output
+    assert "(exclusive), as of " in printed.output
+    assert "+08:00" in printed.output.rsplit("as of ", 1)[1]
