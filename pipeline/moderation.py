@@ -94,9 +94,7 @@ class ModerationProcessor:
         self.tagger = tagger
         self.clock = clock
         self.reloader = reloader
-        self.validator = MessageValidator(
-            frozenset(settings.services), settings.message.max_text_chars, settings.message.max_message_bytes
-        )
+        self.validator = MessageValidator.from_settings(settings, clock)
 
     def process_encoded(self, batch: Sequence[RawMessage]) -> Encoded:
         return encode(self.process(batch), self.topics)
@@ -113,7 +111,7 @@ class ModerationProcessor:
         tagger = self.tagger  # the whole batch is classified and stamped by one tagger, even if another is swapped in
         valid: list[tuple[RawMessage, Valid]] = []
         for raw in batch:
-            parsed = self.validator.parse(raw.value)
+            parsed = self.validator.parse(raw.value, received_at=now)
             if isinstance(parsed, Invalid):
                 out.dead_letters.append(dead_letter(raw, parsed.reason, parsed.detail, "validate", clock))
             else:

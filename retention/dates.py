@@ -2,6 +2,10 @@
 
 All dates are UTC. "Rounded up to the end of the day" means the next UTC midnight (an instant already at midnight
 stays), so a record is kept at least the full period in every timezone.
+
+A period counts from the later of the record's own time and the time modpipe received it (retention_start), so a
+client clock that is behind never shortens it; a time that cannot place a record at all (unusable) is replaced by
+the receipt time.
 """
 
 from __future__ import annotations
@@ -10,6 +14,10 @@ import calendar
 from datetime import UTC, datetime, timedelta
 
 from modpipe.settings.models import Retention
+
+# No platform message or moderator decision predates the Unix epoch: an earlier time is a default or a bug, and
+# before year 1000 a key's date would not even have four digits.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def ceil_day(at: datetime) -> datetime:
@@ -58,9 +66,24 @@ def parse_time(value: object) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError):  # OverflowError: 0001-01-01T00:00+08:00 has no UTC form
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+
+
+def unusable(at: datetime, received: datetime, max_ahead: timedelta) -> str | None:
+    """Why `at` cannot be a record's time (its folder and the start of its period), or None when it can: before
+    EARLIEST, or more than `max_ahead` after the receipt time (a lock into year 9999 could never be lifted)."""
+    if at < EARLIEST:
+        return f"before {iso(EARLIEST)}"
+    if at > received + max_ahead:
+        return f"more than {int(max_ahead.total_seconds())} s after its receipt"
+    return None
+
+
+def retention_start(at: datetime, received: datetime) -> datetime:
+    """Where a record's period counts from: its own time, or its receipt when that is later."""
+    return max(at, received)
 
 
 def iso(at: datetime) -> str:

@@ -1,19 +1,20 @@
 """Turning a verdict or a decision (the JSON value from its topic) into the record that is stored.
 
 A value that lacks a usable service type or time is still stored, never dropped: it goes under the
-`unclassified` service folder, or gets the write time as its time, and is kept for the longest period any
-service has, so a malformed record can never be deleted early.
+`unclassified` service folder and is kept for the longest period any service has, or it is stored under its
+receipt time (the sink's clock) with a note, so a malformed record can never be deleted early. Whatever its own
+time, a record's period counts from its receipt at the earliest (dates.retention_start).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from modpipe.settings import Settings
 from retention.codec import canonical
-from retention.dates import iso, longest, parse_time, retain_until
+from retention.dates import iso, longest, parse_time, retain_until, retention_start, unusable
 from retention.layout import UNCLASSIFIED, service_folder
 
 RECORD_VERSION = 1
@@ -43,25 +44,50 @@ def kind_of(value: dict[str, Any], topic: str, settings: Settings) -> str:
     return "other"
 
 
+def receipt(value: dict[str, Any], kind: str, clock_now: datetime, max_ahead: timedelta) -> datetime:
+    """When modpipe received what a record records. For a verdict or a decision, its own `decided_at`: modpipe's
+    clock when the message was judged or the moderator decided. A record stored again later (a re-delivery, a
+    replay by a new consumer group) then gets the same bytes and the same period as its first copy, instead of a
+    new version that differs in content. Without a usable `decided_at`, the sink's clock."""
+    if kind in ("verdict", "decision"):
+        decided = parse_time(value.get("decided_at"))
+        if decided is not None and unusable(decided, clock_now, max_ahead) is None:
+            return decided.astimezone(UTC)
+    return clock_now
+
+
 def build(
     value: dict[str, Any], *, topic: str, partition: int, offset: int, settings: Settings, now: datetime
 ) -> Pending:
+    """`now` is the sink's clock. Raises on nothing a JSON value can hold, except text no UTF-8 can encode (lone
+    surrogates): the sink quarantines what this refuses."""
     kind = kind_of(value, topic, settings)
+    now = receipt(value, kind, now.astimezone(UTC), timedelta(seconds=settings.message.max_future_s))
     message = value.get("message") if isinstance(value.get("message"), dict) else {}
     assert isinstance(message, dict)
-    event_at = parse_time(message.get("published_at") if kind == "verdict" else value.get("decided_at"))
+    field = "published_at" if kind == "verdict" else "decided_at"
+    given = message.get(field) if kind == "verdict" else value.get(field)
+    event_at = parse_time(given)
     declared = value.get("service_type")
     service = declared if isinstance(declared, str) and declared in settings.services else UNCLASSIFIED
     service = service_folder(service)
     notes = []
+    limits = settings.message
     if event_at is None:
+        problem: str | None = "missing, or not RFC 3339 with an offset"
+    else:
+        problem = unusable(event_at, now, timedelta(seconds=limits.max_future_s))
+    if problem is not None or event_at is None:
         event_at = now
-        notes.append("no usable time in the value: the write time is used")
+        notes.append(f"{field} {repr(given)[:80]} cannot be used ({problem}): stored under its receipt time")
+    elif event_at < now - timedelta(days=limits.max_age_days):
+        notes.append(f"{field} is more than {limits.max_age_days} days before its receipt: kept from the receipt")
+    start = retention_start(event_at, now)
     if service == UNCLASSIFIED:
         notes.append(f"service type {declared!r} unknown: kept for the longest period")
-        until = longest([s.retention for s in settings.services.values()], event_at)
+        until = longest([s.retention for s in settings.services.values()], start)
     else:
-        until = retain_until(settings.services[service].retention, event_at)
+        until = retain_until(settings.services[service].retention, start)
     message_id = value.get("message_id")
     message_id = message_id if isinstance(message_id, str) else None
     record: dict[str, Any] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -105,22 +105,44 @@ def _latest_per_message(verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
+def report_day(when: date | datetime, zone: tzinfo) -> date:
+    """The calendar day a report is of: a date as given, an instant by its date in the reporting zone
+    (2026-12-01T00:00+08:00 is 1 December in Beijing, although it is still 30 November in UTC)."""
+    if isinstance(when, datetime):
+        if when.tzinfo is None:
+            raise ValueError("a timezone-aware datetime")
+        return when.astimezone(zone).date()
+    return when
+
+
+def day_bounds(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
+    """[start, end) of a calendar day in `zone`, as aware datetimes in that zone: midnight to the next midnight,
+    so a day of a zone with daylight saving time lasts 23 or 25 hours."""
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return start, end
+
+
 def report(
     settings: Settings,
     store: Store,
     clock: Clock,
-    day: datetime,
+    day: date | datetime,
     out: Path,
     *,
     progress: bool = False,
     force: bool = False,
 ) -> dict[str, Any]:
-    """The items published on `day` (UTC) that are blocked, with their records, counted by category and service."""
+    """The items published on `day` (a calendar day of records.report_timezone; an instant stands for its day
+    there) that are blocked, with their records, counted by category and service."""
     prepare(out, force=force)
-    start = day.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    end = start + timedelta(days=1)
+    zone = settings.records.report_zone
+    the_day = report_day(day, zone)
+    local_start, local_end = day_bounds(the_day, zone)
+    start, end = local_start.astimezone(UTC), local_end.astimezone(UTC)
+    as_of = clock.now()
     verdicts = collect(store, start, end, keep=lambda r: r.get("kind") == "verdict", progress=progress)
-    until = min(clock.now(), start + timedelta(days=REPORT_DECISION_DAYS))
+    until = min(as_of, start + timedelta(days=REPORT_DECISION_DAYS))
     ids = {r.get("message_id") for r in verdicts.records}
     decisions = collect(
         store, start, max(until, end), object_filter=_decision_objects,
@@ -155,7 +177,11 @@ def report(
     verdicts.objects.extend(o for o in decisions.objects if o.key not in known)
     verdicts.manifests.extend(decisions.manifests)
     summary = {
-        "day": start.date().isoformat(),
+        "day": the_day.isoformat(),
+        "timezone": settings.records.report_timezone,
+        "from": local_start.isoformat(),
+        "to": local_end.isoformat(),
+        "as_of": as_of.astimezone(zone).isoformat(timespec="seconds"),
         "blocked_items": len(items),
         "by_category": dict(sorted(by_category.items())),
         "by_service_type": dict(sorted(by_service.items())),
@@ -165,10 +191,13 @@ def report(
     }
     query = {
         "command": "report",
-        "date": start.date().isoformat(),
+        "date": the_day.isoformat(),
+        "timezone": settings.records.report_timezone,
+        "from": iso(start),
+        "to": iso(end),
         "bucket": settings.s3.records_bucket,
         "endpoint": settings.s3.endpoint,
-        "generated_at": iso(clock.now()),
+        "generated_at": iso(as_of),
     }
     return bundle.write(
         out, verdicts, query, with_csv=True, extra={"report": summary}, names=Names.of(settings), force=force

@@ -3,6 +3,7 @@
 records/service=<s>/date=YYYY-MM-DD/hour=HH/<worker>-<kind tag>-<partition>-<first offset>.jsonl.zst
 manifests/service=<s>/date=YYYY-MM-DD/hour=HH/<worker>.json
 holds/<hold id>.json
+quarantine/date=YYYY-MM-DD/<worker>-<topic>-<partition>-<offset>.json (receipt date; see quarantine.py)
 
 The kind tag (v = verdict, d = decision, x = anything else) keeps a verdict batch and a decision batch apart when
 their source partitions and first offsets happen to be equal. Nothing in a key depends on when the batch was
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 RECORDS = "records/"
 MANIFESTS = "manifests/"
 HOLDS = "holds/"
+QUARANTINE = "quarantine/"
 UNCLASSIFIED = "unclassified"  # records whose service type is missing or unknown: kept for the longest period
 KIND_TAGS = {"verdict": "v", "decision": "d", "other": "x"}
 _SERVICE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -48,6 +50,10 @@ def record_key(service: str, at: datetime, worker: str, kind: str, partition: in
 
 def manifest_key(service: str, at: datetime, worker: str) -> str:
     return f"{MANIFESTS}{hour_path(service, at)}{worker}.json"
+
+
+def quarantine_key(received: datetime, worker: str, topic: str, partition: int, offset: int) -> str:
+    return f"{QUARANTINE}date={received.astimezone(UTC):%Y-%m-%d}/{worker}-{topic}-{partition}-{offset}.json"
 
 
 def parse_object_name(key: str) -> ObjectName | None:

@@ -4,10 +4,15 @@ The records agent calls add() for every value of a Kafka batch, then flush(), an
 flush() returned. flush() is blocking and all-or-nothing from the caller's view: it raises TransientStorageError
 while S3 is unavailable and keeps everything pending, so calling it again later resumes (objects already stored in
 the failed attempt are not written twice; anything written again lands on the same key with the same bytes).
+
+No single record stops the sink: a value the envelope cannot build, or a batch object the server refuses for good,
+is stored in quarantine (quarantine.py) and the rest goes on. Only what fails for every record (the bucket gone,
+credentials refused) still raises, naming the S3 error.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import OrderedDict
@@ -23,9 +28,10 @@ from retention import manifests
 from retention.codec import canonical, decode, encode_lines, seal_lines
 from retention.dates import iso, parse_time
 from retention.envelope import Pending, build
-from retention.exceptions import StorageError
+from retention.exceptions import StorageError, TransientStorageError
 from retention.layout import RECORDS, hour_path, hours, manifest_key, parse_object_name, record_key
 from retention.manifests import Entry
+from retention.quarantine import Quarantined, quarantine
 from retention.scan import latest_keys
 from retention.store import Store, check_bucket
 
@@ -69,6 +75,9 @@ class RecordSink:
         self._limits = settings.records
         self._lookback = decision_lookback
         self._pending: dict[tuple[str, int, int], Pending] = {}  # (topic, partition, offset) -> record
+        self._quarantine: dict[tuple[str, int, int], Quarantined] = {}
+        self.quarantined: list[str] = []  # keys of the quarantine objects written by the last flush
+        self._refused: Exception | None = None  # why a batch object went to quarantine in this flush
         self._pending_bytes = 0
         self._first_added: float | None = None
         # objects stored by an unfinished flush, with the offsets they hold: a retry skips exactly those
@@ -82,18 +91,24 @@ class RecordSink:
     # -- the agent's interface -----------------------------------------------------------------------------
 
     def add(self, value: dict[str, Any], *, topic: str, partition: int, offset: int) -> None:
-        pending = build(value, topic=topic, partition=partition, offset=offset, settings=self.settings,
-                        now=self.clock.now())  # fmt: skip
-        previous = self._pending.get((topic, partition, offset))
+        now = self.clock.now()
+        position = (topic, partition, offset)
+        previous = self._pending.pop(position, None)
         if previous is not None:  # a re-delivered message replaces itself
             self._pending_bytes -= previous.raw_bytes
-        self._pending[(topic, partition, offset)] = pending
-        self._pending_bytes += pending.raw_bytes
+        self._quarantine.pop(position, None)
         if self._first_added is None:
             self._first_added = time.monotonic()
+        try:
+            pending = build(value, topic=topic, partition=partition, offset=offset, settings=self.settings, now=now)
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the record is kept in quarantine with the reason
+            self._hold_back(value, f"not storable as a record: {type(exc).__name__}: {exc}", position, now)
+            return
+        self._pending[position] = pending
+        self._pending_bytes += pending.raw_bytes
 
     def should_flush(self) -> bool:
-        if not self._pending:
+        if not self._pending and not self._quarantine:
             return False
         age = time.monotonic() - (self._first_added or time.monotonic())
         return (
@@ -104,15 +119,21 @@ class RecordSink:
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        return len(self._pending) + len(self._quarantine)
 
     def flush(self) -> list[StoredBatch]:
-        if not self._pending:
+        self.quarantined = []
+        if not self._pending and not self._quarantine:
             return []
         if not self._checked:
             check_bucket(self.store)
             self._checked = True
-        batches = [self._store_chunk(chunk) for chunk in self._chunks()]
+        batches = []
+        for chunk in self._chunks():
+            batch = self._store_or_quarantine(chunk)
+            if batch is not None:
+                batches.append(batch)
+        self._write_quarantine()
         self._write_manifests(batches)
         for batch in batches:
             if batch.entry.kind == "verdict":
@@ -123,6 +144,46 @@ class RecordSink:
         self._first_added = None
         self._done.clear()
         return batches
+
+    # -- quarantine ----------------------------------------------------------------------------------------
+
+    def _hold_back(self, value: object, reason: str, position: tuple[str, int, int], now: datetime) -> None:
+        topic, partition, offset = position
+        log.error("record at %s/%d/%d goes to quarantine: %s", topic, partition, offset, reason)
+        self._quarantine[position] = quarantine(
+            value, reason, topic=topic, partition=partition, offset=offset, received=now, worker=self.worker_id,
+            settings=self.settings,
+        )  # fmt: skip
+
+    def _store_or_quarantine(self, chunk: list[Pending]) -> StoredBatch | None:
+        try:
+            return self._store_chunk(chunk)
+        except TransientStorageError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - refused for good: its records are kept in quarantine instead
+            reason = f"batch object refused: {type(exc).__name__}: {exc}"
+            for p in chunk:
+                value: object = json.loads(p.data_json)
+                self._hold_back(value, reason, (p.topic, p.partition, p.offset), self.clock.now())
+                self._pending_bytes -= p.raw_bytes
+                del self._pending[(p.topic, p.partition, p.offset)]
+            self._refused = exc
+            return None
+
+    def _write_quarantine(self) -> None:
+        """Each held-back value on its own object; when even that is refused, the failure is not the record's
+        (bucket, credentials): raise it, naming the first refusal."""
+        for position, held in list(self._quarantine.items()):
+            try:
+                self.store.put(held.key, held.body, held.retain_until, self.clock, "application/json")
+            except TransientStorageError:
+                raise
+            except StorageError as exc:
+                first = self._refused or exc
+                raise StorageError(f"quarantine refused too ({exc}); first refusal: {first}", exc.code) from exc
+            del self._quarantine[position]
+            self.quarantined.append(held.key)
+        self._refused = None
 
     def close(self) -> None:
         if self._own_store:
@@ -233,7 +294,14 @@ class RecordSink:
             holders = self._index.get(p.message_id) or self._search(p)
             updated = []
             for key, version_id, until in holders:
-                if until < p.retain_until and self.store.extend(key, version_id, p.retain_until, self.clock):
+                try:
+                    extended = until < p.retain_until and self.store.extend(key, version_id, p.retain_until, self.clock)
+                except TransientStorageError:
+                    raise
+                except StorageError as exc:  # that object's trouble (gone, refused): the decision itself is stored
+                    log.warning("lock of %s not extended for the decision on %s: %s", key, p.message_id, exc)
+                    continue
+                if extended:
                     log.info("lock of %s extended to %s by decision on %s", key, iso(p.retain_until), p.message_id)
                 updated.append((key, version_id, max(until, p.retain_until)))
             if p.message_id in self._index:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -61,6 +61,18 @@ def _clock(now: str | None) -> Clock:
         return PinnedClock(parse_bound(now))
     except ValueError:
         fail(f"--now {now!r}: an RFC 3339 time with an offset (2026-11-23T08:00:00+00:00) or a date (2026-11-23)")
+
+
+def _known_services(given: list[str], settings: Settings) -> list[str]:
+    """Every --service value a service type of services.yaml (or `unclassified`, where records of an unknown type
+    are kept): a typo must not export, hold or count nothing and still succeed."""
+    from retention.layout import UNCLASSIFIED
+
+    known = [*sorted(settings.services), UNCLASSIFIED]
+    unknown = [s for s in given if s not in known]
+    if unknown:
+        fail(f"--service {', '.join(map(repr, unknown))}: expected one of {', '.join(known)}", 2)
+    return given
 
 
 @storage_app.command("init")
@@ -135,6 +147,8 @@ def hold(
     selector, value = _selector(message_id, author, group, prefix)
     with _failures():
         settings = State.settings()
+        if service is not None:
+            _known_services([service], settings)
         with Store(settings) as store:
             who = by or getpass.getuser()
             placed = holds.place(store, settings, SystemClock(), selector, value, reason, who, service=service)  # type: ignore[arg-type]
@@ -214,6 +228,7 @@ def export(
         fail("--to must be after --from", 2)
     with _failures():
         settings = State.settings()
+        _known_services(service or [], settings)
         with Store(settings) as store:
             manifest = run(settings, store, t1, t2, out, services=service or None, author=author, group=group,
                            with_csv=with_csv, progress=is_tty() and not as_json, force=force)  # fmt: skip
@@ -255,8 +270,31 @@ def verify(
     say(f"OK: {result.records} records from {result.objects} objects verified ({where})")
 
 
+def _report_day(text: str, settings: Settings) -> date:
+    from retention.exports import report_day
+
+    zone = settings.records.report_zone
+    if text == "now":
+        return report_day(SystemClock().now(), zone)
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else report_day(datetime.fromisoformat(text), zone)
+    except ValueError:
+        fail(
+            f"--date {text!r}: a day (YYYY-MM-DD, a calendar day in records.report_timezone = "
+            f"{settings.records.report_timezone}), an RFC 3339 time with an offset (its day there), or now",
+            2,
+        )
+
+
 def report(
-    date: Annotated[str, typer.Option("--date", help="The day (YYYY-MM-DD, UTC) whose published items to report.")],
+    date: Annotated[
+        str,
+        typer.Option(
+            "--date",
+            help="The day whose published items to report: YYYY-MM-DD, a calendar day in records.report_timezone "
+            "(default Asia/Shanghai), or an RFC 3339 time with an offset (the day it falls on there).",
+        ),
+    ],
     out: Annotated[Path | None, typer.Option("--out", help="Folder for the bundle (default: report-<date>).")] = None,
     force: ForceOpt = False,
     as_json: JsonOpt = False,
@@ -265,17 +303,18 @@ def report(
     from retention.exports import report as run
     from retention.store import Store
 
-    day = _bound(date, "--date")
-    folder = out or Path(f"report-{day.date().isoformat()}")
     with _failures():
         settings = State.settings()
+        day = _report_day(date, settings)
+        folder = out or Path(f"report-{day.isoformat()}")
         with Store(settings) as store:
             manifest = run(settings, store, SystemClock(), day, folder, progress=is_tty() and not as_json, force=force)
     summary = manifest["report"]
     if as_json:
         _summary(manifest, folder, settings, as_json)
         return
-    say(f"{summary['blocked_items']} blocked items on {summary['day']} -> {folder}")
+    say(f"{summary['blocked_items']} blocked items published on {summary['day']} ({summary['timezone']}) -> {folder}")
+    say(f"  from {summary['from']} (inclusive) to {summary['to']} (exclusive), as of {summary['as_of']}")
     for code, n in summary["by_category"].items():
         say(f"  {code}: {n}")
 

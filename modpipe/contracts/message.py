@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from modpipe.clock import Clock
+
+if TYPE_CHECKING:
+    from modpipe.settings import Settings
 
 Kind = Literal["post", "comment", "group_message"]
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -47,6 +54,7 @@ class DeadLetterReason(StrEnum):
     MISSING_FIELD = "missing_field"
     WRONG_TYPE = "wrong_type"
     BAD_TIMESTAMP = "bad_timestamp"
+    TOO_DEEP = "too_deep"
     BAD_VALUE = "bad_value"
     UNKNOWN_SERVICE_TYPE = "unknown_service_type"
     TEXT_TOO_LONG = "text_too_long"
@@ -78,14 +86,41 @@ _TYPE_ERRORS = ("_type", "_parsing")
 
 
 class MessageValidator:
-    """Turns raw Kafka values into Valid or Invalid; never raises on bad input."""
+    """Turns raw Kafka values into Valid or Invalid; never raises on bad input.
 
-    def __init__(self, service_types: frozenset[str], max_text_chars: int, max_message_bytes: int) -> None:
+    `published_at` must lie within [receipt - max_age, receipt + max_future]: the client's clock decides nothing
+    downstream (retention, report days) that modpipe's own clock has not bounded. Receipt time is the injected
+    clock's, or the `received_at` a caller passes (the moderation worker reads its clock once per batch)."""
+
+    def __init__(
+        self,
+        service_types: frozenset[str],
+        max_text_chars: int,
+        max_message_bytes: int,
+        *,
+        clock: Clock,
+        max_age: timedelta = timedelta(days=30),
+        max_future: timedelta = timedelta(days=1),
+        max_depth: int = 32,
+    ) -> None:
         self.service_types = service_types
         self.max_text_chars = max_text_chars
         self.max_message_bytes = max_message_bytes
+        self.clock = clock
+        self.max_age = max_age
+        self.max_future = max_future
+        self.max_depth = max_depth
 
-    def parse(self, raw: bytes) -> Parsed:
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock) -> MessageValidator:
+        m = settings.message
+        return cls(
+            frozenset(settings.services), m.max_text_chars, m.max_message_bytes, clock=clock,
+            max_age=timedelta(days=m.max_age_days), max_future=timedelta(seconds=m.max_future_s),
+            max_depth=m.max_depth,
+        )  # fmt: skip
+
+    def parse(self, raw: bytes, received_at: datetime | None = None) -> Parsed:
         if len(raw) > self.max_message_bytes:
             return Invalid(DeadLetterReason.TOO_LARGE, f"{len(raw)} bytes > {self.max_message_bytes}", raw)
         try:
@@ -95,7 +130,23 @@ class MessageValidator:
         try:
             message = InputMessage.model_validate_json(text)
         except ValidationError as exc:
-            return Invalid(*_classify(exc), raw)
+            return Invalid(*_classify(exc, self.max_depth), raw)
+        # Only unknown fields can nest (the contract's own are flat); pydantic's parser stops far deeper on its own.
+        extra = message.model_extra
+        if (
+            extra
+            and raw.count(b"[") + raw.count(b"{") > self.max_depth
+            and nesting_exceeds(extra.values(), self.max_depth)
+        ):
+            return Invalid(DeadLetterReason.TOO_DEEP, _deeper_than(self.max_depth), raw)
+        received = received_at if received_at is not None else self.clock.now()
+        published = message.published_at
+        if published < received - self.max_age:
+            detail = f"published_at {published.isoformat()} is more than {_span(self.max_age)} before receipt"
+            return Invalid(DeadLetterReason.BAD_TIMESTAMP, f"{detail} ({received.isoformat()})", raw)
+        if published > received + self.max_future:
+            detail = f"published_at {published.isoformat()} is more than {_span(self.max_future)} after receipt"
+            return Invalid(DeadLetterReason.BAD_TIMESTAMP, f"{detail} ({received.isoformat()})", raw)
         if message.service_type not in self.service_types:
             known = ", ".join(sorted(self.service_types))
             detail = f"service_type {message.service_type!r} is not one of: {known}"
@@ -106,13 +157,41 @@ class MessageValidator:
         return Valid(message, raw)
 
 
-def _classify(exc: ValidationError) -> tuple[DeadLetterReason, str]:
+def nesting_exceeds(values: Iterable[Any], limit: int) -> bool:
+    """Whether parsed JSON values, as the fields of an object (level 1), nest deeper than `limit`: level by level
+    without recursion (so no recursion limit), containers only (scalars add no level)."""
+    frontier = [v for v in values if type(v) is dict or type(v) is list]
+    level = 2
+    while frontier:
+        if level > limit:
+            return True
+        below: list[Any] = []
+        for v in frontier:
+            below += [c for c in (v.values() if type(v) is dict else v) if type(c) is dict or type(c) is list]
+        frontier = below
+        level += 1
+    return False
+
+
+def _span(delta: timedelta) -> str:
+    if delta % timedelta(days=1) == timedelta(0):
+        return f"{delta.days} days"
+    return f"{int(delta.total_seconds())} s"
+
+
+def _deeper_than(limit: int) -> str:
+    return f"JSON nested deeper than {limit} levels (setting message.max_depth; the message object is level 1)"
+
+
+def _classify(exc: ValidationError, max_depth: int) -> tuple[DeadLetterReason, str]:
     errors = exc.errors(include_url=False)
     first = errors[0]
     field = ".".join(str(p) for p in first["loc"]) or "<message>"
     kind = first["type"]
     detail = f"{field}: {first['msg']}"
     if kind == "json_invalid":
+        if "recursion limit" in first["msg"]:
+            return DeadLetterReason.TOO_DEEP, _deeper_than(max_depth)
         return DeadLetterReason.NOT_JSON, first["msg"]
     if not first["loc"] and kind in ("model_type", "dict_type", "model_attributes_type"):
         return DeadLetterReason.NOT_OBJECT, "the message is JSON but not an object"

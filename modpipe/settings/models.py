@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -97,6 +98,12 @@ class ElasticsearchSettings(Frozen):
 class MessageSettings(Frozen):
     max_text_chars: Annotated[int, Field(ge=1, le=10_000_000)]
     max_message_bytes: Annotated[int, Field(ge=64, le=100_000_000)]
+    # The window around modpipe's receipt time in which a message's published_at is believed.
+    max_age_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    max_future_s: Annotated[int, Field(ge=0, le=604_800)] = 86_400
+    # At most 128: a verdict nests its message a level deeper, and pydantic's JSON parser (used by the queue and
+    # review agents) gives up near 200 levels; a message accepted at intake must parse in every agent after it.
+    max_depth: Annotated[int, Field(ge=2, le=128)] = 32
 
 
 class ClassifierSettings(Frozen):
@@ -139,6 +146,21 @@ class RecordsSettings(Frozen):
     batch_max_bytes: Annotated[int, Field(ge=1024)]
     batch_max_age_s: Annotated[float, Field(gt=0)]
     sweep_interval_s: Annotated[float, Field(gt=0)]
+    # The zone whose calendar days `modpipe report --date` counts (regulators count Beijing days).
+    report_timezone: NonEmpty = "Asia/Shanghai"
+
+    @field_validator("report_timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError("an IANA time zone name such as Asia/Shanghai or UTC") from None
+        return value
+
+    @property
+    def report_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.report_timezone)
 
 
 class ReviewSettings(Frozen):

@@ -48,8 +48,9 @@ def test_one_locked_object_per_batch_with_manifest(records_settings: Settings, s
         key = batch.key
         assert key.startswith(f"records/service={batch.service}/date=")
         assert key.endswith(f"/w-a-v-0-{batch.entry.first_offset}.jsonl.zst")
+        # a period counts from the later of published_at and the receipt (the sink's clock): here the receipt
         expected = max(
-            retain_until(records_settings.services[batch.service].retention, NOW - timedelta(seconds=i))
+            retain_until(records_settings.services[batch.service].retention, max(NOW - timedelta(seconds=i), NOW))
             for i in range(batch.entry.first_offset, batch.entry.last_offset + 1, 2)
         )
         lock = raw_s3.get_object_retention(bucket, key, version_id=batch.entry.version_id)
@@ -107,11 +108,14 @@ def test_retried_batch_lands_on_its_own_key(records_settings: Settings, store: S
 def test_decision_extends_the_lock_of_the_verdict(records_settings: Settings, store: Store) -> None:
     verdicts, decisions = records_settings.kafka.topics.verdicts.name, records_settings.kafka.topics.decisions.name
     published = NOW - timedelta(hours=1)
-    with RecordSink(records_settings, clock=FixedClock(NOW), worker_id="w-d") as sink:
+    clock = FixedClock(NOW)
+    with RecordSink(records_settings, clock=clock, worker_id="w-d") as sink:
         sink.add(verdict("dx-1", "bbs", published, action=Action.REVIEW), topic=verdicts, partition=1, offset=7)
         sink.add(verdict("dx-2", "bbs", published, action=Action.REVIEW), topic=verdicts, partition=2, offset=7)
         (held1,) = [b for b in sink.flush() if b.entry.partition == 1]
         later = published + timedelta(days=10)
+        # the decision arrives when it is made: a decided_at days ahead of the receipt would not be believed
+        clock.set(later)
         sink.add(decision("dx-1", "bbs", later, DecisionOutcome.CONFIRMED, Action.REVIEW), topic=decisions,
                  partition=1, offset=7)  # fmt: skip
         (stored,) = sink.flush()

@@ -8,18 +8,26 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from minio import Minio
 
-from modpipe.clock import FixedClock
+from modpipe.clock import Clock, FixedClock, SystemClock
 from modpipe.settings import Settings
 from retention import HoldError, RecordSink, sweep
 from retention import holds as legal
 from retention.scan import versions
-from retention.store import Store
+from retention.store import Store, Stored
 from tests.integration.retention.factory import verdict
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 OLD = datetime(2020, 1, 1, 10, 0, tzinfo=UTC)
 BBS_DUE = datetime(2020, 3, 2, tzinfo=UTC)  # 1 Jan 10:00 + 60 days = 1 Mar 10:00, rounded up to the end of 1 Mar
 GROUP_DUE = datetime(2020, 7, 2, tzinfo=UTC)  # + 6 calendar months = 1 Jul 10:00 -> end of 1 Jul (> 180 days)
+
+
+class ServerTimeLocks(Store):
+    """Locks decided by the server's time, not the sink's clock: as if the records had been written in 2020 and
+    their locks had run out since (the server refuses a lock date in its past)."""
+
+    def put(self, key: str, data: bytes, until: datetime | None, clock: Clock, content_type: str) -> Stored:
+        return super().put(key, data, until, SystemClock(), content_type)
 
 
 def _keys(store: Store, prefix: str) -> set[str]:
@@ -29,16 +37,25 @@ def _keys(store: Store, prefix: str) -> set[str]:
 @pytest.mark.obligation("L3", "L4")
 def test_sweep_deletes_exactly_what_expired(records_settings: Settings, store: Store, raw_s3: Minio) -> None:
     topic = records_settings.kafka.topics.verdicts.name
-    # written today: records from 2020 are past their date already, so they carry no S3 lock, only their date
-    with RecordSink(records_settings, clock=FixedClock(NOW), worker_id="w") as sink:
+    # received in 2020 (a period counts from the receipt, the sink's clock) and past their date already, so they
+    # carry no lock the server still enforces, only their date; the records received today are locked
+    stored = {}
+    with (
+        ServerTimeLocks(records_settings) as in_2020,
+        RecordSink(records_settings, clock=FixedClock(OLD + timedelta(hours=2)), worker_id="w", store=in_2020) as sink,
+    ):
         for i in range(5):
             sink.add(verdict(f"free-{i}", "bbs", OLD + timedelta(minutes=i), author="a-free"), topic=topic,
                      partition=0, offset=i)  # fmt: skip
             sink.add(verdict(f"held-{i}", "bbs", OLD + timedelta(hours=1, minutes=i), author="a-held"), topic=topic,
                      partition=0, offset=10 + i)  # fmt: skip
             sink.add(verdict(f"grp-{i}", "group", OLD, group="g1"), topic=topic, partition=1, offset=i)
+        stored.update({b.key: b for b in sink.flush()})
+        assert sink.quarantined == []
+    with RecordSink(records_settings, clock=FixedClock(NOW), worker_id="w") as sink:
+        for i in range(5):
             sink.add(verdict(f"new-{i}", "bbs", NOW), topic=topic, partition=2, offset=i)
-        stored = {b.key: b for b in sink.flush()}
+        stored.update({b.key: b for b in sink.flush()})
     free = next(k for k in stored if "/hour=10/" in k and "service=bbs" in k)
     held = next(k for k in stored if "/hour=11/" in k)
     group = next(k for k in stored if "service=group" in k)

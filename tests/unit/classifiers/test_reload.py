@@ -153,13 +153,13 @@ def test_the_interval_is_respected(shared_model: Path, lexdir: Path) -> None:
         reloader.maybe_reload(datetime(2026, 11, 23, 9, 0))  # naive: refused
 
 
-def message(offset: int) -> RawMessage:
+def message(offset: int, at: datetime = AT) -> RawMessage:
     value = {
         "message_id": f"m-{offset}",
         "service_type": "bbs",
         "kind": "post",
         "text": TEXT,
-        "published_at": AT.isoformat(),
+        "published_at": at.isoformat(),
         "author_id": "a-1",
         "source_ip": "203.0.113.7",
     }
@@ -190,10 +190,11 @@ def test_a_classifying_child_process_reloads_before_a_batch(shared_model: Path, 
     settings = make_settings(shared_model, lexdir, interval_s=0.001)
     thread = ThreadPoolExecutor(1)
     moderator = Moderator(settings, SystemClock(), 1, thread)
+    now = SystemClock().now()  # intake refuses a published_at far from the receipt time
     try:
-        before = asyncio.run(moderator.process([message(0)]))
+        before = asyncio.run(moderator.process([message(0, now)]))
         write(lexdir / "C8.ops.txt", f"{NEW_TERM}||block\n")
-        after = asyncio.run(moderator.process([message(1)]))
+        after = asyncio.run(moderator.process([message(1, now)]))
     finally:
         moderator.close()
         thread.shutdown()

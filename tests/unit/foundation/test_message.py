@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modpipe.contracts.message import DeadLetterReason, Invalid, MessageValidator, Valid
+from modpipe.clock import FixedClock
+from modpipe.contracts.message import DeadLetterReason, Invalid, MessageValidator, Valid, nesting_exceeds
+from modpipe.settings import SettingsError, load_settings
 
 SERVICES = frozenset({"bbs", "comment", "group", "public_account"})
-VALIDATOR = MessageValidator(SERVICES, max_text_chars=50, max_message_bytes=2048)
+RECEIVED = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)  # the base message's published_at is 08:00+08:00 = 00:00Z
+VALIDATOR = MessageValidator(SERVICES, max_text_chars=50, max_message_bytes=2048, clock=FixedClock(RECEIVED))
 
 
 def message(**changes: Any) -> dict[str, Any]:
@@ -144,3 +149,126 @@ def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
         assert result.detail
     else:
         assert result.message.service_type in SERVICES
+
+
+# -- published_at is bounded by the receipt time (the injected clock) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("published_at", "ok"),
+    [
+        ("2026-10-24T00:30:00Z", True),  # exactly 30 days before receipt
+        ("2026-10-24T00:29:59.999Z", False),
+        ("2026-11-24T00:30:00+00:00", True),  # exactly a day after
+        ("2026-11-24T08:30:00.001+08:00", False),
+        ("1970-01-01T00:00:00Z", False),
+        ("2026-01-01T00:00:00+08:00", False),
+        ("9999-12-31T23:59:59Z", False),
+        ("9999-12-31T23:59:59-08:00", False),
+        ("0001-01-01T00:00:00+08:00", False),
+    ],
+)
+def test_published_at_outside_the_window_is_a_bad_timestamp(published_at: str, ok: bool) -> None:
+    result = VALIDATOR.parse(encode(message(published_at=published_at)))
+    if ok:
+        assert isinstance(result, Valid), getattr(result, "detail", "")
+        return
+    assert isinstance(result, Invalid)
+    assert result.reason is DeadLetterReason.BAD_TIMESTAMP
+    assert "receipt" in result.detail
+    assert published_at[:4] in result.detail
+
+
+def test_receipt_time_comes_from_the_clock_or_the_caller() -> None:
+    clock = FixedClock(RECEIVED)
+    validator = MessageValidator(SERVICES, 50, 2048, clock=clock, max_age=timedelta(hours=1), max_future=timedelta(0))
+    raw = encode(message())  # 00:00Z
+    assert isinstance(validator.parse(raw), Valid)
+    clock.advance(timedelta(minutes=31))
+    assert isinstance(validator.parse(raw), Invalid)
+    assert isinstance(validator.parse(raw, received_at=RECEIVED), Valid)  # the batch's own reading of the clock
+    early = datetime(2026, 11, 22, 23, 59, 59, tzinfo=UTC)
+    assert isinstance(validator.parse(raw, received_at=early), Invalid)  # a second in the future
+
+
+def test_the_window_and_depth_come_from_settings() -> None:
+    settings = load_settings(environ={}, overrides={"message.max_age_days": 2, "message.max_future_s": 60,
+                                                    "message.max_depth": 5})  # fmt: skip
+    validator = MessageValidator.from_settings(settings, FixedClock(RECEIVED))
+    assert (validator.max_age, validator.max_future, validator.max_depth) == (
+        timedelta(days=2),
+        timedelta(seconds=60),
+        5,
+    )
+    defaults = MessageValidator.from_settings(load_settings(environ={}), FixedClock(RECEIVED))
+    assert (defaults.max_age, defaults.max_future, defaults.max_depth) == (timedelta(30), timedelta(1), 32)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "expected"),
+    [
+        ("message.max_age_days", 0, "greater than or equal to 1"),
+        ("message.max_future_s", -1, "greater than or equal to 0"),
+        ("message.max_depth", 1000, "less than or equal to 128"),
+        ("message.max_depth", "deep", "valid integer"),
+    ],
+)
+def test_bad_window_and_depth_settings_stop_with_their_name(setting: str, value: object, expected: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ={}, overrides={setting: value})
+    assert setting in str(caught.value)
+    assert expected in str(caught.value)
+
+
+# -- nesting depth is bounded before parsing ---------------------------------------------------------------------
+
+
+def nested(depth: int, inner: str = "1") -> str:
+    """JSON of exactly `depth` levels: alternating arrays and objects around `inner`."""
+    text = inner
+    for level in range(depth):
+        text = f"[{text}]" if level % 2 else f'{{"k":{text}}}'
+    return text
+
+
+@pytest.mark.parametrize("depth", [1, 2, 31, 32, 33, 64, 150])
+def test_nesting_is_measured_exactly(depth: int) -> None:
+    value = json.loads(nested(depth))
+    assert nesting_exceeds([value], 33) is (depth > 32)  # as a field's value: one level below the object
+
+
+def test_brackets_inside_strings_do_not_nest() -> None:
+    text = "表情[微笑]" * 40 + '{"quoted": [[[' + '\\"[[[' * 50 + "\\\\"
+    raw = encode(message(text=text, tags=["[" * 100, "{" * 100], nested={"a": [{"b": "]]]]"}]}))
+    assert isinstance(MessageValidator(SERVICES, 10_000, 100_000, clock=FixedClock(RECEIVED)).parse(raw), Valid)
+
+
+def test_a_message_nested_too_deep_is_a_dead_letter_at_intake() -> None:
+    validator = MessageValidator(SERVICES, 50, 2_000_000, clock=FixedClock(RECEIVED), max_depth=32)
+    ok = encode(message()).replace(b'"kind"', b'"extra":' + nested(31).encode() + b',"kind"', 1)
+    assert isinstance(validator.parse(ok), Valid)  # the message object and 31 levels inside it
+    deep = encode(message()).replace(b'"kind"', b'"extra":' + nested(32).encode() + b',"kind"', 1)
+    result = validator.parse(deep)
+    assert isinstance(result, Invalid)
+    assert result.reason is DeadLetterReason.TOO_DEEP
+    assert "32" in result.detail
+    assert result.raw == deep
+
+
+def test_a_huge_nesting_is_refused_quickly_and_never_raises() -> None:
+    validator = MessageValidator(SERVICES, 50, 2_000_000, clock=FixedClock(RECEIVED))
+    head = encode(message())[:-1] + b',"extra":'
+    cases = [
+        b"[" * 1_000_000,  # not even closed
+        head + b"[" * 500_000 + b"]" * 500_000 + b"}",
+        head + b'{"a":' * 200_000 + b"1" + b"}" * 200_001,
+        head + b"[" + b"[[],[[]]]," * 100_000 + b"[]]}",  # wide, shallow: fine
+    ]
+    reasons = []
+    for raw in cases:
+        started = time.perf_counter()
+        result = validator.parse(raw)
+        if raw is not cases[-1]:
+            assert time.perf_counter() - started < 0.5  # refused at the parser's first levels past its limit
+        reasons.append(result.reason if isinstance(result, Invalid) else None)
+    assert reasons == [DeadLetterReason.TOO_DEEP, DeadLetterReason.TOO_DEEP, DeadLetterReason.TOO_DEEP, None]

@@ -16,9 +16,11 @@ CORPUS = {
 }
 
 
+AT = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
 def factory(seed: int, malformed: float = 0.1) -> MessageFactory:
-    clock = FixedClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
-    return MessageFactory(seed, clock, max_text_chars=500, malformed_share=malformed, corpus=CORPUS)
+    return MessageFactory(seed, FixedClock(AT), max_text_chars=500, malformed_share=malformed, corpus=CORPUS)
 
 
 def test_the_same_seed_gives_the_same_stream() -> None:
@@ -31,7 +33,8 @@ def test_the_same_seed_gives_the_same_stream() -> None:
 
 def test_every_malformed_message_fails_validation_with_its_own_reason() -> None:
     settings = load_settings(environ={})
-    validator = MessageValidator(frozenset(settings.services), 500, settings.message.max_message_bytes)
+    validator = MessageValidator(frozenset(settings.services), 500, settings.message.max_message_bytes,
+                                 clock=FixedClock(AT))  # fmt: skip
     seen: Counter[str] = Counter()
     for msg in factory(3, malformed=0.5).messages(2000):
         parsed = validator.parse(msg.value)
