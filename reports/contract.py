@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from modpipe.contracts import DeadLetterReason, Invalid
+from modpipe.contracts.message import classify, decode_limited
 from modpipe.settings import Settings
 
 Id = Annotated[str, Field(min_length=1, max_length=512)]
@@ -48,6 +49,7 @@ class ValidReport:
 ParsedReport = ValidReport | Invalid
 
 _TIMES = ("reported_at", "reporter_created_at")
+_MAX_DEPTH = 200  # where pydantic's JSON parser gives up
 
 
 class ReportValidator:
@@ -75,16 +77,14 @@ class ReportValidator:
         )
 
     def parse(self, raw: bytes) -> ParsedReport:
-        if len(raw) > self.max_report_bytes:
-            return Invalid(DeadLetterReason.TOO_LARGE, f"{len(raw)} bytes > {self.max_report_bytes}", raw)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return Invalid(DeadLetterReason.NOT_UTF8, f"invalid UTF-8 at byte {exc.start}", raw)
+        text = decode_limited(raw, self.max_report_bytes)
+        if isinstance(text, Invalid):
+            return text
         try:
             report = Report.model_validate_json(text)
         except ValidationError as exc:
-            return Invalid(*_classify(exc), raw)
+            # Reports are flat: pydantic's own recursion limit is the only depth check they need.
+            return Invalid(*classify(exc, what="report", time_fields=_TIMES, max_depth=_MAX_DEPTH), raw)
         problem = self._problem(report)
         if problem is not None:
             return Invalid(*problem, raw)
@@ -111,22 +111,3 @@ class ReportValidator:
 
 def _code_order(code: str) -> tuple[int, str]:
     return (int(code[1:]) if code[1:].isdigit() else 0, code)
-
-
-def _classify(exc: ValidationError) -> tuple[DeadLetterReason, str]:
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    field = ".".join(str(p) for p in first["loc"]) or "<report>"
-    kind = first["type"]
-    if kind == "json_invalid":
-        return DeadLetterReason.NOT_JSON, first["msg"]
-    if not first["loc"] and kind in ("model_type", "dict_type", "model_attributes_type"):
-        return DeadLetterReason.NOT_OBJECT, "the report is JSON but not an object"
-    if kind == "missing":
-        missing = sorted(".".join(str(p) for p in e["loc"]) for e in errors if e["type"] == "missing")
-        return DeadLetterReason.MISSING_FIELD, "missing: " + ", ".join(missing)
-    if first["loc"][:1] and first["loc"][0] in _TIMES:
-        return DeadLetterReason.BAD_TIMESTAMP, f"{field} must be RFC 3339 with an offset: {first['msg']}"
-    if kind.endswith(("_type", "_parsing")):
-        return DeadLetterReason.WRONG_TYPE, f"{field}: {first['msg']}"
-    return DeadLetterReason.BAD_VALUE, f"{field}: {first['msg']}"

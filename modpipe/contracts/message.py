@@ -121,16 +121,14 @@ class MessageValidator:
         )  # fmt: skip
 
     def parse(self, raw: bytes, received_at: datetime | None = None) -> Parsed:
-        if len(raw) > self.max_message_bytes:
-            return Invalid(DeadLetterReason.TOO_LARGE, f"{len(raw)} bytes > {self.max_message_bytes}", raw)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return Invalid(DeadLetterReason.NOT_UTF8, f"invalid UTF-8 at byte {exc.start}", raw)
+        text = decode_limited(raw, self.max_message_bytes)
+        if isinstance(text, Invalid):
+            return text
         try:
             message = InputMessage.model_validate_json(text)
         except ValidationError as exc:
-            return Invalid(*_classify(exc, self.max_depth), raw)
+            reason = classify(exc, what="message", time_fields=("published_at",), max_depth=self.max_depth)
+            return Invalid(*reason, raw)
         # Only unknown fields can nest (the contract's own are flat); pydantic's parser stops far deeper on its own.
         extra = message.model_extra
         if (
@@ -183,10 +181,13 @@ def _deeper_than(limit: int) -> str:
     return f"JSON nested deeper than {limit} levels (setting message.max_depth; the message object is level 1)"
 
 
-def _classify(exc: ValidationError, max_depth: int) -> tuple[DeadLetterReason, str]:
+def classify(
+    exc: ValidationError, *, what: str, time_fields: tuple[str, ...], max_depth: int
+) -> tuple[DeadLetterReason, str]:
+    """The dead-letter reason and detail of a contract's validation error (messages, user reports)."""
     errors = exc.errors(include_url=False)
     first = errors[0]
-    field = ".".join(str(p) for p in first["loc"]) or "<message>"
+    field = ".".join(str(p) for p in first["loc"]) or f"<{what}>"
     kind = first["type"]
     detail = f"{field}: {first['msg']}"
     if kind == "json_invalid":
@@ -194,12 +195,22 @@ def _classify(exc: ValidationError, max_depth: int) -> tuple[DeadLetterReason, s
             return DeadLetterReason.TOO_DEEP, _deeper_than(max_depth)
         return DeadLetterReason.NOT_JSON, first["msg"]
     if not first["loc"] and kind in ("model_type", "dict_type", "model_attributes_type"):
-        return DeadLetterReason.NOT_OBJECT, "the message is JSON but not an object"
+        return DeadLetterReason.NOT_OBJECT, f"the {what} is JSON but not an object"
     if kind == "missing":
         missing = sorted(".".join(str(p) for p in e["loc"]) for e in errors if e["type"] == "missing")
         return DeadLetterReason.MISSING_FIELD, "missing: " + ", ".join(missing)
-    if first["loc"][:1] == ("published_at",):
-        return DeadLetterReason.BAD_TIMESTAMP, f"published_at must be RFC 3339 with an offset: {first['msg']}"
+    if first["loc"][:1] and first["loc"][0] in time_fields:
+        return DeadLetterReason.BAD_TIMESTAMP, f"{field} must be RFC 3339 with an offset: {first['msg']}"
     if kind.endswith(_TYPE_ERRORS):
         return DeadLetterReason.WRONG_TYPE, detail
     return DeadLetterReason.BAD_VALUE, detail
+
+
+def decode_limited(raw: bytes, max_bytes: int) -> str | Invalid:
+    """The text of a raw input, or why it has none usable: larger than `max_bytes`, or not UTF-8."""
+    if len(raw) > max_bytes:
+        return Invalid(DeadLetterReason.TOO_LARGE, f"{len(raw)} bytes > {max_bytes}", raw)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Invalid(DeadLetterReason.NOT_UTF8, f"invalid UTF-8 at byte {exc.start}", raw)
