@@ -24,9 +24,21 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from modpipe.settings import Settings
 from retention import manifests, merkle
-from retention.checkpoint import PREFIX, Leaf, check_signature, checkpoint_key, digest, latest, load, read_leaves
-from retention.exceptions import IntegrityError
+from retention.checkpoint import (
+    PREFIX,
+    Leaf,
+    check_signature,
+    checkpoint_key,
+    digest,
+    latest,
+    load,
+    parse,
+    read_leaves,
+)
+from retention.checkpoint_keys import load_public_key, public_path
+from retention.exceptions import CheckpointKeyError, IntegrityError
 from retention.manifests import Entry
 from retention.store import Store
 
@@ -157,3 +169,29 @@ def prove_bundle(
         int(kept["seq"]), old_size, int(newest["seq"]), new_size, len(proved), after,
         len(manifest.get("objects_read", [])),
     )  # fmt: skip
+
+
+def prove_file(
+    settings: Settings, store: Store, folder: Path, kept_file: Path, public_key_file: Path | None
+) -> CheckpointProof:
+    """prove_bundle for `audit verify DIR --checkpoint FILE [--public-key FILE]`; the public key defaults to the
+    .pub next to records.checkpoint_key_file."""
+    try:
+        data = kept_file.read_bytes()
+    except OSError as exc:
+        raise CheckpointKeyError("--checkpoint", f"{kept_file}: cannot be read ({exc.strerror})") from None
+    try:
+        kept = parse(str(kept_file), data)
+    except IntegrityError:
+        raise CheckpointKeyError(
+            "--checkpoint", f"{kept_file}: not a checkpoint (the JSON `modpipe audit checkpoint` prints)"
+        ) from None
+    if public_key_file is not None:
+        public = load_public_key(public_key_file, "--public-key")
+    elif settings.records.checkpoint_key_file is not None:
+        public = load_public_key(
+            public_path(settings.records.checkpoint_key_file), "--public-key (default: records.checkpoint_key_file.pub)"
+        )
+    else:
+        raise CheckpointKeyError("--public-key", "required: the operator's checkpoint public key (FILE.pub of keygen)")
+    return prove_bundle(folder, store, kept, public, str(kept_file))

@@ -6,19 +6,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from modpipe.cli.common import EXIT_CONFIG, State, err, fail
 from modpipe.clock import SystemClock
-
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    from modpipe.settings import Settings
-    from retention.checkpoint_verify import CheckpointProof
-    from retention.store import Store
 
 
 def register(audit_app: typer.Typer) -> None:
@@ -67,32 +60,3 @@ def checkpoint(
                     fail(f"no checkpoint in bucket {store.bucket} yet: `modpipe audit checkpoint --write` writes one")
                 doc = found
     sys.stdout.write(canonical(doc).decode() + "\n")
-
-
-def public_key(settings: Settings, given: Path | None) -> Ed25519PublicKey:
-    """--public-key, or the .pub file next to records.checkpoint_key_file."""
-    from retention.checkpoint_keys import load_public_key, public_path
-
-    if given is not None:
-        return load_public_key(given, "--public-key")
-    private = settings.records.checkpoint_key_file
-    if private is None:
-        fail("--public-key: required (the operator's checkpoint public key, FILE.pub of `audit keygen`)", EXIT_CONFIG)
-    return load_public_key(public_path(private), "--public-key (default: records.checkpoint_key_file + .pub)")
-
-
-def prove(settings: Settings, store: Store, folder: Path, kept_file: Path, given_key: Path | None) -> CheckpointProof:
-    """`audit verify DIR --checkpoint FILE`: the bundle's manifests against the checkpoint the auditor kept."""
-    from retention.checkpoint import parse
-    from retention.checkpoint_verify import prove_bundle
-    from retention.exceptions import IntegrityError
-
-    try:
-        data = kept_file.read_bytes()
-    except OSError as exc:
-        fail(f"--checkpoint {kept_file}: cannot be read ({exc.strerror})", EXIT_CONFIG)
-    try:
-        kept = parse(str(kept_file), data)
-    except IntegrityError:
-        fail(f"--checkpoint {kept_file}: not a checkpoint (the JSON `modpipe audit checkpoint` prints)", EXIT_CONFIG)
-    return prove_bundle(folder, store, kept, public_key(settings, given_key), str(kept_file))

@@ -35,9 +35,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(decisions_app, name="decisions")
     app.command("report")(report)
-    from modpipe.cli import checkpoints
-
-    checkpoints.register(audit_app)
 
 
 @contextmanager
@@ -266,9 +263,9 @@ def verify(
             with Store(settings) as store:
                 result = bundle.verify(folder, store)
                 if checkpoint is not None:
-                    from modpipe.cli.checkpoints import prove
+                    from retention.checkpoint_verify import prove_file
 
-                    proof = prove(settings, store, folder, checkpoint, public_key)
+                    proof = prove_file(settings, store, folder, checkpoint, public_key)
     if as_json:
         sys.stdout.write(json.dumps({"ok": True, **asdict(result), "checkpoint": proof and asdict(proof)}) + "\n")
         return
