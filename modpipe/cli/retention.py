@@ -267,7 +267,8 @@ def verify(
 
                     proof = prove_file(settings, store, folder, checkpoint, public_key)
     if as_json:
-        sys.stdout.write(json.dumps({"ok": True, **asdict(result), "checkpoint": proof and asdict(proof)}) + "\n")
+        extra = {"checkpoint": asdict(proof)} if proof is not None else {}
+        sys.stdout.write(json.dumps({"ok": True, **asdict(result), **extra}) + "\n")
         return
     where = "files and S3 objects" if result.checked_against_store else "files only"
     say(f"OK: {result.records} records from {result.objects} objects verified ({where})")
