@@ -5,7 +5,9 @@ In one run, on a fresh S3 server (SeaweedFS, object lock, as in the local stack)
      settings.records.batch_max_records values, then flush), with verdicts spread over 4 services and 4 partitions;
   2. storage: stored bytes per record against the raw JSON of the verdicts;
   3. read: `audit export` of the whole window (every object verified against its manifest, every chain recomputed,
-     records.jsonl written) against a plain read of the same objects (GET + zstd decompress + json.loads per line).
+     records.jsonl written) against a plain read of the same objects (GET + zstd decompress + json.loads per line);
+  4. checkpoints: a signed checkpoint over every manifest version of the run, a second one with nothing new, and
+     the proof of the exported bundle against the first (`audit verify --checkpoint`).
 
     .venv/bin/python bench/records_bench.py [--count 200000] [--keep]
 
@@ -29,10 +31,11 @@ import zstandard
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modpipe.clock import FixedClock
-from modpipe.settings import load_settings
+from modpipe.settings import Settings, load_settings
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import LocalStack
 from retention import RecordSink
+from retention.checkpoint import write_checkpoint
 from retention.exports import export
 from retention.scan import latest_keys
 from retention.store import Store, init_bucket
@@ -147,12 +150,35 @@ def run(args: argparse.Namespace, stack: LocalStack, home: Path) -> None:
         began = time.perf_counter()
         manifest = export(settings, store, start, start + timedelta(hours=args.hours), out)
         export_s = time.perf_counter() - began
+        checkpoints(settings, store, home, args.hours, out)
     exported = manifest["counts"]["records"]
     print(f"read:   plain read of {len(keys)} objects ({lines} records, GET + decompress + parse): {plain_s:.1f} s, "
           f"{lines / plain_s:,.0f} records/s")  # fmt: skip
     print(f"        audit export of the same window ({exported} records, verified, written to records.jsonl "
           f"{manifest['files']['records.jsonl']['bytes'] / 1e6:,.0f} MB): {export_s:.1f} s, "
           f"{exported / export_s:,.0f} records/s, {export_s / plain_s:.1f}x the plain read")  # fmt: skip
+
+
+def checkpoints(settings: Settings, store: Store, home: Path, hours: int, out: Path) -> None:
+    from retention.checkpoint_keys import generate, load_public_key, load_signing_key
+    from retention.checkpoint_verify import prove_bundle
+
+    pub, _key_id = generate(home / "checkpoint.key")
+    key = load_signing_key(settings.model_copy(update={"records": settings.records.model_copy(
+        update={"checkpoint_key_file": home / "checkpoint.key"})}))  # fmt: skip
+    clock = FixedClock(datetime.now(UTC))
+    began = time.perf_counter()
+    first = write_checkpoint(settings, store, clock, key)
+    first_s = time.perf_counter() - began
+    began = time.perf_counter()
+    write_checkpoint(settings, store, clock, key)
+    again_s = time.perf_counter() - began
+    began = time.perf_counter()
+    proof = prove_bundle(out, store, first, load_public_key(pub, "--public-key"), "bench")
+    prove_s = time.perf_counter() - began
+    print(f"checkpoint: first over {first['tree_size']} manifest versions ({hours} h of records): {first_s:.2f} s "
+          f"({first_s / hours:.2f} s per hour of records); the next, nothing new: {again_s:.2f} s; proving the "
+          f"export ({proof.manifests} manifests, {proof.objects} objects) against it: {prove_s:.2f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faust
 from faust.types import EventT
@@ -28,6 +28,9 @@ from pipeline.moderation import Outgoing
 from pipeline.moderator import Moderator
 from pipeline.publish import BatchPublisher
 from pipeline.release import InOrderRelease
+
+if TYPE_CHECKING:
+    from retention.checkpoint_keys import SigningKey
 
 log = logging.getLogger("modpipe.worker")
 # Agents take `stream: Any`: faust's StreamT protocol does not declare take_events, which Stream has.
@@ -252,6 +255,16 @@ def records_agent(app: faust.App, ctx: WorkerContext) -> None:
     async def sweep() -> None:
         await run_sweep(ctx, sweeper)
 
+    if settings.records.checkpoint_key_file is not None:
+        from retention.checkpoint_keys import load_signing_key
+
+        key = load_signing_key(settings)  # a wrong key file stops the worker now, naming the setting
+
+        # On the sweep's thread: one checkpoint writer per worker, never in the middle of a sweep.
+        @app.timer(settings.records.checkpoint_interval_s)  # type: ignore[untyped-decorator]
+        async def checkpoint() -> None:
+            await run_checkpoint(ctx, sweeper, key)
+
 
 async def run_sweep(ctx: WorkerContext, sweeper: ThreadPoolExecutor) -> None:
     """One retention sweep; a failure is counted and logged, and the next interval tries again."""
@@ -266,6 +279,22 @@ async def run_sweep(ctx: WorkerContext, sweeper: ThreadPoolExecutor) -> None:
         log.exception("retention sweep failed; the next run will try again")
     else:
         ctx.metrics.sweep_last_success.set(ctx.clock.now().timestamp())
+
+
+async def run_checkpoint(ctx: WorkerContext, executor: ThreadPoolExecutor, key: SigningKey) -> None:
+    """One signed checkpoint of the record store; a failure is logged and the next interval tries again."""
+    from retention.checkpoint import write_checkpoint
+    from retention.store import Store
+
+    def write() -> None:
+        with Store(ctx.settings) as store:
+            doc = write_checkpoint(ctx.settings, store, ctx.clock, key)
+        log.info("checkpoint %s written: %s manifest versions, root %s", doc["seq"], doc["tree_size"], doc["root"])
+
+    try:
+        await asyncio.get_running_loop().run_in_executor(executor, write)
+    except Exception:
+        log.exception("records checkpoint failed; the next run will try again")
 
 
 def queue_agent(app: faust.App, ctx: WorkerContext) -> None:

@@ -54,3 +54,13 @@ class OutputNotEmpty(RetentionError, TerminalError):
         super().__init__(f"{folder}: {problem}")
         self.folder = folder
         self.problem = problem
+
+
+class CheckpointKeyError(RetentionError, TerminalError):
+    """The checkpoint signing key or an auditor's public key is missing or not an Ed25519 key; `setting` names the
+    setting or option that points at it. The message never holds the key itself."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+        self.problem = problem

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modpipe import __version__
-from modpipe.cli import classify, compliance, infra, pipeline
+from modpipe.cli import checkpoints, classify, compliance, infra, pipeline
 from modpipe.cli import retention as retention_cli
 from modpipe.cli import review as review_cli
 from modpipe.cli.common import State
@@ -24,6 +24,7 @@ app.add_typer(infra.stack_app, name="stack")
 app.add_typer(infra.topics_app, name="topics")
 review_cli.register(app)  # search, kibana, review
 retention_cli.register(app)  # storage, retention, audit, report, decisions
+checkpoints.register(retention_cli.audit_app)  # audit keygen, audit checkpoint
 
 
 @app.callback()

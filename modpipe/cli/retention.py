@@ -40,10 +40,13 @@ def register(app: typer.Typer) -> None:
 @contextmanager
 def _failures() -> Iterator[None]:
     from retention import IntegrityError, OutputNotEmpty, RetentionError
+    from retention.exceptions import CheckpointKeyError
 
     with known_failures():
         try:
             yield
+        except CheckpointKeyError as exc:
+            fail(str(exc), 2)
         except OutputNotEmpty as exc:
             fail(f"--out {exc.folder}: {exc.problem}", 2)
         except IntegrityError as exc:
@@ -250,24 +253,45 @@ def _summary(manifest: dict[str, Any], out: Path, settings: Settings, as_json: b
 def verify(
     folder: Annotated[Path, typer.Argument(help="A folder written by `audit export` or `report`.")],
     offline: Annotated[bool, typer.Option("--offline", help="Check the files only, not the S3 objects.")] = False,
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="A checkpoint kept from earlier (`audit checkpoint`).")
+    ] = None,
+    public_key: Annotated[
+        Path | None, typer.Option("--public-key", help="The operator's public key (default: the key file's .pub).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Re-check an export: file hashes, record hashes and chains, counts, and (unless --offline) that every object
-    read is still the same version with the same bytes in S3. Exits 3 naming what failed."""
+    read is still the same version with the same bytes in S3; with --checkpoint, that its manifests are in the
+    signed tree of that checkpoint or of a later one consistent with it. Exits 3 naming what failed."""
     from retention import bundle
     from retention.store import Store
 
+    if offline and checkpoint is not None:
+        fail("--checkpoint needs the S3 objects: it cannot be combined with --offline", 2)
+    proof = None
     with _failures():
         if offline:
             result = bundle.verify(folder)
         else:
-            with Store(State.settings()) as store:
+            settings = State.settings()
+            with Store(settings) as store:
                 result = bundle.verify(folder, store)
+                if checkpoint is not None:
+                    from retention.checkpoint_verify import prove_file
+
+                    proof = prove_file(settings, store, folder, checkpoint, public_key)
     if as_json:
-        sys.stdout.write(json.dumps({"ok": True, **asdict(result)}) + "\n")
+        extra = {"checkpoint": asdict(proof)} if proof is not None else {}
+        sys.stdout.write(json.dumps({"ok": True, **asdict(result), **extra}) + "\n")
         return
     where = "files and S3 objects" if result.checked_against_store else "files only"
     say(f"OK: {result.records} records from {result.objects} objects verified ({where})")
+    if proof is not None:
+        say(f"OK: {proof.manifests} manifest versions and {proof.objects} objects proved by checkpoint "
+            f"{proof.kept_seq} ({proof.kept_tree_size} leaves) and checkpoint {proof.latest_seq} "
+            f"({proof.latest_tree_size} leaves) consistent with it; {proof.written_after} written after it are "
+            "append-only")  # fmt: skip
 
 
 def _report_day(text: str, settings: Settings) -> date:

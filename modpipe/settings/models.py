@@ -146,6 +146,10 @@ class RecordsSettings(Frozen):
     batch_max_bytes: Annotated[int, Field(ge=1024)]
     batch_max_age_s: Annotated[float, Field(gt=0)]
     sweep_interval_s: Annotated[float, Field(gt=0)]
+    # The operator's Ed25519 signing key for the records checkpoints (PEM, PKCS#8; `modpipe audit keygen`). Only
+    # the path is a setting: the key itself is read when a checkpoint is signed and never printed.
+    checkpoint_key_file: Path | None = None
+    checkpoint_interval_s: Annotated[float, Field(gt=0)] = 3600.0
     # The zone whose calendar days `modpipe report --date` counts (regulators count Beijing days).
     report_timezone: NonEmpty = "Asia/Shanghai"
 
