@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from modpipe.cli.common import EXIT_CONFIG, State, err, fail
+from modpipe.cli.common import EXIT_CONFIG, State, err_console, fail
 from modpipe.clock import SystemClock
 
 
@@ -34,7 +34,9 @@ def keygen(
         fail(f"--out {out}: {exc.args[0] if exc.args else out} exists; a key is never overwritten", EXIT_CONFIG)
     except OSError as exc:
         fail(f"--out {out}: cannot be written ({exc.strerror})", EXIT_CONFIG)
-    err.print(f"private key {out} (mode 0600), public key {public_path(out)}; key id {key_id}", highlight=False)
+    err_console().print(
+        f"private key {out} (mode 0600), public key {public_path(out)}; key id {key_id}", highlight=False
+    )
     assert pub == public_path(out)
 
 
@@ -53,7 +55,9 @@ def checkpoint(
         with Store(settings) as store:
             if write:
                 doc = write_checkpoint(settings, store, SystemClock(), load_signing_key(settings))
-                err.print(f"checkpoint {doc['seq']} written: {doc['tree_size']} manifest versions", highlight=False)
+                err_console().print(
+                    f"checkpoint {doc['seq']} written: {doc['tree_size']} manifest versions", highlight=False
+                )
             else:
                 found = latest(store)
                 if found is None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from modpipe.cli.common import State, err, fail, known_failures, say
+from modpipe.cli.common import State, err_console, fail, known_failures, say
 
 if TYPE_CHECKING:
     from classifiers import Tagger, TagResult
@@ -62,7 +62,7 @@ def train(
         fail("nothing to train on: give --data or keep the default training sets", code=2)
     steps = 4 + 2 * len(settings.categories)
     columns = (TextColumn("train"), BarColumn(), TextColumn("{task.fields[step]}"), TimeElapsedColumn())
-    with known_failures(), Progress(*columns, console=err, transient=False) as bar:
+    with known_failures(), Progress(*columns, console=err_console(), transient=False) as bar:
         task = bar.add_task("train", total=steps, step="")
 
         def progress(step: str) -> None:
@@ -199,7 +199,7 @@ def _emit(tagger: Tagger, batch: list[tuple[dict[str, Any], str]]) -> None:
     for (extra, _), result in zip(batch, tagger.classify_batch([t for _, t in batch]), strict=True):
         print(json.dumps({**extra, **verdict_json(tagger, result)}, ensure_ascii=False), flush=False)
     sys.stdout.flush()
-    err.file.flush()
+    err_console().file.flush()
 
 
 def verdict_json(tagger: Tagger, result: TagResult) -> dict[str, Any]:

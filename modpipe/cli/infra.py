@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import SecretStr
-from rich.table import Table
 
-from modpipe.cli.common import State, fail, known_failures, out, say
-from modpipe.settings import Settings, SettingsError, load_settings
-from modpipe.stack.manager import LocalStack
-from modpipe.topics import BrokerUnreachable, ensure_topics
+from modpipe.cli.common import State, fail, fail_config, known_failures, out_console, say
+
+if TYPE_CHECKING:
+    from modpipe.settings import Settings
 
 config_app = typer.Typer(help="Show or check the effective configuration.", no_args_is_help=True)
 stack_app = typer.Typer(help="Run the local stack of real servers (Kafka protocol, S3, Elasticsearch API).")
@@ -20,6 +18,8 @@ topics_app = typer.Typer(help="Manage the pipeline's Kafka topics.", no_args_is_
 
 
 def masked(settings: Settings) -> dict[str, Any]:
+    from pydantic import SecretStr
+
     def walk(value: Any) -> Any:
         if isinstance(value, SecretStr):
             return "***" if value.get_secret_value() else ""
@@ -41,7 +41,7 @@ def config_show(
     """Print the effective configuration, secrets masked."""
     data = masked(State.settings())
     if fmt == "json":
-        out.print_json(data=data)
+        out_console().print_json(data=data)
     else:
         import yaml
 
@@ -51,11 +51,11 @@ def config_show(
 @config_app.command("check")
 def config_check() -> None:
     """Validate the configuration; exit 2 naming every bad setting."""
+    from modpipe.settings import SettingsError, load_settings
+
     try:
         settings = load_settings(State.config_dir, overrides=State.overrides)
     except SettingsError as exc:
-        from modpipe.cli.common import fail_config
-
         fail_config(exc)
     say(
         f"configuration ok: {len(settings.categories)} categories, {len(settings.services)} service types, "
@@ -66,6 +66,8 @@ def config_check() -> None:
 @stack_app.command("up")
 def stack_up() -> None:
     """Start the three servers (idempotent) and wait until each answers."""
+    from modpipe.stack.manager import LocalStack
+
     with known_failures():
         settings = State.settings()
         info = LocalStack.from_settings(settings).up(say)
@@ -77,13 +79,17 @@ def stack_up() -> None:
 @stack_app.command("status")
 def stack_status() -> None:
     """Show each server's health and address; exit 1 when any is down."""
+    from rich.table import Table
+
+    from modpipe.stack.manager import LocalStack
+
     with known_failures():
         statuses = LocalStack.from_settings(State.settings()).status()
     table = Table("server", "address", "pid", "state", "detail")
     for st in statuses:
         state = "[green]healthy[/]" if st.healthy else ("[yellow]unhealthy[/]" if st.running else "[red]stopped[/]")
         table.add_row(st.name, st.address, str(st.pid or "-"), state, st.detail)
-    out.print(table)
+    out_console().print(table)
     if not all(st.healthy for st in statuses):
         raise typer.Exit(1)
 
@@ -91,6 +97,8 @@ def stack_status() -> None:
 @stack_app.command("down")
 def stack_down() -> None:
     """Stop exactly the processes `up` started; their data stays."""
+    from modpipe.stack.manager import LocalStack
+
     with known_failures():
         stopped = LocalStack.from_settings(State.settings()).down(say)
     say("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
@@ -99,6 +107,8 @@ def stack_down() -> None:
 @topics_app.command("ensure")
 def topics_ensure() -> None:
     """Create the configured topics with their partition counts."""
+    from modpipe.topics import BrokerUnreachable, ensure_topics
+
     settings = State.settings()
     try:
         states = ensure_topics(settings)

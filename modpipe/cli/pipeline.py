@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
 from modpipe.cli.common import State, fail, known_failures, say
-from modpipe.settings.models import AGENT_NAMES, AgentName
 
-ALL_AGENTS = AGENT_NAMES
+if TYPE_CHECKING:
+    from modpipe.settings.models import AgentName
+
+
+def __getattr__(name: str) -> object:
+    # ALL_AGENTS stays importable from here without the settings models (pydantic) loading with the CLI.
+    if name == "ALL_AGENTS":
+        from modpipe.settings.models import AGENT_NAMES
+
+        return AGENT_NAMES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _agents(value: str | None, default: tuple[AgentName, ...]) -> tuple[AgentName, ...]:
     if not value:
         return default
+    from modpipe.settings.models import AGENT_NAMES
+
     names = tuple(a.strip() for a in value.split(",") if a.strip())
-    unknown = [n for n in names if n not in ALL_AGENTS]
+    unknown = [n for n in names if n not in AGENT_NAMES]
     if unknown:
-        fail(f"--agents: unknown agent(s) {unknown}; expected some of {list(ALL_AGENTS)}", code=2)
-    return cast(tuple[AgentName, ...], names)
+        fail(f"--agents: unknown agent(s) {unknown}; expected some of {list(AGENT_NAMES)}", code=2)
+    return cast("tuple[AgentName, ...]", names)
 
 
 def worker(

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from modpipe.cli.common import EXIT_CONFIG, State, fail, known_failures, say
-from modpipe.settings import Settings
+
+if TYPE_CHECKING:
+    from modpipe.settings import Settings
 
 search_app = typer.Typer(help="The moderation queue in Elasticsearch.", no_args_is_help=True)
 kibana_app = typer.Typer(help="Kibana saved objects for the moderation queue.", no_args_is_help=True)
@@ -60,6 +61,8 @@ def kibana_import(
     ] = None,
 ) -> None:
     """Import the data view, saved searches and dashboard (overwrite); fails when Kibana reports any error."""
+    import asyncio
+
     from modpipe.settings.loader import default_config_dir
     from review.desk.kibana import KibanaImportError, customise, import_objects, load_objects, to_ndjson
 

@@ -20,6 +20,9 @@ from modpipe.settings.models import Settings
 
 ENV_PREFIX = "MODPIPE__"
 CONFIG_DIR_ENV = "MODPIPE_CONFIG_DIR"
+# libyaml's loader when PyYAML was built with it: the same documents, read ~10x faster than the pure-Python one
+# (every command reads the four files on start-up).
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FILES = {
     "modpipe.yaml": None, "categories.yaml": "categories", "services.yaml": "services", "datasets.yaml": "datasets",
     "measures.yaml": "measures", "reports.yaml": "reports",
@@ -93,7 +96,7 @@ def _read_files(folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
         if filename in _OPTIONAL_FILES and not path.exists():
             path = shipped_config_dir() / filename
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}  # noqa: S506 - a safe loader
         except (OSError, yaml.YAMLError) as exc:
             raise SettingsError([SettingsProblem(filename, str(path), "a readable YAML file", str(exc))]) from None
         if not isinstance(loaded, dict):
