@@ -54,6 +54,7 @@ class State:
 
 
 def fail_config(exc: SettingsError) -> NoReturn:
+    # The problems come masked from the loader (a URL setting's password never reaches them).
     err_console().print("[bold red]invalid configuration[/]")
     for problem in exc.problems:
         err_console().print(f"  {problem}", markup=False, highlight=False)
@@ -61,7 +62,10 @@ def fail_config(exc: SettingsError) -> NoReturn:
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    err_console().print(f"[bold red]error:[/] {message}", highlight=False)
+    from modpipe.settings import mask_urls
+
+    # Error texts quote settings and server answers; a URL in them may carry a password (user:password@host).
+    err_console().print(f"[bold red]error:[/] {mask_urls(message)}", highlight=False)
     raise typer.Exit(code)
 
 

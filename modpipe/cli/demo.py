@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from modpipe.settings import Settings
+from modpipe.settings import Settings, mask_urls
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import LocalStack
 from pipeline.simulate import SimulationReport, simulate
@@ -254,7 +254,7 @@ def _where_next(settings: Settings, report: SimulationReport, elapsed: float) ->
         f"\n[bold green]done[/] in {elapsed:.0f}s: "
         f"sent {report.sent} ({report.valid} valid, {report.malformed} malformed)"
     )
-    es = settings.elasticsearch.url
+    es = mask_urls(settings.elasticsearch.url)
     console.print("[bold]Where to look next[/]")
     for line in (
         f"moderation queue:  modpipe review serve  → http://{settings.review.host}:{settings.review.port}/",

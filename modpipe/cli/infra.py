@@ -20,9 +20,13 @@ topics_app = typer.Typer(help="Manage the pipeline's Kafka topics.", no_args_is_
 def masked(settings: Settings) -> dict[str, Any]:
     from pydantic import SecretStr
 
+    from modpipe.settings import mask_urls
+
     def walk(value: Any) -> Any:
         if isinstance(value, SecretStr):
             return "***" if value.get_secret_value() else ""
+        if isinstance(value, str):
+            return mask_urls(value)
         if isinstance(value, dict):
             return {k: walk(v) for k, v in value.items()}
         if isinstance(value, list | tuple):

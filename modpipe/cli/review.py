@@ -30,15 +30,17 @@ def register(app: typer.Typer) -> None:
 @search_app.command("init")
 def search_init() -> None:
     """Install the queue's index template and alias (idempotent)."""
+    from modpipe.settings import mask_urls
     from review.queue import SearchError, ensure_index
 
     with known_failures():
         settings = State.settings()
+        url = mask_urls(settings.elasticsearch.url)
         try:
             alias = ensure_index(settings)
         except SearchError as exc:
-            fail(f"{exc} (setting elasticsearch.url = {settings.elasticsearch.url})")
-    say(f"queue ready: alias {alias} on {settings.elasticsearch.url}")
+            fail(f"{exc} (setting elasticsearch.url = {url})")
+    say(f"queue ready: alias {alias} on {url}")
 
 
 def _default_review_url(settings: Settings) -> str:

@@ -4,6 +4,7 @@ from modpipe.settings.errors import SettingsError, SettingsProblem
 from modpipe.settings.loader import load_settings
 from modpipe.settings.measures import MeasureKind, MeasuresSettings, SubjectType
 from modpipe.settings.models import Action, Category, LockMode, ServiceType, Settings
+from modpipe.settings.redact import mask_urls
 from modpipe.settings.reports import ReportSettings
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "SettingsProblem",
     "SubjectType",
     "load_settings",
+    "mask_urls",
 ]

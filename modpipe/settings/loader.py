@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from modpipe.settings.errors import SettingsError, SettingsProblem
 from modpipe.settings.models import Settings
+from modpipe.settings.redact import mask_urls
 
 ENV_PREFIX = "MODPIPE__"
 CONFIG_DIR_ENV = "MODPIPE_CONFIG_DIR"
@@ -203,7 +204,8 @@ def _problem(err: Mapping[str, Any], origin: Mapping[str, str]) -> SettingsProbl
         expected = _description(loc) or err["msg"]
     else:
         expected = str(err["msg"]).removeprefix("Value error, ")
-    return SettingsProblem(setting, shown, expected, source)
+    # A URL setting may carry a password (http://user:password@host); the message names it, never shows it.
+    return SettingsProblem(setting, mask_urls(shown), mask_urls(expected), source)
 
 
 def _source(loc: list[str], origin: Mapping[str, str]) -> str:

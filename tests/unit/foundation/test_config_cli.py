@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from modpipe.stack.health import free_port
 from tests.support import REPO
 
 
@@ -81,3 +82,33 @@ def test_config_dir_option(tmp_path: Path) -> None:
     done = modpipe("--config-dir", str(tmp_path / "missing"), "config", "check", home=tmp_path)
     assert done.returncode == 2
     assert "config_dir" in done.stderr
+
+
+ES_WITH_PASSWORD = "http://elastic:url-pw-42@127.0.0.1:1"
+
+
+def test_config_show_masks_the_userinfo_of_urls(tmp_path: Path) -> None:
+    for fmt in ("json", "yaml"):
+        done = modpipe("config", "show", "--format", fmt, home=tmp_path, MODPIPE__ELASTICSEARCH__URL=ES_WITH_PASSWORD)
+        assert done.returncode == 0, done.stderr
+        assert "url-pw-42" not in done.stdout + done.stderr, fmt
+        assert "elastic:" not in done.stdout, fmt
+        assert "http://***@127.0.0.1:1" in done.stdout, fmt
+
+
+def test_a_bad_url_setting_is_named_with_its_userinfo_masked(tmp_path: Path) -> None:
+    done = modpipe("config", "check", home=tmp_path, MODPIPE__ELASTICSEARCH__URL=ES_WITH_PASSWORD + "/a path")
+    assert done.returncode == 2
+    assert "elasticsearch.url" in done.stderr
+    assert "url-pw-42" not in done.stdout + done.stderr
+    assert "'http://***@127.0.0.1:1/a path'" in done.stderr
+
+
+def test_unreachable_elasticsearch_error_masks_the_userinfo(tmp_path: Path) -> None:
+    url = f"http://elastic:url-pw-42@127.0.0.1:{free_port()}"
+    done = modpipe("search", "init", home=tmp_path, MODPIPE__ELASTICSEARCH__URL=url)
+    assert done.returncode == 1
+    assert "unreachable" in done.stderr
+    assert "elasticsearch.url" in done.stderr
+    assert "url-pw-42" not in done.stdout + done.stderr
+    assert "http://***@127.0.0.1:" in done.stderr
