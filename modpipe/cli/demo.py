@@ -10,11 +10,11 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,8 +102,15 @@ def run_demo(settings: Settings, config_dir: Path | None, count: int, rate: floa
             stack_of_workers.callback(_stop_worker, w)
         _wait_healthy(workers)
         run = time.strftime("%Y%m%d%H%M%S")
-        console.print(f"[bold]→ demo stream[/]: {count} messages at {rate:.0f}/s (run {run})")
-        report = _stream_and_watch(settings, workers, count, rate, run)
+        pace = f"at {rate:.0f}/s" if rate > 0 else "as fast as possible"
+        console.print(f"[bold]→ demo stream[/]: {count} messages {pace} (run {run})")
+        watcher = RunWatcher(settings, run)
+        try:
+            report = _stream_and_watch(
+                lambda: simulate(settings, rate, count, seed=int(run), run=run), watcher, workers, count, rate
+            )
+        finally:
+            watcher.close()
     _where_next(settings, report, time.monotonic() - started)
     if stop_stack:
         stack.down(lambda msg: console.print(f"  {msg}"))
@@ -183,18 +190,26 @@ class RunWatcher:
         self.consumer.close()
 
 
+def time_limit_s(count: int, rate: float) -> float:
+    """How long the demo waits for its stream to be moderated, stored and queued before it gives up."""
+    # As fast as possible (rate 0), the workers set the pace: allow for slow ones (100 msg/s; README measures
+    # thousands).
+    return 60 + 5 * count / (rate if rate > 0 else 100)
+
+
 def _stream_and_watch(
-    settings: Settings, workers: Sequence[WorkerProcess], count: int, rate: float, run: str
+    publish: Callable[[], SimulationReport],
+    watcher: RunWatcher,
+    workers: Sequence[WorkerProcess],
+    count: int,
+    rate: float,
 ) -> SimulationReport:
-    result: list[SimulationReport] = []
-    producer = threading.Thread(
-        target=lambda: result.append(simulate(settings, rate, count, seed=int(run), run=run)), name="demo-simulate"
-    )
-    watcher = RunWatcher(settings, run)
+    """Publish in a thread while showing the live summary; a failed publish stops the summary and is raised here."""
     base = _totals(workers)
+    limit = time_limit_s(count, rate)
     t0 = time.monotonic()
-    producer.start()
-    try:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-simulate") as pool:
+        producer = pool.submit(publish)
         with Live(console=console, refresh_per_second=4) as live:
             while True:
                 watcher.poll()
@@ -202,15 +217,15 @@ def _stream_and_watch(
                 stored = now.get("records_stored", 0) - base.get("records_stored", 0)
                 queued = now.get("queue_indexed", 0) - base.get("queue_indexed", 0)
                 live.update(_summary_table(watcher, stored, queued, time.monotonic() - t0, count))
+                if producer.done() and producer.exception() is not None:
+                    break
                 flagged = sum(1 for action, _ in watcher.verdicts.values() if action != "pass")
                 done = len(watcher.verdicts) + len(watcher.dead) >= count
                 stored_all = stored >= len(watcher.verdicts) and queued >= flagged
-                if (done and stored_all and not producer.is_alive()) or time.monotonic() - t0 > 60 + 5 * count / rate:
+                if (done and stored_all and producer.done()) or time.monotonic() - t0 > limit:
                     break
-    finally:
-        producer.join()
-        watcher.close()
-    return result[0]
+        # The report, or the exception that stopped the publishing thread.
+        return producer.result()
 
 
 def _totals(workers: Sequence[WorkerProcess]) -> dict[str, float]:

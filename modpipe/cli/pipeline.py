@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
@@ -33,6 +34,11 @@ def _agents(value: str | None, default: tuple[AgentName, ...]) -> tuple[AgentNam
     return cast("tuple[AgentName, ...]", names)
 
 
+def _check_rate(rate: float) -> None:
+    if rate < 0 or math.isnan(rate):
+        fail(f"--rate {rate}: messages per second, 0 or more (0 = as fast as possible)", code=2)
+
+
 def worker(
     agents: Annotated[str | None, typer.Option(help="Comma-separated: moderation,decisions,records,queue.")] = None,
     web_port: Annotated[int | None, typer.Option(help="Port of /healthz and /metrics (one per worker).")] = None,
@@ -62,6 +68,7 @@ def simulate(
 
     from pipeline.simulate import simulate as run_simulation
 
+    _check_rate(rate)
     settings = State.settings()
     try:
         report = run_simulation(settings, rate, count, seed=seed, run=run, malformed_share=malformed)
@@ -79,12 +86,15 @@ def simulate(
 
 def demo(
     count: Annotated[int, typer.Option(help="Messages in the demo stream.")] = 5000,
-    rate: Annotated[float, typer.Option(help="Messages per second of the demo stream.")] = 1000.0,
+    rate: Annotated[
+        float, typer.Option(help="Messages per second of the demo stream; 0 = as fast as possible.")
+    ] = 1000.0,
     down: Annotated[bool, typer.Option(help="Stop the local stack at the end too.")] = False,
 ) -> None:
     """The main job: local stack, topics, storage, index, model, workers, a demo stream and a live summary."""
     from modpipe.cli.demo import run_demo
 
+    _check_rate(rate)
     with known_failures():
         settings = State.settings()
         run_demo(settings, State.config_dir, count=count, rate=rate, stop_stack=down)
