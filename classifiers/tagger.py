@@ -177,4 +177,6 @@ class Tagger:
 
 
 def lexicon_folders(settings: Settings) -> list[Path]:
-    return [shipped_lexicon_dir(), *settings.classifier.extra_lexicons]
+    """The base lexicons (the config folder's, else the shipped ones), then every `classifier.extra_lexicons`."""
+    base = Path(settings.classifier.lexicon_dir) if settings.classifier.lexicon_dir else shipped_lexicon_dir()
+    return [base, *settings.classifier.extra_lexicons]

@@ -69,6 +69,7 @@ def load_settings(
     _fill_keyed_entries(data)
     _resolve_local(data)
     _fill_credentials(data)
+    _fill_lexicon_dir(data, folder)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -190,6 +191,13 @@ def _fill_credentials(data: dict[str, Any]) -> None:
     s3.setdefault("access_key", "")
     s3["access_key"] = s3["access_key"] or creds.get("access_key", "")
     s3["secret_key"] = s3.get("secret_key") or creds.get("secret_key", "")
+
+
+def _fill_lexicon_dir(data: dict[str, Any], folder: Path) -> None:
+    """Lexicons follow the config folder (--config-dir, MODPIPE_CONFIG_DIR) when it holds a lexicons/ folder."""
+    classifier = data.get("classifier")
+    if isinstance(classifier, dict) and not classifier.get("lexicon_dir") and (folder / "lexicons").is_dir():
+        classifier["lexicon_dir"] = str(folder / "lexicons")
 
 
 def _problem(err: Mapping[str, Any], origin: Mapping[str, str]) -> SettingsProblem:

@@ -108,6 +108,8 @@ class MessageSettings(Frozen):
 
 class ClassifierSettings(Frozen):
     model_dir: str
+    # Filled by the loader: the config folder's lexicons/ when it has one; left empty, the shipped lexicons.
+    lexicon_dir: str = ""
     extra_lexicons: tuple[Path, ...]
     datasets_dir: str
     default_training: tuple[NonEmpty, ...]
@@ -115,6 +117,13 @@ class ClassifierSettings(Frozen):
     reload_interval_s: Annotated[
         float, Field(gt=0, description="seconds > 0 between checks for a changed lexicon or model (e.g. 30)")
     ] = 30.0
+
+    @field_validator("lexicon_dir")
+    @classmethod
+    def _lexicon_dir_exists(cls, value: str) -> str:
+        if value and not Path(value).is_dir():
+            raise ValueError(f"an existing folder of lexicon files, or empty for the shipped ones; not found: {value}")
+        return value
 
     @field_validator("extra_lexicons")
     @classmethod
