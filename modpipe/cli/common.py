@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -97,6 +97,3 @@ def say(message: str) -> None:
 
 def is_tty() -> bool:
     return sys.stderr.isatty()
-
-
-Command = Callable[..., Any]
