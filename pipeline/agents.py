@@ -40,14 +40,6 @@ def raw_messages(events: Sequence[EventT[Any]]) -> list[RawMessage]:
     ]
 
 
-def track_positions(ctx: WorkerContext, batch: Sequence[RawMessage]) -> None:
-    latest: dict[tuple[str, int], int] = {}
-    for m in batch:
-        latest[(m.topic, m.partition)] = max(latest.get((m.topic, m.partition), -1), m.offset)
-    for (topic, partition), offset in latest.items():
-        ctx.metrics.position.labels(topic, str(partition)).set(offset + 1)
-
-
 def transient_errors() -> tuple[type[BaseException], ...]:
     """Failures worth waiting out: the store is down or overloaded. Anything else is terminal."""
     from pipeline.search.exceptions import SearchUnavailable
@@ -151,7 +143,7 @@ def batch_agent(
                         return  # the release stage reports it and stops the worker
                 if releases.failed:
                     return
-                track_positions(ctx, batch)
+                ctx.lag.taken(name, batch)
                 ctx.metrics.batch_size.labels(name).observe(len(batch))
                 while len(releases.pending) >= limit:
                     await asyncio.wait(releases.pending, return_when=asyncio.FIRST_COMPLETED)

@@ -24,6 +24,8 @@ from modpipe.clock import Clock, SystemClock
 from modpipe.settings import Settings
 from modpipe.settings.models import AgentName
 from modpipe.topics import output_limits
+from pipeline.health import BrokerHealth, broker_problem
+from pipeline.lag import LagTracker
 from pipeline.metrics import Metrics
 from pipeline.transport import WorkerApp
 
@@ -39,6 +41,12 @@ class WorkerContext:
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="modpipe"))
     started_at: float = field(default_factory=time.monotonic)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    lag: LagTracker = field(init=False)
+    broker: BrokerHealth = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lag = LagTracker(self.metrics)
+        self.broker = BrokerHealth(self.settings.worker.health_grace_s, self.clock)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -128,6 +136,16 @@ def build_app(
 
 def _add_pages(apps: Sequence[faust.App], ctx: WorkerContext) -> None:
     app = apps[0]
+    worker = ctx.settings.worker
+    client_id = f"{ctx.settings.kafka.client_id}-{ctx.worker_id}-health"
+
+    @app.timer(worker.health_check_interval_s)  # type: ignore[untyped-decorator]
+    async def check_broker() -> None:
+        try:
+            problem = await broker_problem(ctx.settings.kafka.servers, worker.health_check_interval_s, client_id)
+        except Exception as exc:  # noqa: BLE001 - a check that breaks is a failed check, never a dead timer
+            problem = f"broker check failed: {exc!r}"
+        ctx.broker.record(problem)
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
@@ -139,17 +157,25 @@ def _add_pages(apps: Sequence[faust.App], ctx: WorkerContext) -> None:
             }
             for name, agent_app in zip(ctx.agents, apps, strict=True)
         }
-        return web.json(
-            {
-                "status": "ok",
-                "worker": ctx.worker_id,
-                "agents": list(ctx.agents),
-                "groups": groups,
-                "assigned": sorted({tp for g in groups.values() for tp in g["assigned"]}),
-                "uptime_s": round(time.monotonic() - ctx.started_at, 1),
-            }
-        )
+        reason = ctx.broker.unhealthy_reason()
+        body = {
+            "status": "ok" if reason is None else "unhealthy",
+            "worker": ctx.worker_id,
+            "agents": list(ctx.agents),
+            "groups": groups,
+            "assigned": sorted({tp for g in groups.values() for tp in g["assigned"]}),
+            "uptime_s": round(time.monotonic() - ctx.started_at, 1),
+            "broker": ctx.broker.snapshot(),
+        }
+        if reason is not None:
+            body["reason"] = reason
+        return web.json(body, status=200 if reason is None else 503)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
+        for name, agent_app in zip(ctx.agents, apps, strict=True):
+            try:
+                ctx.lag.export(name, agent_app.consumer)
+            except Exception:  # a consumer not started yet has no lag to show; the other agents still do
+                logging.getLogger("modpipe.worker").debug("no lag for %s yet", name, exc_info=True)
         return web.bytes(generate_latest(ctx.metrics.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
