@@ -138,11 +138,13 @@ def _add_pages(apps: Sequence[faust.App], ctx: WorkerContext) -> None:
     app = apps[0]
     worker = ctx.settings.worker
     client_id = f"{ctx.settings.kafka.client_id}-{ctx.worker_id}-health"
+    # Shorter than the interval, so a broker that accepts and never answers does not make the checks overlap.
+    check_timeout_s = 0.75 * worker.health_check_interval_s
 
     @app.timer(worker.health_check_interval_s)  # type: ignore[untyped-decorator]
     async def check_broker() -> None:
         try:
-            problem = await broker_problem(ctx.settings.kafka.servers, worker.health_check_interval_s, client_id)
+            problem = await broker_problem(ctx.settings.kafka.servers, check_timeout_s, client_id)
         except Exception as exc:  # noqa: BLE001 - a check that breaks is a failed check, never a dead timer
             problem = f"broker check failed: {exc!r}"
         ctx.broker.record(problem)

@@ -3,9 +3,9 @@
 faust and aiokafka retry a lost broker forever and log each attempt, and nothing they expose says "the broker is
 gone": through a 20 s outage the worker kept answering /healthz with "ok". Traffic is no measure either, since a
 quiet topic fetches nothing for hours. So every `worker.health_check_interval_s` the worker opens a connection of
-its own and sends a Metadata request (no topics: the answer is the broker list, a few hundred bytes), with the
-interval as its timeout; /healthz is unhealthy once no check succeeded for `worker.health_grace_s`, and healthy
-again with the first answer.
+its own and sends a Metadata request (no topics: the answer is the broker list, a few hundred bytes), timing out
+after three quarters of the interval; /healthz is unhealthy once no check succeeded for `worker.health_grace_s`,
+and healthy again with the first answer.
 """
 
 from __future__ import annotations
