@@ -45,14 +45,6 @@ def raw_messages(events: Sequence[EventT[Any]]) -> list[RawMessage]:
     ]
 
 
-def track_positions(ctx: WorkerContext, batch: Sequence[RawMessage]) -> None:
-    latest: dict[tuple[str, int], int] = {}
-    for m in batch:
-        latest[(m.topic, m.partition)] = max(latest.get((m.topic, m.partition), -1), m.offset)
-    for (topic, partition), offset in latest.items():
-        ctx.metrics.position.labels(topic, str(partition)).set(offset + 1)
-
-
 async def retry_until_done(app: faust.App, ctx: WorkerContext, agent: str, work: Callable[[], Any]) -> Any:
     """Run blocking work until it succeeds. A store that is down is waited out with back-off (the partition stalls,
     and the metrics and logs say so) rather than a record being skipped. A terminal failure (a bucket without object
@@ -148,7 +140,7 @@ def batch_agent(
                         return  # the release stage reports it and stops the worker
                 if releases.failed:
                     return
-                track_positions(ctx, batch)
+                ctx.lag.taken(name, batch)
                 ctx.metrics.batch_size.labels(name).observe(len(batch))
                 while len(releases.pending) >= limit:
                     await asyncio.wait(releases.pending, return_when=asyncio.FIRST_COMPLETED)

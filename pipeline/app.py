@@ -23,6 +23,7 @@ from modpipe.settings.models import AgentName
 from modpipe.topics import output_limits
 from pipeline import agents as agent_defs
 from pipeline.context import WorkerContext
+from pipeline.health import broker_problem
 from pipeline.transport import WorkerApp
 
 
@@ -103,6 +104,18 @@ def build_app(
 
 def _add_pages(apps: Sequence[faust.App], ctx: WorkerContext) -> None:
     app = apps[0]
+    worker = ctx.settings.worker
+    client_id = f"{ctx.settings.kafka.client_id}-{ctx.worker_id}-health"
+    # Shorter than the interval, so a broker that accepts and never answers does not make the checks overlap.
+    check_timeout_s = 0.75 * worker.health_check_interval_s
+
+    @app.timer(worker.health_check_interval_s)  # type: ignore[untyped-decorator]
+    async def check_broker() -> None:
+        try:
+            problem = await broker_problem(ctx.settings.kafka.servers, check_timeout_s, client_id)
+        except Exception as exc:  # noqa: BLE001 - a check that breaks is a failed check, never a dead timer
+            problem = f"broker check failed: {exc!r}"
+        ctx.broker.record(problem)
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
@@ -114,17 +127,25 @@ def _add_pages(apps: Sequence[faust.App], ctx: WorkerContext) -> None:
             }
             for name, agent_app in zip(ctx.agents, apps, strict=True)
         }
-        return web.json(
-            {
-                "status": "ok",
-                "worker": ctx.worker_id,
-                "agents": list(ctx.agents),
-                "groups": groups,
-                "assigned": sorted({tp for g in groups.values() for tp in g["assigned"]}),
-                "uptime_s": round(time.monotonic() - ctx.started_at, 1),
-            }
-        )
+        reason = ctx.broker.unhealthy_reason()
+        body = {
+            "status": "ok" if reason is None else "unhealthy",
+            "worker": ctx.worker_id,
+            "agents": list(ctx.agents),
+            "groups": groups,
+            "assigned": sorted({tp for g in groups.values() for tp in g["assigned"]}),
+            "uptime_s": round(time.monotonic() - ctx.started_at, 1),
+            "broker": ctx.broker.snapshot(),
+        }
+        if reason is not None:
+            body["reason"] = reason
+        return web.json(body, status=200 if reason is None else 503)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
+        for name, agent_app in zip(ctx.agents, apps, strict=True):
+            try:
+                ctx.lag.export(name, agent_app.consumer)
+            except Exception:  # a consumer not started yet has no lag to show; the other agents still do
+                logging.getLogger("modpipe.worker").debug("no lag for %s yet", name, exc_info=True)
         return web.bytes(generate_latest(ctx.metrics.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])

@@ -12,6 +12,8 @@ from typing import Any
 from modpipe.clock import Clock
 from modpipe.settings import Settings
 from modpipe.settings.models import AgentName
+from pipeline.health import BrokerHealth
+from pipeline.lag import LagTracker
 from pipeline.metrics import Metrics
 
 
@@ -26,6 +28,12 @@ class WorkerContext:
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="modpipe"))
     started_at: float = field(default_factory=time.monotonic)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    lag: LagTracker = field(init=False)
+    broker: BrokerHealth = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lag = LagTracker(self.metrics)
+        self.broker = BrokerHealth(self.settings.worker.health_grace_s, self.clock)
 
     def close(self) -> None:
         for close in reversed(self.closers):

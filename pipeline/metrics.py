@@ -34,8 +34,18 @@ class Metrics:
         self.batch_size = Histogram(
             "modpipe_batch_size", "Messages per batch", ["agent"], buckets=(1, 10, 50, 100, 250, 500, 1000), registry=r
         )
+        # Per agent: two agents (records, queue) read the same topics, each in its own consumer group.
         self.position = Gauge(
-            "modpipe_consumer_position", "Next offset to process, per partition", ["topic", "partition"], registry=r
+            "modpipe_consumer_position",
+            "Next offset the agent takes into a batch, per partition",
+            ["agent", "topic", "partition"],
+            registry=r,
+        )
+        self.lag = Gauge(
+            "modpipe_consumer_lag",
+            "Messages in the partition after the agent's position (pipeline.lag)",
+            ["agent", "topic", "partition"],
+            registry=r,
         )
         self.retries = Counter("modpipe_transient_retries_total", "Transient failures retried", ["agent"], registry=r)
         self.sweep_failures = Counter(

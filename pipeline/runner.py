@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import faust
 
@@ -11,7 +12,7 @@ from modpipe.net import kafka_answers, port_is_free
 from modpipe.settings import Settings
 from modpipe.settings.models import AgentName
 from pipeline.exceptions import StartupError
-from pipeline.logs import json_handler
+from pipeline.logs import RepeatFilter, json_handler
 
 
 def preflight(settings: Settings, agents: Sequence[AgentName], web_port: int) -> None:
@@ -43,11 +44,16 @@ def preflight(settings: Settings, agents: Sequence[AgentName], web_port: int) ->
 
 
 class JsonLogWorker(faust.Worker):
-    """A faust worker whose every log line, its own and the libraries', is one JSON object."""
+    """A faust worker whose every log line, its own and the libraries', is one JSON object, with repeating
+    warnings and errors summed up (pipeline.logs.RepeatFilter)."""
+
+    def __init__(self, *args: Any, repeats: RepeatFilter | None = None, **kwargs: Any) -> None:
+        self.repeats = repeats
+        super().__init__(*args, **kwargs)
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         # mode installs a plain-text handler first; replace it so log shippers get one format only.
-        logger.handlers[:] = [json_handler(level)]
+        logger.handlers[:] = [json_handler(level, self.repeats)]
 
 
 def run_worker(settings: Settings, agents: Sequence[AgentName], worker_id: str, web_port: int) -> None:
@@ -56,8 +62,14 @@ def run_worker(settings: Settings, agents: Sequence[AgentName], worker_id: str, 
 
     preflight(settings, agents, web_port)
     apps, ctx = create_apps(settings, agents, worker_id=worker_id, web_port=web_port)
+    repeats = RepeatFilter(settings.worker.log_repeat_interval_s, ctx.clock)
+
+    @apps[0].timer(1.0)  # type: ignore[untyped-decorator]
+    async def sum_up_repeats() -> None:
+        repeats.flush()
+
     # The other agents' apps start and stop with the first, as services of the same worker.
-    worker = JsonLogWorker(apps[0], *apps[1:], loglevel="INFO", quiet=True, redirect_stdouts=False)
+    worker = JsonLogWorker(apps[0], *apps[1:], loglevel="INFO", quiet=True, redirect_stdouts=False, repeats=repeats)
     logging.getLogger("modpipe").info("worker %s starting agents %s", worker_id, list(ctx.agents))
     try:
         worker.execute_from_commandline()

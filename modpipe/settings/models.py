@@ -148,6 +148,24 @@ class WorkerSettings(Frozen):
     processes: Annotated[int, Field(ge=0, le=64, description="0 (classify in the worker process) or a process count")]
     max_in_flight_batches: Annotated[int, Field(ge=1, le=64)]
     agents: tuple[AgentName, ...]
+    log_repeat_interval_s: Annotated[
+        float, Field(gt=0, le=86_400, description="seconds > 0 a repeating log line stays quiet between summaries")
+    ] = 30.0
+    health_check_interval_s: Annotated[
+        float, Field(gt=0, le=300, description="seconds > 0 between the worker's broker checks (e.g. 2)")
+    ] = 2.0
+    health_grace_s: Annotated[
+        float, Field(gt=0, le=3600, description="seconds > 0 without a broker answer before /healthz is unhealthy")
+    ] = 6.0
+
+    @model_validator(mode="after")
+    def _grace_covers_a_check(self) -> WorkerSettings:
+        if self.health_grace_s <= self.health_check_interval_s:
+            raise ValueError(
+                f"worker.health_grace_s ({self.health_grace_s}) must be longer than worker.health_check_interval_s "
+                f"({self.health_check_interval_s}): one slow check must not turn a worker unhealthy"
+            )
+        return self
 
 
 class RecordsSettings(Frozen):
