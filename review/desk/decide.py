@@ -12,9 +12,10 @@ from kafka.errors import KafkaError
 
 from modpipe.clock import Clock
 from modpipe.contracts import Decision, DecisionOutcome
-from modpipe.settings import Action, Settings
+from modpipe.settings import Settings
 from review.desk.exceptions import PublishFailed
-from review.queue import AlreadyDecided, Claim, Item, QueueStore
+from review.queue import AlreadyDecided, Claim, QueueStore
+from review.queue.decisions import decision_of
 
 log = logging.getLogger("modpipe.review")
 
@@ -52,25 +53,6 @@ class KafkaPublisher:
         self._producer.close(timeout=5)
 
 
-def decision_from_claim(item: Item) -> Decision:
-    """The Decision a claimed document stands for (the claim holds everything the stream worker needs)."""
-    m = item.moderation
-    src = item.source
-    return Decision(
-        decision_id=str(m["decision_id"]),
-        message_id=item.id,
-        outcome=DecisionOutcome(m["outcome"]),
-        moderator=str(m["decided_by"]),
-        comment=str(m.get("comment") or ""),
-        decided_at=m["decided_at"],
-        previous_action=Action(src.get("event", {}).get("action", "review")),
-        verdict_id=str(m.get("verdict_id") or ""),
-        service_type=str(src.get("service", {}).get("type", "")),
-        platform=src.get("labels", {}).get("platform"),
-        categories=tuple(src.get("rule", {}).get("category") or ()),
-    )
-
-
 class Decider:
     def __init__(self, store: QueueStore, publisher: Publisher, clock: Clock) -> None:
         self.store = store
@@ -84,12 +66,12 @@ class Decider:
         if item.claimed and m.get("decided_by") == moderator and m.get("status") == "pending":
             # The same moderator again, before the worker applied the claim: a retry after an unclear answer.
             # Publishing the claimed decision once more is harmless (the worker's writes are keyed by message id).
-            decision = decision_from_claim(item)
+            decision = decision_of(item.id, item.source)
             self.publisher.publish(decision)
             return decision
         claim = Claim(uuid.uuid4().hex, moderator, outcome.value, comment, self.clock.now())
         claimed = self.store.claim(item, claim)  # raises AlreadyDecided for the second moderator
-        decision = decision_from_claim(claimed)
+        decision = decision_of(claimed.id, claimed.source)
         try:
             self.publisher.publish(decision)
         except PublishFailed:
@@ -100,4 +82,4 @@ class Decider:
         return decision
 
 
-__all__ = ["AlreadyDecided", "Decider", "KafkaPublisher", "Publisher", "decision_from_claim"]
+__all__ = ["AlreadyDecided", "Decider", "KafkaPublisher", "Publisher", "decision_of"]

@@ -1,6 +1,7 @@
 """The moderation queue in Elasticsearch: index template and alias, the sink the stream worker feeds, and the
 reads and first-wins claims of the review page."""
 
+from review.queue.decisions import Claim
 from review.queue.exceptions import (
     AlreadyDecided,
     ItemNotFound,
@@ -8,7 +9,7 @@ from review.queue.exceptions import (
     SearchRejected,
     SearchUnavailable,
 )
-from review.queue.queue import Claim, Item, Page, QueueFilter, QueueStore
+from review.queue.queue import Item, Page, QueueFilter, QueueStore
 from review.queue.sink import QueueSink, ensure_index
 
 __all__ = [

@@ -15,7 +15,9 @@ from typing import Any
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from modpipe.settings import Settings
+from review.queue import decisions
 from review.queue.client import make_client, translated
+from review.queue.decisions import Claim
 from review.queue.exceptions import AlreadyDecided, ItemNotFound
 from review.queue.mapping import alias_name
 
@@ -95,15 +97,6 @@ class Page:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Claim:
-    decision_id: str
-    moderator: str
-    outcome: str
-    comment: str
-    decided_at: datetime
-
-
 class QueueStore:
     def __init__(self, settings: Settings, client: Elasticsearch | None = None) -> None:
         self._alias = alias_name(settings)
@@ -150,16 +143,7 @@ class QueueStore:
         """Mark `item` as decided by `claim.moderator`, only if nobody changed it since it was read."""
         if item.claimed or item.moderation.get("status", "pending") != "pending":
             raise _already(item)
-        doc = {
-            "moderation": {
-                "decision_id": claim.decision_id,
-                "decided_by": claim.moderator,
-                "outcome": claim.outcome,
-                "comment": claim.comment,
-                "decided_at": claim.decided_at.isoformat(),
-                "assignee": claim.moderator,
-            }
-        }
+        doc = {"moderation": decisions.claimed(claim)}
         with translated("claim"):
             try:
                 self._es.update(
@@ -177,7 +161,7 @@ class QueueStore:
         claim that changed since (the worker already applied it) is left alone."""
         if item.moderation.get("decision_id") != decision_id:
             return False
-        empty = dict.fromkeys(("decision_id", "decided_by", "outcome", "comment", "decided_at", "assignee"))
+        empty = decisions.released()
         with translated("release"):
             try:
                 self._es.update(

@@ -10,6 +10,7 @@ from elasticsearch import ApiError, Elasticsearch
 from modpipe.contracts import Decision, Verdict
 from modpipe.settings import Settings
 from review.queue.client import is_transient_status, make_client, translated
+from review.queue.decisions import applied
 from review.queue.document import QUEUED, bulk_actions
 from review.queue.exceptions import SearchRejected, SearchUnavailable
 from review.queue.mapping import alias_name, first_index, properties, template_body, template_name
@@ -114,14 +115,7 @@ class QueueSink:
         (the verdict's own upsert later fills it in without touching the status)."""
         doc: dict[str, Any] = {
             "event": {"id": decision.message_id},
-            "moderation": {
-                "status": decision.outcome.value,
-                "outcome": decision.outcome.value,
-                "decided_by": decision.moderator,
-                "decided_at": decision.decided_at.isoformat(),
-                "decision_id": decision.decision_id,
-                "comment": decision.comment,
-            },
+            "moderation": applied(decision),
         }
         self._ensure_ready()
         with translated("apply decision"):
