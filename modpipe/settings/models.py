@@ -130,6 +130,10 @@ class WorkerSettings(Frozen):
     processes: Annotated[int, Field(ge=0, le=64, description="0 (classify in the worker process) or a process count")]
     max_in_flight_batches: Annotated[int, Field(ge=1, le=64)]
     agents: tuple[AgentName, ...]
+    # The per-event levers of issue 13, each a setting so that the benchmark can compare before and after.
+    drain: Literal["batch", "message"]
+    event_loop: Literal["uvloop", "asyncio"]
+    take: Literal["noack", "events"]
 
 
 class RecordsSettings(Frozen):
