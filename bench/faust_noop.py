@@ -24,12 +24,14 @@ from modpipe.clock import SystemClock
 from modpipe.settings import load_settings
 from pipeline.app import build_app
 from pipeline.context import WorkerContext
+from pipeline.runner import install_event_loop
 
 
 def main() -> None:
     out, count, port = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     settings = load_settings()
     kafka, worker = settings.kafka, settings.worker
+    install_event_loop(worker)  # the worker's levers (worker.drain, worker.event_loop, worker.take) apply here too
     # The worker's own app, with no agents of its own: every faust and Kafka setting is the real worker's.
     ctx = WorkerContext(settings, "faust-noop", (), SystemClock())
     app = build_app(ctx, "bench-noop", web_port=port)
@@ -38,7 +40,12 @@ def main() -> None:
 
     @app.agent(source)
     async def noop(stream: Any) -> None:
-        async for events in stream.take_events(worker.batch_size, within=worker.batch_timeout_s):
+        noack = worker.take == "noack"
+        take = stream.noack_take if noack else stream.take_events
+        async for events in take(worker.batch_size, within=worker.batch_timeout_s):
+            if noack:
+                for event in events:
+                    await stream.ack(event)
             if not seen["n"]:
                 seen["first"] = time.monotonic()
             seen["n"] += len(events)

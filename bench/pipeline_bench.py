@@ -1,14 +1,19 @@
 """Stream worker benchmark (issue 4). Prints figures; asserts nothing.
 
 In one run, on a fresh local stack:
-  1. ceiling: a bare kafka-python consumer reading a pre-published backlog of N messages from the input topics;
+  1. ceilings: a bare kafka-python consumer reading a pre-published backlog of N messages from the input topics
+     (it only reads), and an aiokafka pass-through (bench/aiokafka_passthrough.py: it reads, writes a 1.5 KB
+     record per message with acks=all and commits after the acks, as the worker does, without faust);
   2. a faust worker that does nothing but take batches (faust's own cost), then one worker (moderation agent)
-     working through the same kind of backlog, end to end: verdicts acknowledged;
+     working through the same kind of backlog, end to end: verdicts acknowledged; with --levers, both once per
+     combination of the per-event levers of issue 13 (worker.drain, worker.event_loop, worker.take);
   3. publish-to-verdict latency (p50, p99) at half the rate measured in 2 (and at --latency-rate), beside the
      publish-to-read latency of a bare consumer reading the inputs at the same rate (the broker's floor);
   4. two workers sharing a backlog twice as long.
+With several --broker-storage values, all of it once per storage engine, each on a fresh stack.
 
-    .venv/bin/python bench/pipeline_bench.py [--count 20000] [--broker-storage s3|memory] [--latency-rate 1000]
+    .venv/bin/python bench/pipeline_bench.py [--count 20000] [--broker-storage s3 memory] [--latency-rate 1000]
+        [--levers none drain uvloop noack drain+uvloop+noack]
 """
 
 from __future__ import annotations
@@ -143,15 +148,12 @@ def done(ports: list[int]) -> int:
     return total
 
 
-def faust_noop(base: dict[str, Any], count: int, logs: Path) -> float:
-    """faust's own rate on this machine: a worker whose agent only takes batches (bench/faust_noop.py)."""
-    settings, overrides = settings_for(base, "noop")
-    simulate(settings, rate=0, count=count, seed=7, run="noop")
-    env = worker_env(overrides)
-    out = logs / "noop.json"
-    argv = [sys.executable, str(Path(__file__).with_name("faust_noop.py")), str(out), str(count), str(free_port())]
-    with (logs / "noop.log").open("ab") as log:
-        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+def run_script(script: str, overrides: dict[str, Any], args: list[str], name: str, logs: Path) -> float:
+    """Run a bench script that writes {"messages": n, "seconds": s} to the file it is given; returns n / s."""
+    out = logs / f"{name}.json"
+    argv = [sys.executable, str(Path(__file__).with_name(script)), str(out), *args]
+    with (logs / f"{name}.log").open("ab") as log:
+        proc = subprocess.Popen(argv, env=worker_env(overrides), stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 300
         while not out.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -160,9 +162,40 @@ def faust_noop(base: dict[str, Any], count: int, logs: Path) -> float:
         proc.terminate()
         proc.wait(30)
     if not out.exists():
-        raise SystemExit(f"the no-op faust worker did not finish; see {logs / 'noop.log'}")
+        raise SystemExit(f"{script} did not finish; see {logs / name}.log")
     result = json.loads(out.read_text())
     return float(result["messages"]) / float(result["seconds"])
+
+
+def faust_noop(base: dict[str, Any], tag: str, count: int, logs: Path) -> float:
+    """faust's own rate on this machine: a worker whose agent only takes batches (bench/faust_noop.py)."""
+    settings, overrides = settings_for(base, tag)
+    simulate(settings, rate=0, count=count, seed=7, run=tag)
+    return run_script("faust_noop.py", overrides, [str(count), str(free_port())], tag, logs)
+
+
+def passthrough(base: dict[str, Any], count: int, logs: Path) -> float:
+    """A Python worker's ceiling: the aiokafka pass-through (bench/aiokafka_passthrough.py)."""
+    settings, overrides = settings_for(base, "pass")
+    simulate(settings, rate=0, count=count, seed=7, run="pass")
+    return run_script("aiokafka_passthrough.py", overrides, [str(count)], "pass", logs)
+
+
+# The per-event levers of issue 13, each off (faust's own way) or on; a combination is named "drain+uvloop", …
+LEVERS: dict[str, tuple[str, str, str]] = {
+    "drain": ("worker.drain", "message", "batch"),
+    "uvloop": ("worker.event_loop", "asyncio", "uvloop"),
+    "noack": ("worker.take", "events", "noack"),
+}
+
+
+def lever_overrides(combination: str) -> dict[str, str]:
+    on = set() if combination == "none" else set(combination.split("+"))
+    unknown = on - set(LEVERS)
+    if unknown:
+        raise SystemExit(f"--levers: unknown lever(s) {sorted(unknown)} in {combination!r}; expected 'none' or "
+                         f"a '+'-joined combination of {sorted(LEVERS)}")  # fmt: skip
+    return {key: (yes if name in on else no) for name, (key, no, yes) in LEVERS.items()}
 
 
 def end_to_end(base: dict[str, Any], tag: str, count: int, workers: int, logs: Path) -> float:
@@ -241,15 +274,26 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20000)
     parser.add_argument("--latency-seconds", type=float, default=10)
     parser.add_argument("--latency-rate", type=float, nargs="*", default=[], help="more rates to measure latency at")
-    parser.add_argument("--broker-storage", choices=("s3", "memory"), default="s3")
+    parser.add_argument("--broker-storage", choices=("s3", "memory"), nargs="+", default=["s3"])
     parser.add_argument("--processes", type=int, help="worker.processes (default: the configured value)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="more setting overrides")
     parser.add_argument("--throughput-only", action="store_true", help="skip the latency and two-worker parts")
+    parser.add_argument(
+        "--levers", nargs="*", default=[], metavar="COMBINATION",
+        help=f"measure the no-op and the one worker once per combination: 'none' or '+'-joined {sorted(LEVERS)}",
+    )  # fmt: skip
     args = parser.parse_args()
+    for combination in args.levers:
+        lever_overrides(combination)  # a wrong name stops before any stack starts
+    for storage in args.broker_storage:
+        run(args, storage)
+
+
+def run(args: argparse.Namespace, storage: str) -> None:
     with tempfile.TemporaryDirectory(prefix="modpipe-bench-") as tmp:
         home = Path(tmp)
-        stack = LocalStack(home / "stack", free_port(), free_port(), free_port(), broker_storage=args.broker_storage)
-        print(f"broker storage: {args.broker_storage}, {args.count} messages")
+        stack = LocalStack(home / "stack", free_port(), free_port(), free_port(), broker_storage=storage)
+        print(f"broker storage: {storage}, {args.count} messages")
         info = stack.up()
         try:
             base = stack_overrides(info)  # the shipped worker settings
@@ -269,15 +313,38 @@ def main() -> None:
             seconds, got = consume(settings, inputs, args.count, group="bench-bare")
             ceiling = len(got) / seconds
             print(f"bare kafka-python consumer: {len(got)} msgs in {seconds:.2f}s = {ceiling:,.0f} msg/s")
+            ceiling2 = passthrough(base, args.count, home)
+            print(
+                f"aiokafka pass-through (1.5 KB out per message, acks=all, commit after the acks): "
+                f"{ceiling2:,.0f} msg/s = {ceiling2 / ceiling:.2f} x the bare consumer"
+            )
 
-            noop = faust_noop(base, args.count, home)
-            print(f"faust worker that only takes batches: {noop:,.0f} msg/s = {noop / ceiling:.2f} x the bare consumer")
+            def ratios(rate: float) -> str:
+                return f"{rate / ceiling:.2f} x the bare consumer, {rate / ceiling2:.2f} x the pass-through"
+
+            if args.levers:
+                print(f"levers ({storage}): msg/s, then the ratio to the bare consumer and to the pass-through")
+                rows = []
+                for combination in args.levers:
+                    levers = base | lever_overrides(combination)
+                    tag = combination.replace("+", "-")
+                    noop = faust_noop(levers, f"noop-{tag}", args.count, home)
+                    one = end_to_end(levers, f"one-{tag}", args.count, 1, home)
+                    rows.append((combination, noop, one))
+                    print(f"  {combination}: no-op faust worker {noop:,.0f} msg/s ({ratios(noop)}); "
+                          f"one worker {one:,.0f} msg/s ({ratios(one)})")  # fmt: skip
+                print(f"| levers ({storage}) | no-op msg/s | /bare | /pass | worker msg/s | /bare | /pass |")
+                print("|---|---|---|---|---|---|---|")
+                for combination, noop, one in rows:
+                    print(f"| {combination} | {noop:,.0f} | {noop / ceiling:.2f} | {noop / ceiling2:.2f} "
+                          f"| {one:,.0f} | {one / ceiling:.2f} | {one / ceiling2:.2f} |")  # fmt: skip
+                return
+
+            noop = faust_noop(base, "noop", args.count, home)
+            print(f"faust worker that only takes batches: {noop:,.0f} msg/s = {ratios(noop)}")
 
             one = end_to_end(base, "one", args.count, 1, home)
-            print(
-                f"one worker end to end: {one:,.0f} msg/s = {one / ceiling:.2f} x the bare consumer, "
-                f"{one / noop:.2f} x the no-op faust worker"
-            )
+            print(f"one worker end to end: {one:,.0f} msg/s = {ratios(one)}, {one / noop:.2f} x the no-op faust worker")
 
             if args.throughput_only:
                 return

@@ -124,11 +124,16 @@ def batch_agent(
 
         releases = InOrderRelease(release, failed)
         turn: asyncio.Future[None] | None = None
+        # noack_take leaves every ack to release(): one per event. take_events acks each event itself when the
+        # next batch is asked for, so each message holds one more reference, for release() to drop.
+        noack = ctx.settings.worker.take == "noack"
+        batches = stream.noack_take(size, within=within) if noack else stream.take_events(size, within=within)
         try:
-            async for events in stream.take_events(size, within=within):
+            async for events in batches:
                 started = time.perf_counter()
-                for event in events:
-                    event.message.incref()  # released in order, after the broker acknowledged the outputs
+                if not noack:
+                    for event in events:
+                        event.message.incref()  # released in order, after the broker acknowledged the outputs
                 batch = raw_messages(events)
                 sent = asyncio.get_running_loop().create_future()
                 acks = asyncio.ensure_future(work(batch, turn, sent))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -10,7 +11,7 @@ import faust
 
 from modpipe.net import kafka_answers, port_is_free
 from modpipe.settings import Settings
-from modpipe.settings.models import AgentName
+from modpipe.settings.models import AgentName, WorkerSettings
 from pipeline.exceptions import StartupError
 from pipeline.logs import RepeatFilter, json_handler
 
@@ -43,6 +44,14 @@ def preflight(settings: Settings, agents: Sequence[AgentName], web_port: int) ->
         )
 
 
+def install_event_loop(worker: WorkerSettings) -> None:
+    """Before any app or loop exists: the event loop of worker.event_loop for everything the process runs."""
+    if worker.event_loop == "uvloop":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 class JsonLogWorker(faust.Worker):
     """A faust worker whose every log line, its own and the libraries', is one JSON object, with repeating
     warnings and errors summed up (pipeline.logs.RepeatFilter)."""
@@ -61,6 +70,7 @@ def run_worker(settings: Settings, agents: Sequence[AgentName], worker_id: str, 
     from pipeline.app import create_apps
 
     preflight(settings, agents, web_port)
+    install_event_loop(settings.worker)
     apps, ctx = create_apps(settings, agents, worker_id=worker_id, web_port=web_port)
     repeats = RepeatFilter(settings.worker.log_repeat_interval_s, ctx.clock)
 

@@ -148,6 +148,10 @@ class WorkerSettings(Frozen):
     processes: Annotated[int, Field(ge=0, le=64, description="0 (classify in the worker process) or a process count")]
     max_in_flight_batches: Annotated[int, Field(ge=1, le=64)]
     agents: tuple[AgentName, ...]
+    # The per-event levers of issue 13, each a setting so that the benchmark can compare before and after.
+    drain: Literal["batch", "message"]
+    event_loop: Literal["uvloop", "asyncio"]
+    take: Literal["noack", "events"]
     log_repeat_interval_s: Annotated[
         float, Field(gt=0, le=86_400, description="seconds > 0 a repeating log line stays quiet between summaries")
     ] = 30.0
