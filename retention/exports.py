@@ -13,6 +13,7 @@ from retention import bundle
 from retention.audit import collect
 from retention.bundle_files import Names, prepare
 from retention.dates import iso, parse_time
+from retention.identity import latest_per_message
 from retention.layout import parse_object_name
 from retention.store import Store
 
@@ -93,18 +94,6 @@ def _final_blocked(verdict: dict[str, Any], decisions: list[dict[str, Any]]) -> 
     return blocked, by
 
 
-def _latest_per_message(verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One verdict per message: the latest, when a message was judged again (a replay under a newer model)."""
-    latest: dict[str, dict[str, Any]] = {}
-    for verdict in verdicts:
-        message_id = str(verdict.get("message_id"))
-        known = latest.get(message_id)
-        decided = str((verdict.get("data") or {}).get("decided_at"))
-        if known is None or decided >= str((known.get("data") or {}).get("decided_at")):
-            latest[message_id] = verdict
-    return list(latest.values())
-
-
 def report_day(when: date | datetime, zone: tzinfo) -> date:
     """The calendar day a report is of: a date as given, an instant by its date in the reporting zone
     (2026-12-01T00:00+08:00 is 1 December in Beijing, although it is still 30 November in UTC)."""
@@ -156,7 +145,12 @@ def report(
     by_service: Counter[str] = Counter()
     by_both: Counter[tuple[str, str]] = Counter()
     items = []
-    for verdict in _latest_per_message(verdicts.records):
+    latest = latest_per_message(verdicts.records, "verdict")
+    # One verdict per message, in time order; a verdict with no usable message id cannot be matched, so it counts.
+    kept_verdicts = [
+        v for v in verdicts.records if not isinstance(v.get("message_id"), str) or latest.get(v["message_id"]) is v
+    ]
+    for verdict in kept_verdicts:
         data = verdict.get("data") or {}
         mine = by_message.get(str(verdict.get("message_id")), [])
         blocked, by = _final_blocked(data, [d.get("data") or {} for d in mine])

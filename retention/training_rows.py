@@ -23,13 +23,13 @@ import json
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from modpipe.settings import Settings
 from retention.audit import Keep, collect
-from retention.dates import parse_time
+from retention.identity import latest_per_message, record_order
 from retention.layout import RECORDS, hour_of, parse_object_name
 from retention.scan import folders
 from retention.store import Store
@@ -68,25 +68,6 @@ def _tag(key: str, tag: str) -> bool:
     return name is not None and name.tag == tag
 
 
-def _sort_key(record: dict[str, Any]) -> tuple[datetime, int, int]:
-    data = record.get("data") or {}
-    at = parse_time(data.get("decided_at")) or parse_time(record.get("event_at")) or datetime.min.replace(tzinfo=UTC)
-    source = record.get("source") or {}
-    partition, offset = source.get("partition"), source.get("offset")
-    return at, partition if isinstance(partition, int) else -1, offset if isinstance(offset, int) else -1
-
-
-def latest_decisions(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The latest decision record per message id: by `decided_at`, then by position in the decisions topic (the
-    topic is keyed by message id, so a message's decisions share a partition)."""
-    latest: dict[str, dict[str, Any]] = {}
-    for record in sorted(records, key=_sort_key):
-        message_id = record.get("message_id")
-        if record.get("kind") == "decision" and isinstance(message_id, str):
-            latest[message_id] = record
-    return latest
-
-
 def _verdicts_of(message_ids: set[str]) -> Keep:
     ids = frozenset(message_ids)
     return lambda r: r.get("kind") == "verdict" and r.get("message_id") in ids
@@ -115,7 +96,7 @@ def find_verdicts(store: Store, decisions: dict[str, dict[str, Any]], lookback: 
         by_service.setdefault(str(record.get("service_type")), {})[message_id] = record
     found: dict[str, dict[str, Any]] = {}
     for service, wanted in sorted(by_service.items()):
-        times = [_sort_key(r)[0] for r in wanted.values()]
+        times = [record_order(r)[0] for r in wanted.values()]
         exact: set[str] = set()
         for hour in _hour_folders(store, service, min(times) - lookback, max(times)):
             missing = set(wanted) - exact
@@ -196,10 +177,10 @@ def export_rows(
         progress=progress,
     )  # fmt: skip
     summary = RowsSummary(start, end, out, decisions=len(read.records))
-    latest = latest_decisions(read.records)
+    latest = latest_per_message(read.records, "decision")
     verdicts = find_verdicts(store, latest, lookback) if latest else {}
     rows: list[dict[str, Any]] = []
-    for message_id, record in sorted(latest.items(), key=lambda item: (_sort_key(item[1]), item[0])):
+    for message_id, record in sorted(latest.items(), key=lambda item: (record_order(item[1]), item[0])):
         made, why = row(record, verdicts.get(message_id))
         if made is None:
             summary.skipped[str(why)] += 1
