@@ -29,7 +29,7 @@ from retention import merkle
 from retention.checkpoint_keys import SETTING, SigningKey, key_id, verify
 from retention.codec import canonical
 from retention.dates import iso, longest
-from retention.exceptions import CheckpointKeyError, IntegrityError, StorageError
+from retention.exceptions import CheckpointKeyError, IntegrityError
 from retention.layout import MANIFESTS
 from retention.scan import latest_keys
 from retention.store import Store
@@ -107,13 +107,10 @@ def sequence_numbers(store: Store) -> list[int]:
 
 def load(store: Store, seq: int) -> dict[str, Any]:
     key = checkpoint_key(seq)
-    try:
-        data, _version = store.get(key)
-    except StorageError as exc:
-        if exc.code == "NoSuchKey":
-            raise IntegrityError(key, "missing (deleted or never written)") from exc
-        raise
-    doc = parse(key, data)
+    found = store.get_if_exists(key)
+    if found is None:
+        raise IntegrityError(key, "missing (deleted or never written)")
+    doc = parse(key, found[0])
     if doc["seq"] != seq:
         raise IntegrityError(key, f"holds the checkpoint of seq {doc['seq']}")
     return doc
@@ -132,13 +129,10 @@ def read_leaves(store: Store, upto: dict[str, Any] | None) -> list[Leaf]:
     leaves: list[Leaf] = []
     for seq in range(1, int(upto["seq"]) + 1):
         key = leaves_key(seq)
-        try:
-            data, _version = store.get(key)
-        except StorageError as exc:
-            if exc.code == "NoSuchKey":
-                raise IntegrityError(key, "leaf log missing: the tree cannot be rebuilt") from exc
-            raise
-        leaves.extend(parse_leaf_log(key, data))
+        found = store.get_if_exists(key)
+        if found is None:
+            raise IntegrityError(key, "leaf log missing: the tree cannot be rebuilt")
+        leaves.extend(parse_leaf_log(key, found[0]))
     where = checkpoint_key(int(upto["seq"]))
     if len(leaves) != upto["tree_size"]:
         raise IntegrityError(where, f"its leaf logs hold {len(leaves)} leaves, it says tree_size {upto['tree_size']}")

@@ -17,7 +17,7 @@ from modpipe.clock import Clock
 from modpipe.settings import Settings
 from retention.codec import canonical, decode
 from retention.dates import iso, longest
-from retention.exceptions import HoldError, StorageError
+from retention.exceptions import HoldError
 from retention.layout import HOLDS, RECORDS
 from retention.scan import latest_keys, versions
 from retention.store import Store
@@ -85,13 +85,10 @@ def matching_objects(store: Store, selector: Selector, value: str, prefix: str =
 
 
 def load(store: Store, hid: str) -> Hold | None:
-    try:
-        data, _ = store.get(hold_key(hid))
-    except StorageError as exc:
-        if exc.code == "NoSuchKey":
-            return None
-        raise
-    doc = json.loads(data)
+    found = store.get_if_exists(hold_key(hid))
+    if found is None:
+        return None
+    doc = json.loads(found[0])
     return Hold(**doc)
 
 

@@ -267,13 +267,8 @@ class RecordSink:
         cached = self._manifests.get(key)
         if cached is not None:
             return cached
-        try:
-            data, _version = self.store.get(key)
-        except StorageError as exc:
-            if exc.code != "NoSuchKey":
-                raise
-            return {}
-        return manifests.parse(key, data)
+        found = self.store.get_if_exists(key)
+        return {} if found is None else manifests.parse(key, found[0])
 
     # -- later decisions extend the lock of what they refer to ---------------------------------------------
 

@@ -98,6 +98,16 @@ class Store:
                 response.close()
                 response.release_conn()
 
+    def get_if_exists(self, key: str) -> tuple[bytes, str | None] | None:
+        """get(), or None when the key has no current version (never written, deleted, or behind a delete
+        marker); any other refusal still raises."""
+        try:
+            return self.get(key)
+        except StorageError as exc:
+            if exc.code == "NoSuchKey":
+                return None
+            raise
+
     def extend(self, key: str, version_id: str | None, until: datetime, clock: Clock) -> bool:
         """Make a version's lock last at least until `until` (locks only ever get longer). True when changed."""
         if until <= clock.now() + LOCK_MARGIN:
