@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,9 +39,31 @@ def gather(matcher: Matcher, texts: Sequence[str]) -> Evidence:
     for i, text in enumerate(texts):
         if any(m.homophone for m in evidence.matches[i]):
             evidence.matches[i] = _within_words(text, evidence.matches[i], evidence.origin(i, text))
-        if any(m.level is Level.REVIEW for m in evidence.matches[i]) and any(q in text for q in _OPEN_QUOTES):
-            evidence.matches[i] = _mentions(text, evidence.matches[i], evidence.origin(i, text))
+        if any(m.level is Level.REVIEW for m in evidence.matches[i]):
+            if any(q in text for q in _OPEN_QUOTES):
+                evidence.matches[i] = _mentions(text, evidence.matches[i], evidence.origin(i, text))
+            if _warns(text, evidence.signals[i]):
+                evidence.matches[i] = [_as_signal(m) if m.level is Level.REVIEW else m for m in evidence.matches[i]]
     return evidence
+
+
+# Words of the texts that talk about a violation rather than commit it: police notices, court reports, debunks,
+# anti-fraud campaigns. In the corpus's dev split a quarter of the lawful look-alikes it flagged were such texts
+# sent to review by one review-level term (警方提示：...“刷单返利”都是诈骗).
+_WARNING = re.compile(
+    "警方|民警|公安|派出所|提醒|提示|谨防|警惕|辟谣|谣言|不实|举报|违法|依法|判处|判决|通报|报道|科普|普法|别信|不要信"
+    "|千万别|是骗局|骗子|诈骗|上当|打击|查处|抓获|拘留|犯罪|严禁|曝光|反诈|防范"
+)
+# An ad that sprinkles a warning word (谨防假冒) still carries its contact: that text keeps its review-level hits.
+_CONTACT = frozenset({"contact_wechat", "contact_qq", "contact_telegram", "phone", "url", "solicit"})
+
+
+def _warns(text: str, signals: Sequence[Signal]) -> bool:
+    return _WARNING.search(text) is not None and not any(s.kind in _CONTACT for s in signals)
+
+
+def _as_signal(m: Match) -> Match:
+    return Match(m.term, m.start, m.end, Level.SIGNAL, m.homophone)
 
 
 _OPEN_QUOTES = "“「『\"'‘《"
@@ -57,7 +80,7 @@ def _mentions(text: str, matches: list[Match], origin: list[int]) -> list[Match]
             before = text[:start].rstrip()[-1:]
             after = text[end:].lstrip()[:1]
             if before and after and before in _OPEN_QUOTES and after in _CLOSE_QUOTES:
-                out.append(Match(m.term, m.start, m.end, Level.SIGNAL, m.homophone))
+                out.append(_as_signal(m))
                 continue
         out.append(m)
     return out

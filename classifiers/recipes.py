@@ -68,7 +68,7 @@ def train_folder(
     }
     result = train(
         sets.train, lexicons, sorted(settings.categories), review, progress=progress, c=c, refit=refit,
-        dev=sets.dev or None, target_precision=targets,
+        dev=sets.dev or None, target_precision=targets, weights=sets.weights,
     )  # fmt: skip
     counts: dict[str, int] = {}
     for e in [*sets.train, *sets.dev]:
@@ -93,6 +93,7 @@ def train_folder(
                 "c": c,
                 "refit": refit,
                 "target_precision": targets,
+                "corpus_weight": settings.classifier.corpus_weight,
             },
             "python": platform.python_version(),
         }

@@ -25,7 +25,7 @@ from modpipe.settings.models import Category, Thresholds
 log = logging.getLogger(__name__)
 
 LEXICON_VETO = 0.2  # a trained category's model score below this overrides a review-level hit's floor
-POLICY_RULES = "levels-1"  # how hit levels act on scores (see Tagger._apply_levels); part of the policy version
+POLICY_RULES = "levels-2"  # how hit levels act on scores (see Tagger._apply_levels); part of the policy version
 _RANK = {Action.PASS: 0, Action.REVIEW: 1, Action.BLOCK: 2}
 
 

@@ -142,13 +142,15 @@ def train(
     refit: bool = True,
     dev: Sequence[Example] | None = None,
     target_precision: float | Mapping[str, float] | None = None,
+    weights: Sequence[float] | None = None,
 ) -> TrainResult:
     """Fit on the training rows, calibrate and place thresholds on the dev rows (given, or a held-out share of the
     examples), measure there, then refit on everything with the same calibration.
 
     With `target_precision` (one for all, or per category code), each category's review threshold sits where its dev
     precision first reaches the target
-    (the most recall at that precision); otherwise where its dev F1 is best."""
+    (the most recall at that precision); otherwise where its dev F1 is best. `weights`: one per training example
+    (dev rows count 1), how much it counts in the fit."""
     step = progress or (lambda _msg: None)
     step("jieba")
     setup_jieba([t.term for t in lexicons.terms])
@@ -167,6 +169,11 @@ def train(
     labels = {code: np.array([code in e.labels for e in everything], dtype=np.int8) for code in codes}
     violating = np.array([bool(e.labels) for e in everything], dtype=bool)
     trained = [code for code in codes if labels[code][fit_rows].sum() >= MIN_POSITIVES]
+    if weights is not None and len(weights) != len(examples):
+        raise ValueError(f"weights: one per training example expected, got {len(weights)} for {len(examples)}")
+    weight = np.ones(len(everything), dtype=np.float64)
+    if weights is not None:
+        weight[: len(examples)] = weights
 
     space, x_fit = builder.space(fit_rows)
     x_held = builder.matrix(space, held_rows)
@@ -178,7 +185,7 @@ def train(
     for j, code in enumerate(trained):
         step(f"fit {code}")
         clf = _classifier(c, labels[code], fit_rows)
-        clf.fit(x_fit, labels[code][fit_rows])
+        clf.fit(x_fit, labels[code][fit_rows], sample_weight=weight[fit_rows])
         coef[:, j] = clf.coef_[0]
         intercept[j] = clf.intercept_[0]
         decision = clf.decision_function(x_held).astype(np.float32)
@@ -210,7 +217,7 @@ def train(
         for j, code in enumerate(trained):
             step(f"final {code}")
             clf = _classifier(c, labels[code], final_rows)
-            clf.fit(x_fit, labels[code][final_rows])
+            clf.fit(x_fit, labels[code][final_rows], sample_weight=weight[final_rows])
             coef[:, j] = clf.coef_[0]
             intercept[j] = clf.intercept_[0]
     subs = _sub_label_models(everything, x_fit, final_rows, codes, c)

@@ -17,12 +17,14 @@ from modpipe.settings import Settings
 class TrainingSet:
     train: list[Example] = field(default_factory=list)
     dev: list[Example] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)  # one per train row
     sources: list[dict[str, Any]] = field(default_factory=list)  # provenance, kept in the model's metadata
 
-    def add(self, name: str, examples: list[Example], **provenance: Any) -> None:
+    def add(self, name: str, examples: list[Example], weight: float = 1.0, **provenance: Any) -> None:
         train = [e for e in examples if split_of(e.text) == "train"]
         dev = [e for e in examples if split_of(e.text) == "dev"]
         self.train.extend(train)
+        self.weights.extend([weight] * len(train))
         self.dev.extend(dev)
         self.sources.append({"name": name, **provenance, "rows": len(examples), "train": len(train), "dev": len(dev)})
 
@@ -35,7 +37,13 @@ def default_training(settings: Settings, download: bool = True) -> TrainingSet:
         if name == "corpus":
             rows = load_corpus()
             digest = "".join(sorted(sha256_file(p) for p in CORPUS_DIR.glob("*.jsonl")))
-            out.add("corpus", [r.example() for r in rows], licence="Apache-2.0 (the project's own)", files=digest)
+            out.add(
+                "corpus",
+                [r.example() for r in rows],
+                weight=settings.classifier.corpus_weight,
+                licence="Apache-2.0 (the project's own)",
+                files=digest,
+            )
             continue
         spec = settings.datasets[name]
         if not spec.may_train:

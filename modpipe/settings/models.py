@@ -114,6 +114,7 @@ class ClassifierSettings(Frozen):
     datasets_dir: str
     default_training: tuple[NonEmpty, ...]
     target_precision: Annotated[float, Field(gt=0, lt=1)]
+    corpus_weight: Annotated[float, Field(gt=0, le=10)] = 2.0
     reload_interval_s: Annotated[
         float, Field(gt=0, description="seconds > 0 between checks for a changed lexicon or model (e.g. 30)")
     ] = 30.0

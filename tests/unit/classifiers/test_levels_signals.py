@@ -109,6 +109,23 @@ def test_a_quoted_review_term_is_a_mention_but_a_quoted_block_term_is_not(tmp_pa
     assert [x.level for x in blocked] == [Level.BLOCK]
 
 
+def test_a_warning_about_a_review_term_is_a_mention_unless_it_carries_a_contact(tmp_path: Path) -> None:
+    m = Matcher(lexicon(tmp_path, "刷单返利|fraud|review\n博彩平台直招代理|gambling|block\n"))
+    warning, ad, disguised_ad, blocked = gather(
+        m,
+        [
+            "警方提示：刷单返利都是诈骗，别上当",
+            "刷单返利 日结 加v abc123",
+            "谨防假冒！正宗刷单返利 私聊",
+            "警方提示 博彩平台直招代理",
+        ],
+    ).matches
+    assert [x.level for x in warning] == [Level.SIGNAL]
+    assert [x.level for x in ad] == [Level.REVIEW]
+    assert [x.level for x in disguised_ad] == [Level.REVIEW]
+    assert [x.level for x in blocked] == [Level.BLOCK]
+
+
 def test_a_category_may_carry_its_own_target_precision() -> None:
     settings = load_settings(environ={})
     assert settings.categories["C8"].target_precision == 0.85
