@@ -31,3 +31,7 @@ class AlreadyDecided(SearchError, TerminalError):
 
 class ItemNotFound(SearchError, TerminalError):
     """No queue document has this message id."""
+
+
+class BadCursor(SearchError, TerminalError, ValueError):
+    """A paging cursor that this queue did not hand out for the same filters and sort: the request is refused."""
