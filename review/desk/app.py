@@ -299,9 +299,13 @@ async def decide(request: web.Request) -> web.StreamResponse:
     try:
         decision = await review.run(review.decider.decide, message_id, outcome, session.user, comment)
     except AlreadyDecided as exc:
-        message = f"Already decided: {exc.outcome} by {exc.decided_by} at {exc.decided_at}. Your decision was not sent."
+        state = "A decision is in flight (not yet carried out)" if exc.in_flight else "Already decided"
+        message = f"{state}: {exc.outcome} by {exc.decided_by} at {exc.decided_at}. Your decision was not sent."
         if _is_api(request):
-            return _fail(request, 409, "already_decided", message, decided_by=exc.decided_by, outcome=exc.outcome)
+            return _fail(
+                request, 409, "already_decided", message, decided_by=exc.decided_by, outcome=exc.outcome,
+                in_flight=exc.in_flight, decision_id=exc.decision_id,
+            )  # fmt: skip
         return await _item_view(request, message_id, error=message, status=409)
     except ItemNotFound:
         return _fail(request, 404, "not_found", f"No item {message_id} in the queue.")

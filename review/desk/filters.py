@@ -12,6 +12,7 @@ from review.queue.paging import SORTS
 STATUSES = ("pending", "claimed", "confirmed", "overturned", "all")
 PERIODS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 PAGE_SIZE = 50
+MAX_PAGE = 1000  # an API client walking a large queue reads fewer, larger pages
 
 
 class BadFilter(TerminalError, ValueError):
@@ -42,7 +43,7 @@ def parse_filter(query: Mapping[str, str], now: datetime) -> QueueFilter:
         since = max(since, now - PERIODS[period]) if since else now - PERIODS[period]
     try:
         offset = max(0, int(query.get("offset", "0") or 0))
-        size = min(200, max(1, int(query.get("size", str(PAGE_SIZE)) or PAGE_SIZE)))
+        size = min(MAX_PAGE, max(1, int(query.get("size", str(PAGE_SIZE)) or PAGE_SIZE)))
     except ValueError as exc:
         raise BadFilter("offset and size: whole numbers") from exc
     # `order` (oldest | newest) is the parameter of the first version of the page: kept, as a sort by age.

@@ -26,6 +26,7 @@ from review.queue.paging import Cursor, fingerprint, sort_clause
 log = logging.getLogger("modpipe.search")
 STATUSES = ("pending", "confirmed", "overturned")
 WINDOW = 10_000  # Elasticsearch's index.max_result_window: from + size beyond it is refused
+CLAIM_ATTEMPTS = 3
 STEP = 5_000  # sort values read per request while walking to a deep offset or collecting a selection
 
 
@@ -244,21 +245,25 @@ class QueueStore:
         return [Item(h["_id"], h["_source"]) for h in res["hits"]["hits"]]
 
     def claim(self, item: Item, claim: Claim) -> Item:
-        """Mark `item` as decided by `claim.moderator`, only if nobody changed it since it was read."""
-        if item.claimed or item.moderation.get("status", "pending") != "pending":
-            raise _already(item)
-        doc = {"moderation": decisions.claimed(claim)}
-        with translated("claim"):
-            try:
-                self._es.update(
-                    index=self._alias, id=item.id, doc=doc, if_seq_no=item.seq_no,
-                    if_primary_term=item.primary_term, refresh="wait_for",
-                )  # fmt: skip
-            except ConflictError:
-                raise _already(self.get(item.id)) from None
-            except NotFoundError as exc:
-                raise ItemNotFound(item.id) from exc
-        return self.get(item.id)
+        """Mark `item` as decided by `claim.moderator`, only if nobody changed it since it was read. A write that
+        lost the race to a change other than a claim (the worker re-indexing the verdict) reads and tries again."""
+        for _ in range(CLAIM_ATTEMPTS):
+            if item.claimed or item.moderation.get("status", "pending") != "pending":
+                raise _already(item)
+            doc = {"moderation": decisions.claimed(claim)}
+            with translated("claim"):
+                try:
+                    self._es.update(
+                        index=self._alias, id=item.id, doc=doc, if_seq_no=item.seq_no,
+                        if_primary_term=item.primary_term, refresh="wait_for",
+                    )  # fmt: skip
+                except ConflictError:
+                    item = self.get(item.id)
+                    continue
+                except NotFoundError as exc:
+                    raise ItemNotFound(item.id) from exc
+            return self.get(item.id)
+        raise _already(item)
 
     def release(self, item: Item, decision_id: str) -> bool:
         """Undo a claim whose decision could not be published, so the item is open again. Conditional too: a
@@ -280,5 +285,7 @@ class QueueStore:
 def _already(item: Item) -> AlreadyDecided:
     m = item.moderation
     return AlreadyDecided(
-        item.id, str(m.get("decided_by") or "?"), str(m.get("outcome") or m.get("status")), str(m.get("decided_at"))
-    )
+        item.id, str(m.get("decided_by") or "?"), str(m.get("outcome") or m.get("status")), str(m.get("decided_at")),
+        in_flight=item.claimed and m.get("status", "pending") == "pending",
+        decision_id=str(m.get("decision_id") or ""),
+    )  # fmt: skip
