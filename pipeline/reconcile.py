@@ -203,9 +203,11 @@ def _verdict_older(source: dict[str, Any], ref: Ref) -> bool:
 
 
 def _decision_missing(source: dict[str, Any], ref: Ref, reindexing: bool) -> bool:
+    if reindexing:
+        return True  # the document comes back from its verdict alone, without the decision's fields
     m = source.get("moderation") or {}
     if m.get("decision_id") == ref.own_id and m.get("status") not in (None, "pending"):
         return False
     decided = parse_time(m.get("decided_at"))
     # A later claim (a correction in flight, not yet recorded) is the desk's to carry out, not ours to undo.
-    return reindexing or decided is None or decided <= ref.at
+    return decided is None or decided <= ref.at

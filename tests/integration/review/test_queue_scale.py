@@ -44,6 +44,7 @@ async def _token(client: TestClient[Any, Any], name: str) -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # seeding 25,000 documents alone takes a minute on a busy 2-core machine
 def test_a_25000_item_queue_pages_to_its_end_and_stays_stable_while_items_change(rsettings: Settings) -> None:
     started = time.perf_counter()
     expected = seed_many(rsettings, N)
@@ -108,8 +109,8 @@ def test_a_25000_item_queue_pages_to_its_end_and_stays_stable_while_items_change
         t = time.perf_counter()
         sel = await (await client.get("/api/selection", params={"action": "block"}, headers=auth)).json()
         timings["select_s"] = time.perf_counter() - t
-        assert sel["count"] == N // 2
-        assert set(sel["ids"]) == set(expected[N // 2 :]) - {expected[20_000]}
+        blocks = set(expected[N // 2 :]) - {expected[20_000]} | set(late[5:])
+        assert (sel["count"], set(sel["ids"])) == (len(blocks), blocks)
 
     async def main() -> None:
         server = TestServer(create_app(rsettings, store=store))
