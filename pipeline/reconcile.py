@@ -8,8 +8,8 @@ latest decision per message, and checks the ledger against the queue: a missing 
 verdict, is indexed again from its record; a decision the queue does not show is applied again. Both writes are
 the queue agent's own idempotent ones, so a reconciler that races the agent changes nothing.
 
-Each records object is read once (its key is deterministic and a retried batch rewrites the same content); the
-ledger holds only ids and times, and the objects of the few items to repair are read again.
+Each records object is read once per version (its ETag); the ledger holds only ids and times, and the objects of
+the few items to repair are read again.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from retention.codec import decode
 from retention.dates import parse_time
 from retention.identity import record_order
 from retention.layout import RECORDS, hour_of, hour_path, hours, parse_object_name
-from retention.scan import latest_keys
 from retention.store import Store
 from review.queue import QueueSink, ensure_index
 from review.queue.client import make_client, translated
@@ -70,7 +69,9 @@ class Reconciler:
         self._own_client = client is None
         self._es = client or make_client(settings)
         self._sink = QueueSink(settings, self._es)
-        self._read: set[str] = set()  # records objects already in the ledger
+        # Records objects already in the ledger, with their ETag: a batch retried with other boundaries rewrites
+        # its key with more records, and is read again.
+        self._read: dict[str, str] = {}
         self.verdicts: dict[str, Ref] = {}
         self.decisions: dict[str, Ref] = {}
 
@@ -114,14 +115,14 @@ class Reconciler:
         read = 0
         for service in services_in(store):
             for hour in hours(start, ahead):
-                for key in latest_keys(store, RECORDS + hour_path(service, hour)):
+                for key, etag in _listed(store, RECORDS + hour_path(service, hour)):
                     name = parse_object_name(key)
-                    if key in self._read or name is None or name.tag not in _TAGS:
+                    if self._read.get(key) == etag or name is None or name.tag not in _TAGS:
                         continue
                     data, _version = store.get(key)
                     for record in decode(key, data):
                         self._note(record, key)
-                    self._read.add(key)
+                    self._read[key] = etag
                     read += 1
         return read
 
@@ -148,7 +149,7 @@ class Reconciler:
                 del ledger[message_id]
         # Objects of hours that left the window are not listed again: forgetting them keeps the set bounded.
         floor = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        self._read = {k for k in self._read if (h := hour_of(k)) is not None and h[1] >= floor}
+        self._read = {k: v for k, v in self._read.items() if (h := hour_of(k)) is not None and h[1] >= floor}
 
     # ---- the queue, checked against the ledger ---------------------------------------------------------------
 
@@ -191,6 +192,11 @@ class Reconciler:
                 if ledger[message_id].own_id in (body.get("verdict_id"), body.get("decision_id")):
                     found[message_id] = record
         return found
+
+
+def _listed(store: Store, prefix: str) -> list[tuple[str, str]]:
+    listed = store.call(lambda: list(store.client.list_objects(store.bucket, prefix=prefix, recursive=True)))
+    return sorted((str(o.object_name), str(o.etag)) for o in listed if not o.is_dir)
 
 
 def _verdict_older(source: dict[str, Any], ref: Ref) -> bool:
