@@ -30,6 +30,7 @@ from pipeline.publish import BatchPublisher
 from pipeline.release import InOrderRelease
 
 if TYPE_CHECKING:
+    from pipeline.reconcile import Reconciler
     from retention.checkpoint_keys import SigningKey
 
 log = logging.getLogger("modpipe.worker")
@@ -304,6 +305,32 @@ def queue_agent(app: faust.App, ctx: WorkerContext) -> None:
     sources = [topics.verdicts.name, topics.decisions.name]
     worker = settings.worker
     sink_agent(app, ctx, "queue", sources, sink, ctx.metrics.queued.inc, worker.batch_size, worker.batch_timeout_s)
+
+    from pipeline.reconcile import Reconciler
+
+    reconciler = Reconciler(settings, ctx.clock)
+    # Its own thread: a slow pass over hours of records never holds up the queue agent's flushes.
+    thread = ThreadPoolExecutor(1, thread_name_prefix="modpipe-reconcile")
+    ctx.closers.append(reconciler.close)  # closers run in reverse: the thread finishes its pass first
+    ctx.closers.append(lambda: thread.shutdown(wait=True))
+
+    @app.timer(settings.queue.reconcile_interval_s)  # type: ignore[untyped-decorator]
+    async def reconcile() -> None:
+        await run_reconcile(ctx, thread, reconciler)
+
+
+async def run_reconcile(ctx: WorkerContext, thread: ThreadPoolExecutor, reconciler: Reconciler) -> None:
+    """One reconciler pass; a failure (the search server or the records store down) is counted and logged, and the
+    next interval tries again."""
+    try:
+        outcome = await asyncio.get_running_loop().run_in_executor(thread, reconciler.run_once)
+    except Exception:
+        ctx.metrics.reconcile_failures.inc()
+        log.exception("queue reconciler failed; the next run will try again")
+    else:
+        ctx.metrics.reconciled.labels("reindexed").inc(len(outcome.reindexed))
+        ctx.metrics.reconciled.labels("reapplied").inc(len(outcome.reapplied))
+        ctx.metrics.reconcile_last_success.set(ctx.clock.now().timestamp())
 
 
 REGISTRY: dict[AgentName, Callable[[faust.App, WorkerContext], None]] = {

@@ -23,6 +23,18 @@ class Metrics:
         self.commands = Counter("modpipe_commands_total", "Takedown and restore commands", ["command"], registry=r)
         self.records = Counter("modpipe_records_stored_total", "Records stored in object storage", registry=r)
         self.queued = Counter("modpipe_queue_indexed_total", "Verdicts indexed into the moderation queue", registry=r)
+        self.reconciled = Counter(
+            "modpipe_queue_reconciled_total",
+            "Queue documents the reconciler repaired from the records",
+            ["kind"],
+            registry=r,
+        )
+        self.reconcile_failures = Counter(
+            "modpipe_queue_reconcile_failures_total", "Failed reconciler runs", registry=r
+        )
+        self.reconcile_last_success = Gauge(
+            "modpipe_queue_reconcile_last_success_timestamp", "When the reconciler last finished a run", registry=r
+        )
         self.decisions = Counter("modpipe_decisions_total", "Moderator decisions applied", ["outcome"], registry=r)
         self.batch_seconds = Histogram(
             "modpipe_batch_seconds",

@@ -206,6 +206,25 @@ class ReviewSettings(Frozen):
     users_file: str
 
 
+class QueueSettings(Frozen):
+    """The moderation queue: when an item is due, how long a page's point in time lives, and the reconciler that
+    re-indexes review and block verdicts the search server lost (the records are the source of truth)."""
+
+    review_due_s: Annotated[int, Field(gt=0, le=30 * 86_400, description="seconds > 0 to decide a review item")] = 3600
+    block_due_s: Annotated[int, Field(gt=0, le=30 * 86_400, description="seconds > 0 to confirm a machine block")] = (
+        86_400
+    )
+    pit_keep_alive_s: Annotated[
+        int, Field(ge=10, le=3600, description="seconds (10 to 3600) a paging snapshot lives")
+    ] = 300
+    reconcile_interval_s: Annotated[
+        float, Field(gt=0, le=86_400, description="seconds > 0 between two reconciler runs (e.g. 60)")
+    ] = 60.0
+    reconcile_window_h: Annotated[
+        float, Field(gt=0, le=24 * 31, description="hours > 0 of records the reconciler checks (e.g. 6)")
+    ] = 6.0
+
+
 class StackSettings(Frozen):
     home: Path
     broker_storage: Literal["s3", "memory"]
@@ -281,6 +300,7 @@ class Settings(Frozen):
     worker: WorkerSettings
     records: RecordsSettings
     review: ReviewSettings
+    queue: QueueSettings = QueueSettings()
     stack: StackSettings
     categories: dict[str, Category]
     services: dict[str, ServiceType]

@@ -26,6 +26,7 @@ from review.desk.filters import BadFilter, parse_filter
 from review.desk.sessions import Session, Sessions, Throttle, same_token
 from review.desk.users import Accounts
 from review.queue import AlreadyDecided, ItemNotFound, QueueStore, SearchUnavailable
+from review.queue.exceptions import BadCursor
 
 log = logging.getLogger("modpipe.review")
 T = TypeVar("T")
@@ -33,6 +34,7 @@ COOKIE = "modpipe_review"
 LOGIN_COOKIE = "modpipe_login"
 STATIC = Path(__file__).with_name("static")
 MAX_COMMENT = 2000
+MAX_SELECTION = 100_000
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -209,12 +211,34 @@ async def queue(request: web.Request) -> web.StreamResponse:
         flt = parse_filter(query, review.clock.now())
     except BadFilter as exc:
         return _fail(request, 400, "bad_filter", str(exc))
-    page = await review.run(review.store.search, flt)
+    try:
+        page = await review.run(review.store.search, flt, query.get("cursor") or None)
+    except BadCursor as exc:
+        return _fail(request, 400, "bad_cursor", str(exc))
     if _is_api(request):
         return web.json_response(
-            {"total": page.total, "counts": page.counts, "items": [_api_item(i) for i in page.items]}
-        )
+            {
+                "total": page.total, "counts": page.counts, "position": page.position,
+                "next_cursor": page.next_cursor, "items": [_api_item(i) for i in page.items],
+            }
+        )  # fmt: skip
     return _html(render.queue_page(review.settings, page, flt, query, session.user, session.csrf))
+
+
+async def selection(request: web.Request) -> web.StreamResponse:
+    """The ids of every item the filters match, from one snapshot: what a bulk action over a whole queue acts on."""
+    review = _review(request)
+    try:
+        flt = parse_filter(dict(request.query), review.clock.now())
+        limit = int(request.query.get("limit", str(MAX_SELECTION)) or MAX_SELECTION)
+    except BadFilter as exc:
+        return _fail(request, 400, "bad_filter", str(exc))
+    except ValueError:
+        return _fail(request, 400, "bad_filter", f"limit: a whole number from 1 to {MAX_SELECTION}")
+    if not 1 <= limit <= MAX_SELECTION:
+        return _fail(request, 400, "bad_filter", f"limit: a whole number from 1 to {MAX_SELECTION}")
+    ids = await review.run(review.store.select_ids, flt, limit)
+    return web.json_response({"count": len(ids), "limit": limit, "ids": ids})
 
 
 def _api_item(item: Any) -> dict[str, Any]:
@@ -275,9 +299,13 @@ async def decide(request: web.Request) -> web.StreamResponse:
     try:
         decision = await review.run(review.decider.decide, message_id, outcome, session.user, comment)
     except AlreadyDecided as exc:
-        message = f"Already decided: {exc.outcome} by {exc.decided_by} at {exc.decided_at}. Your decision was not sent."
+        state = "A decision is in flight (not yet carried out)" if exc.in_flight else "Already decided"
+        message = f"{state}: {exc.outcome} by {exc.decided_by} at {exc.decided_at}. Your decision was not sent."
         if _is_api(request):
-            return _fail(request, 409, "already_decided", message, decided_by=exc.decided_by, outcome=exc.outcome)
+            return _fail(
+                request, 409, "already_decided", message, decided_by=exc.decided_by, outcome=exc.outcome,
+                in_flight=exc.in_flight, decision_id=exc.decision_id,
+            )  # fmt: skip
         return await _item_view(request, message_id, error=message, status=409)
     except ItemNotFound:
         return _fail(request, 404, "not_found", f"No item {message_id} in the queue.")
@@ -342,6 +370,7 @@ def create_app(
     app.router.add_post("/api/login", api_login)
     app.router.add_post("/api/logout", logout)
     app.router.add_get("/api/items", queue)
+    app.router.add_get("/api/selection", selection)
     app.router.add_get("/api/items/{message_id}", item)
     app.router.add_post("/api/items/{message_id}/decision", decide)
     app.router.add_get("/healthz", healthz)

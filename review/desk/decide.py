@@ -60,17 +60,12 @@ class Decider:
         self.clock = clock
 
     def decide(self, message_id: str, outcome: DecisionOutcome, moderator: str, comment: str = "") -> Decision:
-        """Raises AlreadyDecided (someone else was first), ItemNotFound, SearchUnavailable, PublishFailed."""
+        """Publishes exactly one Decision per accepted call: only the call whose conditional claim wins publishes.
+        Raises AlreadyDecided (a decision is in flight or made, whoever made it: a second one, even the same
+        moderator's, is refused rather than re-sent), ItemNotFound, SearchUnavailable, PublishFailed."""
         item = self.store.get(message_id)
-        m = item.moderation
-        if item.claimed and m.get("decided_by") == moderator and m.get("status") == "pending":
-            # The same moderator again, before the worker applied the claim: a retry after an unclear answer.
-            # Publishing the claimed decision once more is harmless (the worker's writes are keyed by message id).
-            decision = decision_of(item.id, item.source)
-            self.publisher.publish(decision)
-            return decision
         claim = Claim(uuid.uuid4().hex, moderator, outcome.value, comment, self.clock.now())
-        claimed = self.store.claim(item, claim)  # raises AlreadyDecided for the second moderator
+        claimed = self.store.claim(item, claim)  # raises AlreadyDecided for every loser of the race
         decision = decision_of(claimed.id, claimed.source)
         try:
             self.publisher.publish(decision)

@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from modpipe.errors import TerminalError
 from review.queue import QueueFilter
+from review.queue.paging import SORTS
 
 STATUSES = ("pending", "claimed", "confirmed", "overturned", "all")
 PERIODS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 PAGE_SIZE = 50
+MAX_PAGE = 1000  # an API client walking a large queue reads fewer, larger pages
 
 
 class BadFilter(TerminalError, ValueError):
@@ -41,12 +43,16 @@ def parse_filter(query: Mapping[str, str], now: datetime) -> QueueFilter:
         since = max(since, now - PERIODS[period]) if since else now - PERIODS[period]
     try:
         offset = max(0, int(query.get("offset", "0") or 0))
-        size = min(200, max(1, int(query.get("size", str(PAGE_SIZE)) or PAGE_SIZE)))
+        size = min(MAX_PAGE, max(1, int(query.get("size", str(PAGE_SIZE)) or PAGE_SIZE)))
     except ValueError as exc:
         raise BadFilter("offset and size: whole numbers") from exc
-    order = query.get("order", "oldest") or "oldest"
-    if order not in ("oldest", "newest"):
+    # `order` (oldest | newest) is the parameter of the first version of the page: kept, as a sort by age.
+    order = query.get("order", "")
+    if order not in ("", "oldest", "newest"):
         raise BadFilter("order: oldest or newest")
+    sort = query.get("sort", "") or order or "default"
+    if sort not in SORTS:
+        raise BadFilter(f"sort: one of {', '.join(SORTS)}")
     action = query.get("action", "")
     if action not in ("", "review", "block"):
         raise BadFilter("action: review or block")
@@ -59,7 +65,7 @@ def parse_filter(query: Mapping[str, str], now: datetime) -> QueueFilter:
         since=since,
         until=until,
         text=query.get("q", "").strip()[:200],
-        oldest_first=order == "oldest",
+        sort=sort,
         offset=offset,
         size=size,
     )

@@ -67,10 +67,17 @@ def _filter_form(settings: Settings, flt: QueueFilter, query: Mapping[str, str])
 <label>Until (UTC) <input type="datetime-local" name="until" value="{e(query.get("until", ""))}"></label>
 <label>Author <input name="author" value="{e(flt.author)}" size="12"></label>
 <label>Text <input name="q" type="search" value="{e(flt.text)}" size="14"></label>
-<label>Order <select name="order">{
-        _options([("oldest", "oldest first"), ("newest", "newest first")], "oldest" if flt.oldest_first else "newest")
-    }</select></label>
+<label>Sort <select name="sort">{_options(SORT_LABELS, flt.sort)}</select></label>
 <button type="submit">Filter</button></form>"""
+
+
+SORT_LABELS = [
+    ("default", "review first, then blocks, by due time"),
+    ("due", "due time"),
+    ("score", "highest score"),
+    ("oldest", "oldest first"),
+    ("newest", "newest first"),
+]
 
 
 def _badge(kind: str, value: object) -> str:
@@ -110,18 +117,36 @@ def queue_page(settings: Settings, page: Page, flt: QueueFilter, query: Mapping[
         else '<p class="empty">Nothing here: no item matches these filters.</p>'
     )
     counts = " · ".join(f"{e(k)}: {v}" for k, v in sorted(page.counts.items()))
-    nav = []
-    base = {k: v for k, v in query.items() if k != "offset"}
-    if flt.offset > 0:
-        nav.append(f'<a href="/?{e(urlencode({**base, "offset": max(0, flt.offset - flt.size)}))}">← previous</a>')
-    if flt.offset + flt.size < page.total:
-        nav.append(f'<a href="/?{e(urlencode({**base, "offset": flt.offset + flt.size}))}">next →</a>')
     body = (
         f"<h1>Moderation queue</h1>{_filter_form(settings, flt, query)}"
-        f'<p class="summary"><span id="total">{page.total}</span> matching · by status: {counts or "none"}</p>'
-        f'{table}<nav class="pages">{" ".join(nav)}</nav>'
+        f'<p class="summary">{_shown(page)} · by status: {counts or "none"}</p>'
+        f"{table}{_pages(page, flt, query)}"
     )
     return layout("Queue", body, user, csrf)
+
+
+def _shown(page: Page) -> str:
+    first, last = page.position + 1, page.position + len(page.items)
+    where = f'items <span id="first">{first}</span>–<span id="last">{last}</span> of ' if page.items else ""
+    return f'{where}<span id="total">{page.total}</span> matching'
+
+
+def _pages(page: Page, flt: QueueFilter, query: Mapping[str, str]) -> str:
+    """First, previous, next and last page. Next follows the cursor (search_after in the page's snapshot); the
+    others are offsets, which the store reaches at any depth."""
+    base = {k: v for k, v in query.items() if k not in ("offset", "cursor")}
+    links = []
+    if page.position > 0:
+        links.append(f'<a href="/?{e(urlencode(base))}" rel="first">« first</a>')
+        previous = {**base, "offset": max(0, page.position - flt.size)}
+        links.append(f'<a href="/?{e(urlencode(previous))}" rel="prev" id="prev">← previous</a>')
+    if page.next_cursor:
+        links.append(
+            f'<a href="/?{e(urlencode({**base, "cursor": page.next_cursor}))}" rel="next" id="next">next →</a>'
+        )
+        last = {**base, "offset": (page.total - 1) // flt.size * flt.size}
+        links.append(f'<a href="/?{e(urlencode(last))}" rel="last" id="last-page">last »</a>')
+    return f'<nav class="pages">{" ".join(links)}</nav>'
 
 
 def _scores(settings: Settings, scores: Mapping[str, Any], flagged: list[str]) -> str:
@@ -248,7 +273,7 @@ def item_page(
 <section><h2>Category scores</h2>{_scores(settings, m.get("scores") or {}, flagged)}</section>
 <section><h2>Details</h2><dl>{dl}</dl></section>
 <section class="author"><h2>Author's recent flagged items</h2>{_mini_list(author_items)}
-<p><a href="/?{e(urlencode({"author": author, "status": "all", "order": "newest"}))}">all of {e(author)}'s items</a></p>
+<p><a href="/?{e(urlencode({"author": author, "status": "all", "sort": "newest"}))}">all of {e(author)}'s items</a></p>
 </section></aside></div>"""
     return layout(f"Item {item.id}", body, user, csrf)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import warnings
+from collections.abc import Mapping
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -12,6 +14,9 @@ from modpipe.settings import Action
 
 QUEUED = (Action.REVIEW, Action.BLOCK)
 _LABEL_FIELDS = ("platform", "kind", "parent_id", "group_id", "account_id")
+# How long after its verdict an item is due, by action (settings queue.review_due_s, queue.block_due_s).
+DueAfter = Mapping[Action, timedelta]
+DEFAULT_DUE: DueAfter = {Action.REVIEW: timedelta(hours=1), Action.BLOCK: timedelta(days=1)}
 
 
 @lru_cache(maxsize=1)
@@ -41,8 +46,9 @@ def _opt_str(message: dict[str, Any], key: str) -> str | None:
     return str(value) if value is not None and value != "" else None
 
 
-def verdict_fields(verdict: Verdict) -> dict[str, Any]:
-    """Everything a verdict says about the item; no decision fields."""
+def verdict_fields(verdict: Verdict, due_after: DueAfter = DEFAULT_DUE) -> dict[str, Any]:
+    """Everything a verdict says about the item; no decision fields. `due_at` and the top `score` are stored, not
+    computed at search time, so the queue can be sorted and paged by them with search_after."""
     message = verdict.message
     text = _text(message)
     labels = {k: v for k in _LABEL_FIELDS if (v := _opt_str(message, k)) is not None}
@@ -72,6 +78,8 @@ def verdict_fields(verdict: Verdict) -> dict[str, Any]:
         "labels": labels,
         "moderation": {
             "scores": dict(verdict.categories),
+            "score": top[1] if top is not None else 0.0,
+            "due_at": (verdict.decided_at + due_after.get(verdict.action, timedelta(0))).isoformat(),
             "hits": [h.model_dump() for h in verdict.hits],
             "sub_labels": dict(verdict.sub_labels),
             "tokens": tokens(text),
@@ -89,17 +97,17 @@ def verdict_fields(verdict: Verdict) -> dict[str, Any]:
     return doc
 
 
-def new_document(verdict: Verdict) -> dict[str, Any]:
-    doc = verdict_fields(verdict)
+def new_document(verdict: Verdict, due_after: DueAfter = DEFAULT_DUE) -> dict[str, Any]:
+    doc = verdict_fields(verdict, due_after)
     doc["moderation"]["status"] = "pending"
     return doc
 
 
-def bulk_actions(index: str, verdicts: list[Verdict]) -> list[dict[str, Any]]:
+def bulk_actions(index: str, verdicts: list[Verdict], due_after: DueAfter = DEFAULT_DUE) -> list[dict[str, Any]]:
     """One upsert per verdict: a new item enters as pending; a known one gets the verdict's fields merged in,
     so a re-delivered verdict rewrites the same document and never undoes a moderator's decision."""
     ops: list[dict[str, Any]] = []
     for v in verdicts:
         ops.append({"update": {"_index": index, "_id": v.message_id, "retry_on_conflict": 3}})
-        ops.append({"doc": verdict_fields(v), "upsert": new_document(v)})
+        ops.append({"doc": verdict_fields(v, due_after), "upsert": new_document(v, due_after)})
     return ops

@@ -19,15 +19,32 @@ class SearchRejected(SearchError, TerminalError):
 
 
 class AlreadyDecided(SearchError, TerminalError):
-    """Another moderator claimed the item first; `decided_by` says who."""
+    """The item has a decision already, carried out or still in flight (claimed, not yet applied by the worker);
+    `decided_by` says whose. Nothing was published for the refused request."""
 
-    def __init__(self, message_id: str, decided_by: str, outcome: str, decided_at: str) -> None:
-        super().__init__(f"{message_id} was already decided ({outcome}) by {decided_by} at {decided_at}")
+    def __init__(
+        self,
+        message_id: str,
+        decided_by: str,
+        outcome: str,
+        decided_at: str,
+        *,
+        in_flight: bool = False,
+        decision_id: str = "",
+    ) -> None:
+        state = "is in flight" if in_flight else "was already made"
+        super().__init__(f"a decision on {message_id} {state} ({outcome}) by {decided_by} at {decided_at}")
         self.message_id = message_id
         self.decided_by = decided_by
         self.outcome = outcome
         self.decided_at = decided_at
+        self.in_flight = in_flight
+        self.decision_id = decision_id
 
 
 class ItemNotFound(SearchError, TerminalError):
     """No queue document has this message id."""
+
+
+class BadCursor(SearchError, TerminalError, ValueError):
+    """A paging cursor that this queue did not hand out for the same filters and sort: the request is refused."""

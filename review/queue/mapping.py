@@ -65,6 +65,8 @@ def properties(settings: Settings) -> dict[str, Any]:
             "properties": {
                 "status": KEYWORD,
                 "scores": {"type": "object", "dynamic": True, "properties": scores},
+                "score": {"type": "float"},  # the top category score, for sorting
+                "due_at": DATE,
                 # Plain objects, not `nested`: Kibana charts them and noida-db ignores nested sorting anyway.
                 "hits": {
                     "properties": {

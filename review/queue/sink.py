@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any, Literal
 
 from elasticsearch import ApiError, Elasticsearch
 
 from modpipe.contracts import Decision, Verdict
-from modpipe.settings import Settings
+from modpipe.settings import Action, Settings
 from review.queue.client import is_transient_status, make_client, translated
 from review.queue.decisions import applied
-from review.queue.document import QUEUED, bulk_actions
+from review.queue.document import QUEUED, DueAfter, bulk_actions
 from review.queue.exceptions import SearchRejected, SearchUnavailable
 from review.queue.mapping import alias_name, first_index, properties, template_body, template_name
 
@@ -48,6 +49,11 @@ def ensure_index(settings: Settings, client: Elasticsearch | None = None) -> str
             es.close()
 
 
+def due_after(settings: Settings) -> DueAfter:
+    q = settings.queue
+    return {Action.REVIEW: timedelta(seconds=q.review_due_s), Action.BLOCK: timedelta(seconds=q.block_due_s)}
+
+
 class QueueSink:
     """Buffers review and block verdicts, bulk-indexes them on flush, and applies moderators' decisions."""
 
@@ -55,6 +61,7 @@ class QueueSink:
         self._settings = settings
         self._ready = False
         self._alias = alias_name(settings)
+        self._due: DueAfter = due_after(settings)
         # Waiting for a refresh costs up to a second per batch on Elasticsearch; searches see new items within the
         # refresh interval anyway. Tests that search right after a flush ask for it.
         self._refresh: Literal["wait_for", False] = "wait_for" if refresh else False
@@ -89,7 +96,7 @@ class QueueSink:
         verdicts = list(self._pending.values())
         self._ensure_ready()
         with translated("queue flush"):
-            response = self._es.bulk(operations=bulk_actions(self._alias, verdicts), refresh=self._refresh)
+            response = self._es.bulk(operations=bulk_actions(self._alias, verdicts, self._due), refresh=self._refresh)
         retry: dict[str, Verdict] = {}
         written = self._carried
         for verdict, item in zip(verdicts, response["items"], strict=True):

@@ -120,7 +120,7 @@ def test_chinese_search_filters_and_author_history(qsettings: Settings, es: Elas
         assert ids(action="block") == ["b1"]
         assert ids(since=T0 + timedelta(hours=1)) == ["a2"]
         assert ids(until=T0 + timedelta(hours=1), author="author-1") == ["a1"]
-        assert ids(oldest_first=True, author="author-1") == ["a1", "a2"]
+        assert ids(sort="oldest", author="author-1") == ["a1", "a2"]
         assert [i.id for i in store.by_author("author-1", exclude="a1")] == ["a2"]
         page = store.search(QueueFilter(status="all"))
         assert page.total == 3

@@ -167,9 +167,13 @@ def test_api_needs_a_session_and_the_json_api_lists_and_decides(rsettings: Setti
         assert bad.status == 400
         resp = await alice.post("/api/items/m3/decision", json={"outcome": "overturned", "comment": "ok"}, headers=auth)
         assert resp.status == 201
-        # The same moderator again (an unclear answer, a retry): the claimed decision is sent again, not a new one.
-        again = await alice.post("/api/items/m3/decision", json={"outcome": "overturned"}, headers=auth)
-        assert (await again.json())["decision"]["decision_id"] == (await resp.json())["decision"]["decision_id"]
+        # The same moderator again before the worker applied it (issue 16: it used to be re-sent, and answered 201
+        # with the first outcome to a request for another): refused, naming the decision in flight.
+        again = await alice.post("/api/items/m3/decision", json={"outcome": "confirmed"}, headers=auth)
+        told = await again.json()
+        assert (again.status, told["error"], told["in_flight"]) == (409, "already_decided", True)
+        assert told["decision_id"] == (await resp.json())["decision"]["decision_id"]
+        assert "in flight" in told["message"]
         await alice.post("/api/logout", headers=auth)
         assert (await alice.get("/api/items", headers=auth)).status == 401
 
@@ -225,3 +229,31 @@ def test_a_decision_that_cannot_be_published_releases_its_claim(rsettings: Setti
     finally:
         store.close()
     assert not item.claimed  # open again for anyone
+
+
+def test_twenty_concurrent_decisions_on_one_item_publish_exactly_one(rsettings: Settings) -> None:
+    """Issue 16: under 20 concurrent decisions from two moderators the loser's decision was published 7 times."""
+    seed(rsettings)
+    outcomes: list[tuple[int, dict[str, Any]]] = []
+
+    async def scenario(alice: TestClient[Any, Any], bob: TestClient[Any, Any]) -> None:
+        calls = []
+        for client, name, outcome in ((alice, "alice", "confirmed"), (bob, "bob", "overturned")):
+            resp = await client.post("/api/login", json={"username": name, "password": PASSWORD})
+            auth = {"Authorization": f"Bearer {(await resp.json())['token']}"}
+            calls += [
+                client.post("/api/items/m2/decision", json={"outcome": outcome, "comment": f"{name} {n}"}, headers=auth)
+                for n in range(10)
+            ]
+        for resp in await asyncio.gather(*calls):
+            outcomes.append((resp.status, await resp.json()))
+
+    run(rsettings, scenario)
+    statuses = sorted(status for status, _ in outcomes)
+    assert statuses == [201] + [409] * 19
+    winner = next(body["decision"] for status, body in outcomes if status == 201)
+    refused = [body for status, body in outcomes if status == 409]
+    assert {(b["decided_by"], b["decision_id"]) for b in refused} == {(winner["moderator"], winner["decision_id"])}
+    sent = read_topic(rsettings, rsettings.kafka.topics.decisions.name, idle_s=3.0)
+    # One decision on the topic: the decisions agent makes one command of it and the records agent one record.
+    assert [(k, v["decision_id"], v["comment"]) for k, v in sent] == [(b"m2", winner["decision_id"], winner["comment"])]

@@ -64,3 +64,21 @@ def test_bulk_upserts_new_items_as_pending_and_merges_known_ones() -> None:
     assert ops[0] == {"update": {"_index": "q", "_id": "m1", "retry_on_conflict": 3}}
     assert ops[1]["upsert"]["moderation"]["status"] == "pending"
     assert "status" not in ops[1]["doc"]["moderation"]
+
+
+def test_due_time_and_top_score_are_stored_for_sorting() -> None:
+    from datetime import timedelta
+
+    from review.queue.sink import due_after
+
+    due = due_after(load_settings(environ={}, overrides={"queue.review_due_s": 600, "queue.block_due_s": 7200}))
+    review = make_verdict("r1", scores={"C9": 0.7, "C7": 0.4})
+    block = make_verdict("b1", action=Action.BLOCK, scores={"C7": 0.95})
+    assert (
+        verdict_fields(review, due)["moderation"]["due_at"] == (review.decided_at + timedelta(minutes=10)).isoformat()
+    )
+    assert verdict_fields(block, due)["moderation"]["due_at"] == (block.decided_at + timedelta(hours=2)).isoformat()
+    assert (verdict_fields(review, due)["moderation"]["score"], verdict_fields(block)["moderation"]["score"]) == (
+        0.7,
+        0.95,
+    )

@@ -11,10 +11,18 @@ from review.desk.filters import BadFilter, parse_filter
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-def test_defaults_are_the_unclaimed_pending_queue_oldest_first() -> None:
+def test_defaults_are_the_unclaimed_pending_queue_review_items_first() -> None:
     flt = parse_filter({}, NOW)
-    assert (flt.status, flt.oldest_first, flt.offset, flt.size) == ("pending", True, 0, 50)
+    assert (flt.status, flt.sort, flt.offset, flt.size) == ("pending", "default", 0, 50)
     assert flt.query()["bool"]["must_not"] == [{"exists": {"field": "moderation.decision_id"}}]
+
+
+def test_sorts_and_the_old_order_parameter() -> None:
+    assert parse_filter({"sort": "score"}, NOW).sort == "score"
+    assert parse_filter({"sort": "due"}, NOW).sort == "due"
+    assert parse_filter({"order": "oldest"}, NOW).sort == "oldest"
+    assert parse_filter({"order": "newest"}, NOW).sort == "newest"
+    assert parse_filter({"order": "newest", "sort": "score"}, NOW).sort == "score"
 
 
 def test_filters_become_term_and_range_clauses() -> None:
@@ -49,7 +57,7 @@ def test_all_statuses_has_no_status_clause_and_text_searches_phrases() -> None:
 @pytest.mark.parametrize(
     "query",
     [{"status": "deleted"}, {"period": "1y"}, {"since": "yesterday"}, {"offset": "x"}, {"order": "random"},
-     {"action": "pass"}],
+     {"action": "pass"}, {"sort": "random"}],
 )  # fmt: skip
 def test_bad_values_are_refused_with_the_parameter_named(query: dict[str, str]) -> None:
     with pytest.raises(BadFilter, match=next(iter(query))):
