@@ -16,6 +16,7 @@ from modpipe.settings import Settings
 from review.desk.exceptions import PublishFailed
 from review.queue import AlreadyDecided, Claim, QueueStore
 from review.queue.decisions import decision_of
+from review.queue.queue import OPEN
 
 log = logging.getLogger("modpipe.review")
 
@@ -63,7 +64,7 @@ class Decider:
         """Raises AlreadyDecided (someone else was first), ItemNotFound, SearchUnavailable, PublishFailed."""
         item = self.store.get(message_id)
         m = item.moderation
-        if item.claimed and m.get("decided_by") == moderator and m.get("status") == "pending":
+        if item.claimed and m.get("decided_by") == moderator and m.get("status") in OPEN:
             # The same moderator again, before the worker applied the claim: a retry after an unclear answer.
             # Publishing the claimed decision once more is harmless (the worker's writes are keyed by message id).
             decision = decision_of(item.id, item.source)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from modpipe.errors import TerminalError
 from review.queue import QueueFilter
 
-STATUSES = ("pending", "claimed", "confirmed", "overturned", "all")
+STATUSES = ("pending", "reported", "claimed", "confirmed", "overturned", "all")
 PERIODS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 PAGE_SIZE = 50
 

@@ -11,6 +11,7 @@ from modpipe.settings import Settings
 from review.desk.filters import PERIODS, STATUSES
 from review.desk.highlight import highlight
 from review.queue import Item, Page, QueueFilter
+from review.queue.queue import OPEN
 
 
 def e(value: object) -> str:
@@ -80,7 +81,7 @@ def _badge(kind: str, value: object) -> str:
 def status_of(item: Item) -> str:
     m = item.moderation
     status = str(m.get("status") or "pending")
-    return "claimed" if status == "pending" and item.claimed else status
+    return "claimed" if status in OPEN and item.claimed else status
 
 
 def _excerpt(text: str, limit: int = 90) -> str:
@@ -180,7 +181,7 @@ def _parent(parent_id: str | None, parent: Item | None) -> str:
 def _decision_box(item: Item, csrf: str) -> str:
     m = item.moderation
     status = status_of(item)
-    if status != "pending":
+    if status not in OPEN:
         state = "being carried out" if status == "claimed" else "carried out"
         comment = f"<p>Comment: {e(m.get('comment'))}</p>" if m.get("comment") else ""
         return (

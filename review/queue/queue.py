@@ -21,12 +21,15 @@ from review.queue.decisions import Claim
 from review.queue.exceptions import AlreadyDecided, ItemNotFound
 from review.queue.mapping import alias_name
 
-STATUSES = ("pending", "confirmed", "overturned")
+STATUSES = ("pending", "reported", "confirmed", "overturned")
+# Waiting for a moderator: flagged by the machine (pending), or reported by users (reported, L7).
+OPEN = ("pending", "reported")
 
 
 @dataclass(frozen=True)
 class QueueFilter:
-    status: str = "pending"  # pending (unclaimed) | claimed | confirmed | overturned | all
+    # pending (unclaimed, reported ones included) | reported | claimed | confirmed | overturned | all
+    status: str = "pending"
     category: str = ""
     service_type: str = ""
     action: str = ""
@@ -42,11 +45,12 @@ class QueueFilter:
         must: list[dict[str, Any]] = []
         must_not: list[dict[str, Any]] = []
         filters: list[dict[str, Any]] = []
-        if self.status == "pending":
-            filters.append({"term": {"moderation.status": "pending"}})
+        if self.status in ("pending", "reported"):
+            wanted = list(OPEN) if self.status == "pending" else ["reported"]
+            filters.append({"terms": {"moderation.status": wanted}})
             must_not.append({"exists": {"field": "moderation.decision_id"}})
         elif self.status == "claimed":
-            filters.append({"term": {"moderation.status": "pending"}})
+            filters.append({"terms": {"moderation.status": list(OPEN)}})
             filters.append({"exists": {"field": "moderation.decision_id"}})
         elif self.status in STATUSES:
             filters.append({"term": {"moderation.status": self.status}})
@@ -141,7 +145,7 @@ class QueueStore:
 
     def claim(self, item: Item, claim: Claim) -> Item:
         """Mark `item` as decided by `claim.moderator`, only if nobody changed it since it was read."""
-        if item.claimed or item.moderation.get("status", "pending") != "pending":
+        if item.claimed or item.moderation.get("status", "pending") not in OPEN:
             raise _already(item)
         doc = {"moderation": decisions.claimed(claim)}
         with translated("claim"):
