@@ -60,7 +60,8 @@ def publish(env: PipelineEnv, items: list[tuple[str, str, dict[str, Any]]]) -> N
 def post(message_id: str, text: str = LAWFUL) -> tuple[str, str, dict[str, Any]]:
     body = {
         "message_id": message_id, "service_type": "public_account", "kind": "post", "text": text,
-        "published_at": datetime.now(UTC).isoformat(), "author_id": "author-1", "account_id": "account-7",
+        "published_at": datetime.now(UTC).isoformat(), "author_id": "author-1", "source_ip": "203.0.113.9",
+        "account_id": "account-7",
         "platform": "wx.example",
     }  # fmt: skip
     return "posts", message_id, body
