@@ -45,8 +45,8 @@ def parse_filter(query: Mapping[str, str], now: datetime) -> QueueFilter:
     except ValueError as exc:
         raise BadFilter("offset and size: whole numbers") from exc
     order = query.get("order", "oldest") or "oldest"
-    if order not in ("oldest", "newest"):
-        raise BadFilter("order: oldest or newest")
+    if order not in ("oldest", "newest", "due", "priority"):
+        raise BadFilter("order: oldest, newest, due (reported items by due time) or priority (by report priority)")
     action = query.get("action", "")
     if action not in ("", "review", "block"):
         raise BadFilter("action: review or block")
@@ -60,6 +60,7 @@ def parse_filter(query: Mapping[str, str], now: datetime) -> QueueFilter:
         until=until,
         text=query.get("q", "").strip()[:200],
         oldest_first=order == "oldest",
+        by_reports="" if order in ("oldest", "newest") else order,
         offset=offset,
         size=size,
     )

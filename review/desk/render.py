@@ -69,7 +69,15 @@ def _filter_form(settings: Settings, flt: QueueFilter, query: Mapping[str, str])
 <label>Author <input name="author" value="{e(flt.author)}" size="12"></label>
 <label>Text <input name="q" type="search" value="{e(flt.text)}" size="14"></label>
 <label>Order <select name="order">{
-        _options([("oldest", "oldest first"), ("newest", "newest first")], "oldest" if flt.oldest_first else "newest")
+        _options(
+            [
+                ("oldest", "oldest first"),
+                ("newest", "newest first"),
+                ("due", "reports due first"),
+                ("priority", "report priority"),
+            ],
+            flt.by_reports or ("oldest" if flt.oldest_first else "newest"),
+        )
     }</select></label>
 <button type="submit">Filter</button></form>"""
 
@@ -178,6 +186,28 @@ def _parent(parent_id: str | None, parent: Item | None) -> str:
     )
 
 
+def _reports(m: Mapping[str, Any]) -> str:
+    """User reports of the item (L7): how many, why, when due, and what the screening found."""
+    r = m.get("reports")
+    if not r:
+        return ""
+    reasons = ", ".join(str(x) for x in r.get("reason_counts") or ())
+    campaign = (
+        '<p class="error" id="campaign"><b>Suspected report campaign</b>: reports alone never take content down.</p>'
+        if r.get("suspected_campaign")
+        else ""
+    )
+    screening = "".join(f"<li>{e(line)}</li>" for line in r.get("screening") or ())
+    return (
+        f'<section class="reports" id="reports"><h2>User reports</h2>{campaign}<dl>'
+        f"<dt>Reports</dt><dd>{e(r.get('count'))} ({e(r.get('open'))} open, {e(r.get('reporters'))} reporters)</dd>"
+        f"<dt>Reasons</dt><dd>{e(reasons)}</dd><dt>Due</dt><dd><time>{e(r.get('due_at') or '-')}</time></dd>"
+        f"<dt>Priority</dt><dd>{e(r.get('priority'))}</dd></dl>"
+        + (f'<h3>Screening</h3><ul id="screening">{screening}</ul>' if screening else "")
+        + "</section>"
+    )
+
+
 def _decision_box(item: Item, csrf: str) -> str:
     m = item.moderation
     status = status_of(item)
@@ -242,6 +272,7 @@ def item_page(
 <h1>Item {e(item.id)} {_badge("action", src.get("event", {}).get("action"))} {_badge("status", status_of(item))}</h1>
 <div class="columns"><div class="main">
 <section><h2>Text</h2><div class="text" id="text" lang="zh">{text}</div></section>
+{_reports(m)}
 {_decision_box(item, csrf)}
 <section><h2>Lexicon hits</h2>{_hits(hits)}</section>
 {_parent(labels.get("parent_id"), parent)}

@@ -38,6 +38,9 @@ class QueueFilter:
     until: datetime | None = None
     text: str = ""
     oldest_first: bool = False
+    # "due": reported items by their earliest open report's due time, first due first; "priority": by report
+    # priority, highest first (L7). Items without reports come after them, in time order.
+    by_reports: str = ""
     offset: int = 0
     size: int = 50
 
@@ -113,10 +116,15 @@ class QueueStore:
 
     def search(self, flt: QueueFilter) -> Page:
         order = "asc" if flt.oldest_first else "desc"
+        sort: list[dict[str, Any]] = [{"@timestamp": order}, {"event.id": "asc"}]
+        if flt.by_reports == "due":
+            sort.insert(0, {"moderation.reports.due_at": {"order": "asc", "missing": "_last"}})
+        elif flt.by_reports == "priority":
+            sort.insert(0, {"moderation.reports.priority": {"order": "desc", "missing": "_last"}})
         with translated("queue search"):
             res = self._es.search(
                 index=self._alias, query=flt.query(), from_=flt.offset, size=flt.size, track_total_hits=True,
-                sort=[{"@timestamp": order}, {"event.id": "asc"}],
+                sort=sort,
                 aggs={"status": {"terms": {"field": "moderation.status", "size": 10}}},
             )  # fmt: skip
         counts = {b["key"]: int(b["doc_count"]) for b in res["aggregations"]["status"]["buckets"]}
