@@ -26,6 +26,9 @@ from modpipe.contracts.intake import RawMessage
 from modpipe.settings import Settings
 from pipeline.report_store import MessageDoc, ReporterDoc, ReportStore
 from reports import Actioned, Added, Outcome, Rejected, Report, ReportState, ReportValidator, Ruling
+from retention.lookup import VerdictFinder
+from retention.store import Store
+from review.queue.reported import ReportedItems
 
 log = logging.getLogger("modpipe.reports")
 _RECENT_VERDICTS = 20_000  # verdicts kept in memory for a report that comes soon after its message
@@ -48,13 +51,16 @@ class Result:
 
 
 class ReportProcessor:
-    def __init__(self, settings: Settings, clock: Clock, store: ReportStore, queue: Any, records: Any) -> None:
-        """`queue` is a review.queue.reported.ReportedItems, `records` a retention.store.Store (or None)."""
+    def __init__(
+        self, settings: Settings, clock: Clock, store: ReportStore, queue: ReportedItems, records: Store | None
+    ) -> None:
+        """`records`: where to look for the verdict of a message the agent did not see (None: nowhere)."""
         self.settings = settings
         self.clock = clock
         self.store = store
         self.queue = queue
-        self.records = records
+        lookback = timedelta(hours=settings.reports.verdict_lookback_hours)
+        self.finder = VerdictFinder(records, lookback) if records is not None else None
         self.validator = ReportValidator.for_settings(settings)
         topics = settings.kafka.topics
         self._reports_topic = topics.reports.name
@@ -210,12 +216,9 @@ class ReportProcessor:
             log.info("reports on %s wait for its verdict", message_id)
 
     def _from_records(self, report: Report) -> dict[str, Any] | None:
-        if self.records is None:
+        if self.finder is None:
             return None
-        from retention.lookup import find_verdict
-
-        lookback = timedelta(hours=self.settings.reports.verdict_lookback_hours)
-        return find_verdict(self.records, report.service_type, report.message_id, report.reported_at, lookback)
+        return self.finder.find(report.service_type, report.message_id, report.reported_at)
 
     def _outcome_value(
         self, state: ReportState, outcome: Outcome, rulings: dict[str, dict[str, Any]]
