@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 
 from modpipe.errors import TransientError
 from modpipe.settings import Settings
@@ -97,8 +97,8 @@ class ReportStore:
             if not self._es.indices.exists(index=self.index):
                 try:
                     self._es.indices.create(index=self.index, mappings=_MAPPING, settings={"number_of_shards": 1})
-                except Exception as exc:  # two workers starting together: the other one created it
-                    if "already_exists" not in str(exc):
+                except ApiError as exc:  # two workers starting together: the other one created it
+                    if exc.meta.status != 400 or "already_exists" not in str(exc):
                         raise
         self._ready = True
 
