@@ -233,15 +233,19 @@ def sink_agent(
 
 
 def records_agent(app: faust.App, ctx: WorkerContext) -> None:
+    from pipeline.reports import is_outcome, report_check
     from retention import RecordSink
     from retention.intake import RecordsIntake
 
     settings = ctx.settings
     topics = settings.kafka.topics
-    sink = RecordsIntake(RecordSink(settings, clock=ctx.clock, worker_id=ctx.worker_id), topics.decisions.name)
+    # User reports and their outcomes are records too (L7), kept like the service's logs.
+    others = {topics.reports.name: report_check(settings), topics.report_outcomes.name: is_outcome}
+    records = RecordSink(settings, clock=ctx.clock, worker_id=ctx.worker_id)
+    sink = RecordsIntake(records, topics.decisions.name, others)
     # One take batch becomes one flush: bounded by count (size) and age (within); the sink splits by bytes.
     limits = settings.records
-    sources = [topics.verdicts.name, topics.decisions.name]
+    sources = [topics.verdicts.name, topics.decisions.name, topics.reports.name, topics.report_outcomes.name]
     sink_agent(app, ctx, "records", sources, sink, ctx.metrics.records.inc, limits.batch_max_records,
                limits.batch_max_age_s)  # fmt: skip
 
@@ -333,9 +337,48 @@ async def run_reconcile(ctx: WorkerContext, thread: ThreadPoolExecutor, reconcil
         ctx.metrics.reconcile_last_success.set(ctx.clock.now().timestamp())
 
 
+def reports_agent(app: faust.App, ctx: WorkerContext) -> None:
+    from pipeline.report_store import ReportStore
+    from pipeline.reports import ReportProcessor
+    from retention.store import Store
+    from review.queue.reported import ReportedItems
+
+    settings = ctx.settings
+    topics = settings.kafka.topics
+    store, queue, records = ReportStore(settings), ReportedItems(settings), Store(settings)
+    ctx.closers.extend((store.close, queue.close, records.close))
+    processor = ReportProcessor(settings, ctx.clock, store, queue, records)
+
+    async def handle(batch: list[RawMessage]) -> list[Outgoing]:
+        events, letters = processor.parse(batch)
+        result = await retry_until_done(app, ctx, "reports", lambda: processor.process(events))
+        outgoing = [dead_letter_bytes(ctx, raw, reason, detail) for raw, reason, detail in letters + result.letters]
+        outgoing.extend(result.published)
+        for added, n in result.added.items():
+            ctx.metrics.reports_in.labels(added).inc(n)
+        for outcome in result.outcomes:
+            ctx.metrics.report_outcomes.labels(outcome.status.value).inc()
+        return outgoing
+
+    sources = [topics.reports.name, topics.verdicts.name, topics.decisions.name]
+    worker = settings.worker
+    batch_agent(app, ctx, "reports", sources, worker.batch_size, worker.batch_timeout_s, handle)
+
+    @app.timer(settings.reports.overdue_interval_s)  # type: ignore[untyped-decorator]
+    async def count_overdue() -> None:
+        try:
+            overdue = await ctx.blocking(store.overdue, ctx.clock.now())
+        except Exception:  # a failed count leaves the last one shown; the next interval tries again
+            log.exception("reports: overdue count failed")
+            return
+        ctx.metrics.reports_overdue.labels("reports").set(overdue.reports)
+        ctx.metrics.reports_overdue.labels("items").set(overdue.items)
+
+
 REGISTRY: dict[AgentName, Callable[[faust.App, WorkerContext], None]] = {
     "moderation": moderation_agent,
     "decisions": decisions_agent,
     "records": records_agent,
     "queue": queue_agent,
+    "reports": reports_agent,
 }

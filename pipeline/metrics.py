@@ -59,6 +59,17 @@ class Metrics:
             ["agent", "topic", "partition"],
             registry=r,
         )
+        self.reports_in = Counter(
+            "modpipe_reports_total", "User reports taken in, by new | duplicate | conflict", ["added"], registry=r
+        )
+        self.report_outcomes = Counter(
+            "modpipe_report_outcomes_total", "Report outcomes published (re-published ones included)", ["status"],
+            registry=r,
+        )  # fmt: skip
+        self.reports_overdue = Gauge(
+            "modpipe_reports_overdue", "Open user reports past their due time, as reports and as items", ["unit"],
+            registry=r,
+        )  # fmt: skip
         self.retries = Counter("modpipe_transient_retries_total", "Transient failures retried", ["agent"], registry=r)
         self.sweep_failures = Counter(
             "modpipe_sweep_failures_total", "Retention sweeps that failed (the next run tries again)", registry=r

@@ -50,6 +50,8 @@ class SimulationReport:
     by_kind: Counter[str] = field(default_factory=Counter)
     replies: int = 0
     seconds: float = 0.0
+    reports: int = 0  # honest user reports (L7)
+    campaign_reports: int = 0  # reports of the campaign against one lawful post
 
     @property
     def malformed(self) -> int:
@@ -168,8 +170,14 @@ def simulate(
     run: str = "",
     clock: Clock | None = None,
     malformed_share: float = 0.03,
+    report_share: float = 0.0,
+    campaign: bool = False,
 ) -> SimulationReport:
-    """Publish count messages at about rate per second (0 = as fast as possible); waits for every ack."""
+    """Publish count messages at about rate per second (0 = as fast as possible); waits for every ack. Then, with
+    `report_share`, honest users' reports of about that share of the violating messages, and with `campaign` a
+    lawful post and a campaign of reports from fresh accounts against it (pipeline.simulate_reports)."""
+    from pipeline.simulate_reports import Reported, campaign_post, campaign_reports, honest_reports
+
     factory = MessageFactory(seed, clock or SystemClock(), settings.message.max_text_chars, malformed_share, run=run)
     topics = settings.kafka.topics
     report = SimulationReport()
@@ -183,6 +191,7 @@ def simulate(
         request_timeout_ms=settings.kafka.request_timeout_ms,
     )
     started = time.monotonic()
+    published: list[Reported] = []
     try:
         for i, msg in enumerate(factory.messages(count)):
             if rate > 0:
@@ -194,6 +203,23 @@ def simulate(
             report.by_label[msg.label] += 1
             report.by_service[msg.service_type] += 1
             report.by_kind[msg.kind] += 1
+            if not msg.label.startswith("malformed:"):
+                platform = json.loads(msg.value).get("platform", "")
+                published.append(Reported(msg.key.decode(), msg.label, msg.service_type, platform))
+        reports = honest_reports(published, report_share, factory.rng, factory.clock, factory.prefix)
+        if campaign:
+            key, value, target = campaign_post(factory.prefix, factory.clock)
+            producer.send(topics.posts.name, key=key, value=value)
+            report.sent += 1
+            report.by_label["benign"] += 1
+            report.by_service["public_account"] += 1
+            report.by_kind["post"] += 1
+            against = campaign_reports(target, factory.clock, factory.prefix)
+            report.campaign_reports = len(against)
+            reports += against
+        report.reports = len(reports) - report.campaign_reports
+        for key, value in reports:
+            producer.send(topics.reports.name, key=key, value=value)
         producer.flush()
     finally:
         producer.close()

@@ -18,11 +18,13 @@ from retention.dates import iso, longest, parse_time, retain_until, retention_st
 from retention.layout import UNCLASSIFIED, service_folder
 
 RECORD_VERSION = 1
+# The time a record is filed under: a verdict's message's, a decision's, a user report's, a report outcome's.
+_TIME_FIELDS = {"verdict": "published_at", "decision": "decided_at", "report": "reported_at", "report_outcome": "at"}
 
 
 @dataclass(frozen=True)
 class Pending:
-    kind: str  # verdict | decision | other
+    kind: str  # verdict | decision | report | report_outcome | other
     service: str  # the key's service folder
     event_at: datetime  # published_at of a verdict's message, decided_at of a decision
     retain_until: datetime
@@ -37,6 +39,10 @@ class Pending:
 
 def kind_of(value: dict[str, Any], topic: str, settings: Settings) -> str:
     topics = settings.kafka.topics
+    if topic == topics.reports.name:
+        return "report"
+    if topic == topics.report_outcomes.name:
+        return "report_outcome"
     if topic == topics.decisions.name or "decision_id" in value:
         return "decision"
     if topic == topics.verdicts.name or isinstance(value.get("message"), dict):
@@ -49,8 +55,9 @@ def receipt(value: dict[str, Any], kind: str, clock_now: datetime, max_ahead: ti
     clock when the message was judged or the moderator decided. A record stored again later (a re-delivery, a
     replay by a new consumer group) then gets the same bytes and the same period as its first copy, instead of a
     new version that differs in content. Without a usable `decided_at`, the sink's clock."""
-    if kind in ("verdict", "decision"):
-        decided = parse_time(value.get("decided_at"))
+    if kind in ("verdict", "decision", "report_outcome"):
+        # A report outcome's `at` is modpipe's clock too: when it took the report in, or the moderator ruled.
+        decided = parse_time(value.get("at" if kind == "report_outcome" else "decided_at"))
         if decided is not None and unusable(decided, clock_now, max_ahead) is None:
             return decided.astimezone(UTC)
     return clock_now
@@ -65,7 +72,7 @@ def build(
     now = receipt(value, kind, now.astimezone(UTC), timedelta(seconds=settings.message.max_future_s))
     message = value.get("message") if isinstance(value.get("message"), dict) else {}
     assert isinstance(message, dict)
-    field = "published_at" if kind == "verdict" else "decided_at"
+    field = _TIME_FIELDS.get(kind, "decided_at")
     given = message.get(field) if kind == "verdict" else value.get(field)
     event_at = parse_time(given)
     declared = value.get("service_type")

@@ -15,6 +15,7 @@ from retention.bundle_files import Names, prepare
 from retention.dates import iso, parse_time
 from retention.identity import latest_per_message
 from retention.layout import parse_object_name
+from retention.report_counts import user_reports
 from retention.store import Store
 
 REPORT_DECISION_DAYS = 31  # decisions about a day's items are looked for this long after it
@@ -166,10 +167,14 @@ def report(
                       "published_at": verdict.get("event_at"), "confirmed_by": by})  # fmt: skip
         kept.append(verdict)
         kept.extend(mine)
-    verdicts.records = kept
+    # User reports filed on the day (L7) and their outcomes so far, with their records, so the counts verify.
+    reports, filed, outcomes = user_reports(store, start, end, max(until, end), as_of)
+    verdicts.records = kept + filed.records + outcomes.records
     known = {o.key for o in verdicts.objects}
-    verdicts.objects.extend(o for o in decisions.objects if o.key not in known)
-    verdicts.manifests.extend(decisions.manifests)
+    for extra in (decisions, filed, outcomes):
+        verdicts.objects.extend(o for o in extra.objects if o.key not in known)
+        known.update(o.key for o in extra.objects)
+        verdicts.manifests.extend(extra.manifests)
     summary = {
         "day": the_day.isoformat(),
         "timezone": settings.records.report_timezone,
@@ -182,6 +187,7 @@ def report(
         "by_category_and_service_type": {f"{c}/{s}": n for (c, s), n in sorted(by_both.items())},
         "items": items,
         "decisions_considered_until": iso(max(until, end)),
+        "user_reports": reports,
     }
     query = {
         "command": "report",

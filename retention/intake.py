@@ -7,6 +7,8 @@ bad verdict is never stored as a record while the queue dead-letters it, or the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from pydantic import ValidationError
 
 from modpipe.contracts import DeadLetterReason, Decision, Verdict
@@ -15,12 +17,25 @@ from retention.sink import RecordSink
 
 
 class RecordsIntake:
-    def __init__(self, sink: RecordSink, decisions_topic: str) -> None:
+    def __init__(
+        self, sink: RecordSink, decisions_topic: str, others: Mapping[str, Callable[[RawMessage], bool]] | None = None
+    ) -> None:
+        """`others`: topics beyond verdicts and decisions (user reports and their outcomes, L7), each with the
+        check of its own contract. A value that fails it is not stored and not dead-lettered here: the agent
+        that owns the contract (the reports agent) dead-letters it, once."""
         self.sink = sink
         self._decisions_topic = decisions_topic
+        self._others = dict(others or {})
         self._added = 0
 
     def add(self, raw: RawMessage) -> Rejection | None:
+        check = self._others.get(raw.topic)
+        if check is not None:
+            value = json_object(raw)
+            if not isinstance(value, Rejection) and check(raw):
+                self.sink.add(value, topic=raw.topic, partition=raw.partition, offset=raw.offset)
+                self._added += 1
+            return None
         value = json_object(raw)
         if isinstance(value, Rejection):
             return value

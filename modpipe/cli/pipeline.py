@@ -62,6 +62,12 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed publishes the same messages.")] = 1,
     malformed: Annotated[float, typer.Option(help="Share of deliberately malformed messages.")] = 0.03,
     run: Annotated[str, typer.Option(help="Tag in message ids (default: the seed).")] = "",
+    reports: Annotated[
+        float, typer.Option(help="Share of violating messages honest users report (0-1) on the reports topic.")
+    ] = 0.0,
+    campaign: Annotated[
+        bool, typer.Option(help="Also a lawful post and a campaign of 30 reports from fresh accounts against it.")
+    ] = False,
 ) -> None:
     """Publish a realistic mix of messages of every service type and kind, and print what was sent."""
     from kafka.errors import KafkaError
@@ -69,9 +75,14 @@ def simulate(
     from pipeline.simulate import simulate as run_simulation
 
     _check_rate(rate)
+    if not 0 <= reports <= 1:
+        fail(f"--reports {reports}: a share of the violating messages, between 0 and 1", code=2)
     settings = State.settings()
     try:
-        report = run_simulation(settings, rate, count, seed=seed, run=run, malformed_share=malformed)
+        report = run_simulation(
+            settings, rate, count, seed=seed, run=run, malformed_share=malformed, report_share=reports,
+            campaign=campaign,
+        )  # fmt: skip
     except KafkaError as exc:
         fail(f"cannot publish to {settings.kafka.bootstrap} (setting kafka.bootstrap): {exc}")
     say(f"sent {report.sent} messages in {report.seconds:.1f}s ({report.sent / max(report.seconds, 1e-9):.0f}/s)")
@@ -82,6 +93,8 @@ def simulate(
         ("by kind", report.by_kind),
     ):
         say(f"  {title}: " + ", ".join(f"{k}={v}" for k, v in sorted(counter.items())))
+    if report.reports or report.campaign_reports:
+        say(f"  user reports: {report.reports} honest, {report.campaign_reports} in a campaign against one lawful post")
 
 
 def demo(

@@ -341,6 +341,13 @@ def report(
     say(f"  from {summary['from']} (inclusive) to {summary['to']} (exclusive), as of {summary['as_of']}")
     for code, n in summary["by_category"].items():
         say(f"  {code}: {n}")
+    counts = summary.get("user_reports") or {}
+    if counts:
+        say(
+            f"user reports filed on {summary['day']}: {counts['received']} received, {counts['handled_in_time']} "
+            f"handled in time, {counts['handled_late']} handled late, {counts['overdue']} overdue, {counts['open']} "
+            f"open, {counts['rejected_as_malicious']} rejected as malicious"
+        )
 
 
 @decisions_app.command("export")

@@ -1,5 +1,5 @@
 """The one builder of platform commands: a takedown for a machine block, and what a moderator's decision calls for
-(an overturned block restored, a confirmed review taken down)."""
+(an overturned block restored, a confirmed review or reported pass taken down)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def command_for(decision: Decision, clock: Clock) -> TakedownCommand | None:
     """The command a decision calls for, or None when the item already is where the moderator wants it."""
     if decision.outcome is DecisionOutcome.OVERTURNED and decision.previous_action is Action.BLOCK:
         command = CommandType.RESTORE
-    elif decision.outcome is DecisionOutcome.CONFIRMED and decision.previous_action is Action.REVIEW:
+    elif decision.outcome is DecisionOutcome.CONFIRMED and decision.previous_action in (Action.REVIEW, Action.PASS):
+        # A confirmed pass is a message users reported (L7) that the moderator found breaks the rules.
         command = CommandType.TAKEDOWN
     else:
         # A confirmed block is already down; an overturned review was never taken down.

@@ -28,12 +28,24 @@ class Topics(Frozen):
     takedowns: TopicSpec
     decisions: TopicSpec
     dead_letters: TopicSpec
+    # User reports (L7) and the feedback to reporters; defaults, so a modpipe.yaml made before them still loads.
+    reports: TopicSpec = TopicSpec(name="reports", partitions=4)
+    report_outcomes: TopicSpec = TopicSpec(name="moderation.report-outcomes", partitions=4)
 
     def inputs(self) -> tuple[TopicSpec, ...]:
+        """The platforms' message topics the moderation agent reads (reports have an agent of their own)."""
         return (self.posts, self.comments, self.group_messages)
 
     def all(self) -> tuple[TopicSpec, ...]:
-        return (*self.inputs(), self.verdicts, self.takedowns, self.decisions, self.dead_letters)
+        return (
+            *self.inputs(),
+            self.verdicts,
+            self.takedowns,
+            self.decisions,
+            self.dead_letters,
+            self.reports,
+            self.report_outcomes,
+        )
 
 
 class KafkaSettings(Frozen):
@@ -136,7 +148,7 @@ class ClassifierSettings(Frozen):
 
 
 # The one list of agent names: the CLI, the settings and the worker's registry (pipeline.agents) all read it.
-AgentName = Literal["moderation", "decisions", "records", "queue"]
+AgentName = Literal["moderation", "decisions", "records", "queue", "reports"]
 AGENT_NAMES: tuple[AgentName, ...] = get_args(AgentName)
 
 

@@ -75,6 +75,10 @@ class ReportSettings(Frozen):
     credibility: Credibility
     campaign: Campaign
     priority: Priority
+    # A report about a message whose verdict is not at hand: the records are searched this far before it.
+    verdict_lookback_hours: Hours = 48
+    # How often a reports worker counts the overdue reports for its metrics.
+    overdue_interval_s: Annotated[float, Field(gt=0, le=86_400, description="seconds > 0 (e.g. 30)")] = 30.0
 
     def reason_keys(self) -> dict[str, str]:
         """Every reason key the file names, with the setting that names it."""

@@ -9,9 +9,10 @@ from modpipe.errors import TerminalError
 from review.queue import QueueFilter
 from review.queue.paging import SORTS
 
-STATUSES = ("pending", "claimed", "confirmed", "overturned", "all")
+STATUSES = ("pending", "reported", "claimed", "confirmed", "overturned", "all")
 PERIODS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 PAGE_SIZE = 50
+ORDERS = {"": "", "oldest": "oldest", "newest": "newest", "due": "reports_due", "priority": "priority"}
 MAX_PAGE = 1000  # an API client walking a large queue reads fewer, larger pages
 
 
@@ -46,11 +47,11 @@ def parse_filter(query: Mapping[str, str], now: datetime) -> QueueFilter:
         size = min(MAX_PAGE, max(1, int(query.get("size", str(PAGE_SIZE)) or PAGE_SIZE)))
     except ValueError as exc:
         raise BadFilter("offset and size: whole numbers") from exc
-    # `order` (oldest | newest) is the parameter of the first version of the page: kept, as a sort by age.
+    # `order` is the parameter of the first version of the page: kept, as a sort by age or by the user reports.
     order = query.get("order", "")
-    if order not in ("", "oldest", "newest"):
-        raise BadFilter("order: oldest or newest")
-    sort = query.get("sort", "") or order or "default"
+    if order not in ORDERS:
+        raise BadFilter("order: oldest, newest, due (reported items by due time) or priority (by report priority)")
+    sort = query.get("sort", "") or ORDERS[order] or "default"
     if sort not in SORTS:
         raise BadFilter(f"sort: one of {', '.join(SORTS)}")
     action = query.get("action", "")

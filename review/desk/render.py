@@ -11,6 +11,7 @@ from modpipe.settings import Settings
 from review.desk.filters import PERIODS, STATUSES
 from review.desk.highlight import highlight
 from review.queue import Item, Page, QueueFilter
+from review.queue.queue import OPEN
 
 
 def e(value: object) -> str:
@@ -77,6 +78,8 @@ SORT_LABELS = [
     ("score", "highest score"),
     ("oldest", "oldest first"),
     ("newest", "newest first"),
+    ("reports_due", "reports due first"),
+    ("priority", "report priority"),
 ]
 
 
@@ -87,7 +90,7 @@ def _badge(kind: str, value: object) -> str:
 def status_of(item: Item) -> str:
     m = item.moderation
     status = str(m.get("status") or "pending")
-    return "claimed" if status == "pending" and item.claimed else status
+    return "claimed" if status in OPEN and item.claimed else status
 
 
 def _excerpt(text: str, limit: int = 90) -> str:
@@ -202,10 +205,32 @@ def _parent(parent_id: str | None, parent: Item | None) -> str:
     )
 
 
+def _reports(m: Mapping[str, Any]) -> str:
+    """User reports of the item (L7): how many, why, when due, and what the screening found."""
+    r = m.get("reports")
+    if not r:
+        return ""
+    reasons = ", ".join(str(x) for x in r.get("reason_counts") or ())
+    campaign = (
+        '<p class="error" id="campaign"><b>Suspected report campaign</b>: reports alone never take content down.</p>'
+        if r.get("suspected_campaign")
+        else ""
+    )
+    screening = "".join(f"<li>{e(line)}</li>" for line in r.get("screening") or ())
+    return (
+        f'<section class="reports" id="reports"><h2>User reports</h2>{campaign}<dl>'
+        f"<dt>Reports</dt><dd>{e(r.get('count'))} ({e(r.get('open'))} open, {e(r.get('reporters'))} reporters)</dd>"
+        f"<dt>Reasons</dt><dd>{e(reasons)}</dd><dt>Due</dt><dd><time>{e(r.get('due_at') or '-')}</time></dd>"
+        f"<dt>Priority</dt><dd>{e(r.get('priority'))}</dd></dl>"
+        + (f'<h3>Screening</h3><ul id="screening">{screening}</ul>' if screening else "")
+        + "</section>"
+    )
+
+
 def _decision_box(item: Item, csrf: str) -> str:
     m = item.moderation
     status = status_of(item)
-    if status != "pending":
+    if status not in OPEN:
         state = "being carried out" if status == "claimed" else "carried out"
         comment = f"<p>Comment: {e(m.get('comment'))}</p>" if m.get("comment") else ""
         return (
@@ -266,6 +291,7 @@ def item_page(
 <h1>Item {e(item.id)} {_badge("action", src.get("event", {}).get("action"))} {_badge("status", status_of(item))}</h1>
 <div class="columns"><div class="main">
 <section><h2>Text</h2><div class="text" id="text" lang="zh">{text}</div></section>
+{_reports(m)}
 {_decision_box(item, csrf)}
 <section><h2>Lexicon hits</h2>{_hits(hits)}</section>
 {_parent(labels.get("parent_id"), parent)}

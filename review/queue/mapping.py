@@ -92,6 +92,21 @@ def properties(settings: Settings) -> dict[str, Any]:
                 "model_version": KEYWORD,
                 "lexicon_version": KEYWORD,
                 "policy_version": KEYWORD,
+                # User reports (L7) of the item, written by the reports agent (review.queue.reported).
+                "reports": {
+                    "properties": {
+                        "count": {"type": "integer"},
+                        "open": {"type": "integer"},
+                        "reporters": {"type": "integer"},
+                        "reasons": KEYWORD,
+                        "reason_counts": KEYWORD,
+                        "priority": {"type": "float"},
+                        "due_at": DATE,
+                        "last_reported_at": DATE,
+                        "suspected_campaign": {"type": "boolean"},
+                        "screening": {"type": "text"},
+                    }
+                },
             }
         },
     }

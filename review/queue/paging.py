@@ -26,6 +26,17 @@ SORTS: dict[str, list[dict[str, Any]]] = {
     "score": [{"moderation.score": {"order": "desc", "missing": "_last"}}, TIEBREAK],
     "oldest": [{"@timestamp": "asc"}, TIEBREAK],
     "newest": [{"@timestamp": "desc"}, TIEBREAK],
+    # User reports (L7): by the earliest open report's due time, or by report priority; unreported items last.
+    "reports_due": [
+        {"moderation.reports.due_at": {"order": "asc", "missing": "_last"}},
+        {"@timestamp": "asc"},
+        TIEBREAK,
+    ],
+    "priority": [
+        {"moderation.reports.priority": {"order": "desc", "missing": "_last"}},
+        {"@timestamp": "asc"},
+        TIEBREAK,
+    ],
 }
 _MAX_CURSOR = 4096
 

@@ -24,7 +24,9 @@ from review.queue.mapping import alias_name
 from review.queue.paging import Cursor, fingerprint, sort_clause
 
 log = logging.getLogger("modpipe.search")
-STATUSES = ("pending", "confirmed", "overturned")
+STATUSES = ("pending", "reported", "confirmed", "overturned")
+# Waiting for a moderator: flagged by the machine (pending), or reported by users (reported, L7).
+OPEN = ("pending", "reported")
 WINDOW = 10_000  # Elasticsearch's index.max_result_window: from + size beyond it is refused
 CLAIM_ATTEMPTS = 3
 STEP = 5_000  # sort values read per request while walking to a deep offset or collecting a selection
@@ -32,7 +34,8 @@ STEP = 5_000  # sort values read per request while walking to a deep offset or c
 
 @dataclass(frozen=True)
 class QueueFilter:
-    status: str = "pending"  # pending (unclaimed) | claimed | confirmed | overturned | all
+    # pending (unclaimed, reported ones included) | reported | claimed | confirmed | overturned | all
+    status: str = "pending"
     category: str = ""
     service_type: str = ""
     action: str = ""
@@ -48,11 +51,12 @@ class QueueFilter:
         must: list[dict[str, Any]] = []
         must_not: list[dict[str, Any]] = []
         filters: list[dict[str, Any]] = []
-        if self.status == "pending":
-            filters.append({"term": {"moderation.status": "pending"}})
+        if self.status in ("pending", "reported"):
+            wanted = list(OPEN) if self.status == "pending" else ["reported"]
+            filters.append({"terms": {"moderation.status": wanted}})
             must_not.append({"exists": {"field": "moderation.decision_id"}})
         elif self.status == "claimed":
-            filters.append({"term": {"moderation.status": "pending"}})
+            filters.append({"terms": {"moderation.status": list(OPEN)}})
             filters.append({"exists": {"field": "moderation.decision_id"}})
         elif self.status in STATUSES:
             filters.append({"term": {"moderation.status": self.status}})
@@ -248,7 +252,7 @@ class QueueStore:
         """Mark `item` as decided by `claim.moderator`, only if nobody changed it since it was read. A write that
         lost the race to a change other than a claim (the worker re-indexing the verdict) reads and tries again."""
         for _ in range(CLAIM_ATTEMPTS):
-            if item.claimed or item.moderation.get("status", "pending") != "pending":
+            if item.claimed or item.moderation.get("status", "pending") not in OPEN:
                 raise _already(item)
             doc = {"moderation": decisions.claimed(claim)}
             with translated("claim"):
@@ -286,6 +290,6 @@ def _already(item: Item) -> AlreadyDecided:
     m = item.moderation
     return AlreadyDecided(
         item.id, str(m.get("decided_by") or "?"), str(m.get("outcome") or m.get("status")), str(m.get("decided_at")),
-        in_flight=item.claimed and m.get("status", "pending") == "pending",
+        in_flight=item.claimed and m.get("status", "pending") in OPEN,
         decision_id=str(m.get("decision_id") or ""),
     )  # fmt: skip

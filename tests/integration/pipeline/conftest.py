@@ -25,7 +25,10 @@ from modpipe.stack.manager import StackInfo
 from modpipe.topics import ensure_topics
 from tests.support import stack_overrides
 
-TOPIC_KEYS = ("posts", "comments", "group_messages", "verdicts", "takedowns", "decisions", "dead_letters")
+TOPIC_KEYS = (
+    "posts", "comments", "group_messages", "verdicts", "takedowns", "decisions", "dead_letters", "reports",
+    "report_outcomes",
+)  # fmt: skip
 
 
 class OutputWatcher:

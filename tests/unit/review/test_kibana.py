@@ -37,7 +37,7 @@ FOLDER = REPO / "config" / "kibana"
 FIXED_IDS = {
     "modpipe-queue", "modpipe-pending-by-category", "modpipe-blocked-24h", "modpipe-by-service-type",
     "modpipe-by-author", "modpipe-vis-category-over-time", "modpipe-vis-queue-by-status",
-    "modpipe-vis-decisions-per-moderator", "modpipe-moderation",
+    "modpipe-vis-decisions-per-moderator", "modpipe-moderation", "modpipe-reported-by-due",
 }  # fmt: skip
 
 
@@ -66,7 +66,7 @@ def test_every_object_has_a_fixed_unique_id(objects: list[dict[str, Any]]) -> No
     assert set(ids) == FIXED_IDS
     types = {o["id"]: o["type"] for o in objects}
     assert types[DATA_VIEW_ID] == "index-pattern"
-    assert [t for t in types.values()].count("search") == 4
+    assert [t for t in types.values()].count("search") == 5
     assert types["modpipe-moderation"] == "dashboard"
 
 
