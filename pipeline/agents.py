@@ -24,6 +24,7 @@ from modpipe.contracts.intake import RawMessage, Sink, dead_letter
 from modpipe.errors import TransientError
 from modpipe.settings.models import AgentName
 from pipeline.context import WorkerContext
+from pipeline.gatefeed import GateFeed
 from pipeline.moderation import Outgoing
 from pipeline.moderator import Moderator
 from pipeline.publish import BatchPublisher
@@ -160,12 +161,18 @@ def moderation_agent(app: faust.App, ctx: WorkerContext) -> None:
     topics = settings.kafka.topics
     moderator = Moderator(settings, ctx.clock, settings.worker.processes, ctx.executor)
     ctx.closers.append(moderator.close)
+    feed = GateFeed(settings, f"{settings.kafka.client_id}-{ctx.worker_id}-gate")
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def follow_measures() -> None:
+        await feed.run()
 
     async def handle(batch: list[RawMessage]) -> list[Outgoing]:
         metrics = ctx.metrics
         for topic, n in Counter(raw.topic for raw in batch).items():
             metrics.messages_in.labels(topic).inc(n)
-        out = await moderator.process(batch)
+        await feed.ready.wait()  # no message judged before every bar already issued is known
+        out = await moderator.process(batch, feed.gate())
         for counts, metric in (
             (out.actions, metrics.verdicts),
             (out.flagged, metrics.flagged),
@@ -306,9 +313,57 @@ def queue_agent(app: faust.App, ctx: WorkerContext) -> None:
     sink_agent(app, ctx, "queue", sources, sink, ctx.metrics.queued.inc, worker.batch_size, worker.batch_timeout_s)
 
 
+def measures_agent(app: faust.App, ctx: WorkerContext) -> None:
+    from pipeline.measures_store import MeasuresStore
+    from pipeline.measures_worker import Applied, Applier, Router, command_bytes
+    from review.queue.queue import QueueStore
+
+    settings = ctx.settings
+    topics = settings.kafka.topics
+    queue = QueueStore(settings)
+    store = MeasuresStore(settings, ctx.clock)
+    ctx.closers.extend([queue.close, store.close])
+    router = Router(settings, lambda message_id: item.source if (item := queue.find(message_id)) else None)
+    applier = Applier(settings, store)
+    publisher = BatchPublisher(lambda: app.producer._ensure_producer())  # type: ignore[attr-defined]  # noqa: PLW0108
+    worker = settings.worker
+
+    async def route(batch: list[RawMessage]) -> list[Outgoing]:
+        routed: list[Outgoing] = await retry_until_done(app, ctx, "measures", lambda: router.route(batch))
+        return routed
+
+    def refuse(raw: RawMessage, detail: str) -> Outgoing:
+        return dead_letter_bytes(ctx, raw, DeadLetterReason.BAD_VALUE.value, detail)
+
+    async def apply(batch: list[RawMessage]) -> list[Outgoing]:
+        applied: Applied = await retry_until_done(app, ctx, "measures", lambda: applier.apply(batch, refuse))
+        # The commands are acknowledged before the states that issued them are stored: none is ever lost.
+        await asyncio.gather(*await publisher.send(command_bytes(settings, applied)))
+        await retry_until_done(app, ctx, "measures", lambda: applier.save(applied))
+        refused: list[Outgoing] = applied.refused
+        return refused
+
+    sources = [topics.verdicts.name, topics.decisions.name]
+    batch_agent(app, ctx, "measures", sources, worker.batch_size, worker.batch_timeout_s, route)
+    batch_agent(app, ctx, "measures-apply", [topics.measure_events.name], worker.batch_size,
+                worker.batch_timeout_s, apply)  # fmt: skip
+    loaded = False
+
+    @app.timer(settings.measures.tick_interval_s)  # type: ignore[untyped-decorator]
+    async def tick() -> None:
+        nonlocal loaded
+        if not loaded:  # after a restart, the subjects with measures to end are in the store
+            await retry_until_done(app, ctx, "measures", applier.load_due)
+            loaded = True
+        ticks = applier.ticks(ctx.clock.now())
+        if ticks:
+            await asyncio.gather(*await publisher.send(ticks))
+
+
 REGISTRY: dict[AgentName, Callable[[faust.App, WorkerContext], None]] = {
     "moderation": moderation_agent,
     "decisions": decisions_agent,
     "records": records_agent,
     "queue": queue_agent,
+    "measures": measures_agent,
 }

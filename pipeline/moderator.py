@@ -19,6 +19,7 @@ import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from measures.gateview import Gate
 from modpipe.clock import Clock
 from modpipe.contracts.intake import RawMessage
 from modpipe.settings import Settings
@@ -59,8 +60,8 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _work(batch: list[RawMessage]) -> Encoded:
-    return _child["processor"].process_encoded(batch)
+def _work(batch: list[RawMessage], gate: Gate | None) -> Encoded:
+    return _child["processor"].process_encoded(batch, gate)
 
 
 def _ready() -> int:
@@ -97,16 +98,17 @@ class Moderator:
             future.result()
         return pool
 
-    async def process(self, batch: list[RawMessage]) -> Encoded:
+    async def process(self, batch: list[RawMessage], gate: Gate | None = None) -> Encoded:
+        """`gate`: who may not post, sent along with each share of the batch (empty in the common case)."""
         loop = asyncio.get_running_loop()
         if self._local is not None:
-            return await loop.run_in_executor(self._executor, self._local.process_encoded, batch)
+            return await loop.run_in_executor(self._executor, self._local.process_encoded, batch, gate)
         parts = max(1, min(self.processes, len(batch) // _MIN_CHUNK))
         size = -(-len(batch) // parts)
         chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
         pool = self._executor
         try:
-            results = await asyncio.gather(*(loop.run_in_executor(pool, _work, c) for c in chunks))
+            results = await asyncio.gather(*(loop.run_in_executor(pool, _work, c, gate) for c in chunks))
         except BrokenProcessPool:
             # A child died (the kernel's OOM killer, a crash in native code): start fresh ones and try the batch
             # once more. Dying again on the same batch is not a passing accident: let it stop the worker.
@@ -115,7 +117,7 @@ class Moderator:
                     log.warning("a classifying process died; starting new ones and retrying the batch")
                     pool.shutdown(wait=False, cancel_futures=True)
                     self._executor = await loop.run_in_executor(None, self._start_pool)
-            results = await asyncio.gather(*(loop.run_in_executor(self._executor, _work, c) for c in chunks))
+            results = await asyncio.gather(*(loop.run_in_executor(self._executor, _work, c, gate) for c in chunks))
         merged = Encoded()
         for result in results:
             merged.extend(result)

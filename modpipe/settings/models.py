@@ -28,12 +28,24 @@ class Topics(Frozen):
     takedowns: TopicSpec
     decisions: TopicSpec
     dead_letters: TopicSpec
+    # Graded measures (issue 14): the commands for the platform (keyed subject:measure id) and the measures
+    # agent's own events, keyed by subject so that one subject's state has one writer.
+    measures: TopicSpec
+    measure_events: TopicSpec
 
     def inputs(self) -> tuple[TopicSpec, ...]:
         return (self.posts, self.comments, self.group_messages)
 
     def all(self) -> tuple[TopicSpec, ...]:
-        return (*self.inputs(), self.verdicts, self.takedowns, self.decisions, self.dead_letters)
+        return (
+            *self.inputs(),
+            self.verdicts,
+            self.takedowns,
+            self.decisions,
+            self.dead_letters,
+            self.measures,
+            self.measure_events,
+        )
 
 
 class KafkaSettings(Frozen):
@@ -135,7 +147,7 @@ class ClassifierSettings(Frozen):
 
 
 # The one list of agent names: the CLI, the settings and the worker's registry (pipeline.agents) all read it.
-AgentName = Literal["moderation", "decisions", "records", "queue"]
+AgentName = Literal["moderation", "decisions", "records", "queue", "measures"]
 AGENT_NAMES: tuple[AgentName, ...] = get_args(AgentName)
 
 

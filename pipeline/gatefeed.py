@@ -1,0 +1,75 @@
+"""The moderation agent's follower of the measures topic: every partition, from the start, outside any consumer
+group, folded into a GateView (measures.gateview). Each worker holds the whole view: any author may write to any
+partition of the inputs.
+
+Until the follower has read to the end offsets it saw at start, `ready` is unset and the moderation agent waits:
+a restarted worker must not let a blacklisted author through while it catches up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from measures.gateview import Gate, GateView
+from measures.model import MeasureCommand
+from modpipe.settings import Settings
+
+log = logging.getLogger("modpipe.worker")
+
+
+class GateFeed:
+    def __init__(self, settings: Settings, client_id: str) -> None:
+        self.settings = settings
+        self.client_id = client_id
+        self.view = GateView()
+        self.ready = asyncio.Event()
+        self.applied = 0
+
+    def gate(self) -> Gate:
+        return self.view.snapshot()
+
+    async def run(self) -> None:
+        kafka = self.settings.kafka
+        spec = kafka.topics.measures
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=kafka.servers,
+            client_id=self.client_id,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=kafka.fetch_max_wait_ms,
+            request_timeout_ms=kafka.request_timeout_ms,
+        )
+        await consumer.start()
+        try:
+            # `modpipe topics ensure` creates the topic with its configured partitions.
+            partitions = [TopicPartition(spec.name, p) for p in range(spec.partitions)]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            while True:
+                fetched = await consumer.getmany(timeout_ms=200, max_records=10_000)
+                for records in fetched.values():
+                    for record in records:
+                        self._apply(record.value)
+                if not self.ready.is_set():
+                    positions = {tp: await consumer.position(tp) for tp in partitions}
+                    if not fetched and all(positions[tp] >= ends[tp] for tp in partitions):
+                        log.info("gate view ready: %d commands, %d subjects barred", self.applied, len(self.gate()))
+                        self.ready.set()
+        finally:
+            await consumer.stop()
+
+    def _apply(self, value: bytes | None) -> None:
+        if not value:
+            return
+        try:
+            command = MeasureCommand.model_validate_json(value)
+        except ValidationError:
+            log.exception("measures topic: not a measure command; skipped")
+            return
+        self.view.apply(command)
+        self.applied += 1
