@@ -238,11 +238,14 @@ def export(
     _summary(manifest, out, settings, as_json)
 
 
-def _summary(manifest: dict[str, Any], out: Path, settings: Settings, as_json: bool) -> None:
+def _summary(
+    manifest: dict[str, Any], out: Path, settings: Settings, as_json: bool, extra: dict[str, Any] | None = None
+) -> None:
     from retention.bundle_files import Names, summary, summary_lines
 
     info = summary(manifest, out)
     if as_json:
+        info.update(extra or {})
         sys.stdout.write(json.dumps(info, ensure_ascii=False) + "\n")
         return
     for line in summary_lines(info, Names.of(settings)):
@@ -333,14 +336,36 @@ def report(
         folder = out or Path(f"report-{day.isoformat()}")
         with Store(settings) as store:
             manifest = run(settings, store, SystemClock(), day, folder, progress=is_tty() and not as_json, force=force)
-    summary = manifest["report"]
+            summary = manifest["report"]
+            measures = _measures_of_day(settings, store, summary["from"], summary["to"])
     if as_json:
-        _summary(manifest, folder, settings, as_json)
+        _summary(manifest, folder, settings, as_json, {"measures": measures})
         return
     say(f"{summary['blocked_items']} blocked items published on {summary['day']} ({summary['timezone']}) -> {folder}")
     say(f"  from {summary['from']} (inclusive) to {summary['to']} (exclusive), as of {summary['as_of']}")
     for code, n in summary["by_category"].items():
         say(f"  {code}: {n}")
+    say(f"measures applied that day: {measures['applied']} (lifted: {measures['lifted']})")
+    for title in ("by_measure", "by_subject_type", "by_category"):
+        counts = ", ".join(f"{k} {n}" for k, n in measures[title].items()) or "none"
+        say(f"  {title.replace('_', ' ')}: {counts}")
+
+
+def _measures_of_day(settings: Settings, store: Any, start: str, end: str) -> dict[str, Any]:
+    """The day's graded measures (L6) from the measures agent's records, by measure, subject type and category."""
+    from datetime import UTC, timedelta
+
+    from measures.report import day_counts
+    from pipeline.measures_store import MeasuresStore
+
+    t1, t2 = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    records: list[dict[str, Any]] = []
+    reader = MeasuresStore(settings, SystemClock(), store)
+    day = t1.astimezone(UTC).date()
+    while day <= t2.astimezone(UTC).date():  # records are filed by UTC day; the report's day spans two
+        records.extend(reader.records(day))
+        day += timedelta(days=1)
+    return day_counts(records, t1, t2)
 
 
 @decisions_app.command("export")
