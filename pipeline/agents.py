@@ -161,18 +161,20 @@ def moderation_agent(app: faust.App, ctx: WorkerContext) -> None:
     topics = settings.kafka.topics
     moderator = Moderator(settings, ctx.clock, settings.worker.processes, ctx.executor)
     ctx.closers.append(moderator.close)
-    feed = GateFeed(settings, f"{settings.kafka.client_id}-{ctx.worker_id}-gate")
+    feed = GateFeed(settings, f"{settings.kafka.client_id}-{ctx.worker_id}-gate") if settings.measures.gate else None
+    if feed is not None:
 
-    @app.task  # type: ignore[untyped-decorator]
-    async def follow_measures() -> None:
-        await feed.run()
+        @app.task  # type: ignore[untyped-decorator]
+        async def follow_measures() -> None:
+            await feed.run()
 
     async def handle(batch: list[RawMessage]) -> list[Outgoing]:
         metrics = ctx.metrics
         for topic, n in Counter(raw.topic for raw in batch).items():
             metrics.messages_in.labels(topic).inc(n)
-        await feed.ready.wait()  # no message judged before every bar already issued is known
-        out = await moderator.process(batch, feed.gate())
+        if feed is not None:
+            await feed.ready.wait()  # no message judged before every bar already issued is known
+        out = await moderator.process(batch, feed.gate() if feed is not None else None)
         for counts, metric in (
             (out.actions, metrics.verdicts),
             (out.flagged, metrics.flagged),
