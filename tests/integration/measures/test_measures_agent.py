@@ -272,3 +272,48 @@ def moderate(settings: Settings, gate: Any) -> dict[str, str | None]:
     assert sorted(tagger.seen) == sorted(f"hello from {n}" for n, r in reasons.items() if r is None)
     assert {t.message_id for t in out.takedowns} == {f"new-{n}" for n, r in reasons.items() if r is not None}
     return reasons
+
+
+def test_moderators_lift_and_blacklist_through_the_cli_with_a_reason(measures_env: PipelineEnv, tmp_path: Path) -> None:
+    env = measures_env
+    _, keys = expected(env.settings)
+    env.start_worker("measures", "measures-cli").wait_assigned()
+    publish(env, script()[:-1])
+    commands(env, len(keys) - 1)
+
+    no_reason = modpipe(env, "measures", "blacklist", "add", "account:a4", "--reason", " ", "--moderator", "s1")
+    assert no_reason.returncode == 2
+    assert "--reason" in no_reason.stderr
+    done = modpipe(env, "measures", "blacklist", "add", "account:a4", "--reason", "spam ring", "--moderator", "s1")
+    assert done.returncode == 0, done.stderr
+    a2 = json.loads(modpipe(env, "measures", "show", "account:a2").stdout)
+    suspension = next(m for m in a2["measures"] if m["kind"] == "suspend_posting" and m["ended_at"] is None)
+    lifted = modpipe(env, "measures", "lift", "account:a2", suspension["measure_id"], "--reason", "appeal upheld",
+                     "--moderator", "s1")  # fmt: skip
+    assert lifted.returncode == 0, lifted.stderr
+    found = commands(env, len(keys) - 1 + 2)
+    mine = {
+        (c.subject.key, c.measure.value, c.action.value, c.decided_by, c.reason) for c in found if c.decided_by == "s1"
+    }
+    assert mine == {
+        ("account:a4", "blacklist", "apply", "s1", "spam ring"),
+        ("account:a2", "suspend_posting", "lift", "s1", "appeal upheld"),
+    }
+    removed = modpipe(env, "measures", "blacklist", "remove", "account:a4", "--reason", "mistake", "--moderator", "s2")
+    assert removed.returncode == 0, removed.stderr
+    commands(env, len(keys) - 1 + 3)
+    listed = json.loads(modpipe(env, "measures", "list", "--json").stdout)
+    subjects = {row["subject"]: row for row in listed}
+    assert "account:a4" not in subjects
+    assert subjects["account:a3"]["blacklisted"]
+    assert "account:a2" not in subjects  # its suspension lifted, its warning long over
+
+    # The day of the moderators' changes (the script's measures may fall on the day before, in Beijing time).
+    now = datetime.now(UTC).isoformat()
+    report = modpipe(env, "report", "--date", now, "--out", str(tmp_path / "report"), "--json")
+    assert report.returncode == 0, report.stdout + report.stderr
+    counts = json.loads(report.stdout)["measures"]
+    assert counts["by_category"]["moderator"] == 1  # the blacklisting of a4; lifts are counted apart
+    assert counts["by_measure"]["blacklist"] >= 1
+    assert counts["lifted"] >= 2  # a2's suspension, a4's blacklisting
+    assert counts["applied"] == sum(counts["by_measure"].values()) == sum(counts["by_subject_type"].values())
