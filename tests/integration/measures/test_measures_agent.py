@@ -308,11 +308,18 @@ def test_moderators_lift_and_blacklist_through_the_cli_with_a_reason(measures_en
     assert subjects["account:a3"]["blacklisted"]
     assert "account:a2" not in subjects  # its suspension lifted, its warning long over
 
-    # The day of the moderators' changes (the script's measures may fall on the day before, in Beijing time).
-    now = datetime.now(UTC).isoformat()
-    report = modpipe(env, "report", "--date", now, "--out", str(tmp_path / "report"), "--json")
-    assert report.returncode == 0, report.stdout + report.stderr
-    summary = json.loads(report.stdout)
+    # The day of the moderators' changes (the script's measures may fall on the day before, in Beijing time). The
+    # agent writes a command's record just after the broker acknowledged the command: wait for it.
+    deadline = time.monotonic() + 60
+    while True:
+        now = datetime.now(UTC).isoformat()
+        out = tmp_path / f"report-{time.monotonic_ns()}"
+        report = modpipe(env, "report", "--date", now, "--out", str(out), "--json")
+        assert report.returncode == 0, report.stdout + report.stderr
+        summary = json.loads(report.stdout)
+        if summary["measures"]["lifted"] >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(2)
     counts = summary["measures"]
     assert counts["by_category"].get("moderator") == 1, summary  # the blacklisting of a4; lifts are counted apart
     assert counts["by_measure"]["blacklist"] >= 1
