@@ -7,6 +7,7 @@ process with each batch."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,34 +55,41 @@ def bar_of(command: MeasureCommand) -> Bar | None:
     return None if reason is None else Bar(reason, command.starts_at, command.ends_at)
 
 
-Gate = Mapping[str, tuple[Bar, ...]]  # subject key -> what bars it, most serious first
+# subject key -> (reason, start, end) of what bars it, most serious first; times as POSIX seconds, no end = inf.
+# Plain tuples: the view is pickled to the classifying processes with every batch.
+Gate = Mapping[str, tuple[tuple[str, float, float], ...]]
 
 
 class GateView:
     def __init__(self) -> None:
         self._bars: dict[str, dict[str, Bar]] = {}  # subject key -> command key -> bar
-        self._snapshot: dict[str, tuple[Bar, ...]] = {}
+        self._snapshot: dict[str, tuple[tuple[str, float, float], ...]] | None = {}
         self.version = 0
 
     def apply(self, command: MeasureCommand) -> None:
         subject = command.subject.key
         bar = bar_of(command) if command.action is CommandAction.APPLY else None
-        bars = self._bars.setdefault(subject, {})
         if bar is None:
-            if bars.pop(command.key, None) is None:
+            bars = self._bars.get(subject)
+            if bars is None or bars.pop(command.key, None) is None:
                 return
+            if not bars:
+                del self._bars[subject]
         else:
-            bars[command.key] = bar
-        ordered = tuple(sorted(bars.values(), key=lambda b: _PRIORITY.get(b.reason, 2)))
-        if ordered:
-            self._snapshot = {**self._snapshot, subject: ordered}
-        else:
-            self._bars.pop(subject, None)
-            self._snapshot = {k: v for k, v in self._snapshot.items() if k != subject}
+            self._bars.setdefault(subject, {})[command.key] = bar
+        self._snapshot = None  # rebuilt when next asked for: catching up on a long topic stays linear
         self.version += 1
 
     def snapshot(self) -> Gate:
         """The current view; a new dict after each change, so a batch keeps the one it started with."""
+        if self._snapshot is None:
+            self._snapshot = {
+                subject: tuple(
+                    (b.reason.value, b.starts_at.timestamp(), math.inf if b.ends_at is None else b.ends_at.timestamp())
+                    for b in sorted(bars.values(), key=lambda b: _PRIORITY.get(b.reason, 2))
+                )
+                for subject, bars in self._bars.items()
+            }
         return self._snapshot
 
 
@@ -95,8 +103,9 @@ def message_subjects(message: Any) -> Iterable[str]:
 
 
 def barred(gate: Gate, keys: Iterable[str], now: datetime) -> GateReason | None:
+    at = now.timestamp()
     for key in keys:
-        for bar in gate.get(key, ()):
-            if bar.holds(now):
-                return bar.reason
+        for reason, starts, ends in gate.get(key, ()):
+            if starts <= at < ends:
+                return GateReason(reason)
     return None

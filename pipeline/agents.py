@@ -174,7 +174,7 @@ def moderation_agent(app: faust.App, ctx: WorkerContext) -> None:
             metrics.messages_in.labels(topic).inc(n)
         if feed is not None:
             await feed.ready.wait()  # no message judged before every bar already issued is known
-        out = await moderator.process(batch, feed.gate() if feed is not None else None)
+        out = await moderator.process(batch, *((feed.gate(), feed.view.version) if feed is not None else ()))
         for counts, metric in (
             (out.actions, metrics.verdicts),
             (out.flagged, metrics.flagged),

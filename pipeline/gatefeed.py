@@ -51,10 +51,11 @@ class GateFeed:
             await consumer.seek_to_beginning(*partitions)
             ends = await consumer.end_offsets(partitions)
             while True:
-                fetched = await consumer.getmany(timeout_ms=200, max_records=10_000)
+                fetched = await consumer.getmany(timeout_ms=200, max_records=1000)
                 for records in fetched.values():
                     for record in records:
                         self._apply(record.value)
+                await asyncio.sleep(0)  # catching up on a long topic must not starve the consumer's heartbeats
                 if not self.ready.is_set():
                     positions = {tp: await consumer.position(tp) for tp in partitions}
                     if not fetched and all(positions[tp] >= ends[tp] for tp in partitions):
