@@ -201,7 +201,9 @@ def lever_overrides(combination: str) -> dict[str, str]:
     return {key: (yes if name in on else no) for name, (key, no, yes) in LEVERS.items()}
 
 
-def end_to_end(base: dict[str, Any], tag: str, count: int, workers: int, logs: Path) -> float:
+def end_to_end(
+    base: dict[str, Any], tag: str, count: int, workers: int, logs: Path, ready_line: str | None = None
+) -> float:
     """A backlog of `count`, then the workers, started together. Timed from the moment the group has settled
     (every worker holds partitions, together all of them) until every message's outputs are acknowledged, as the
     workers' own counters tell: reading the outputs while timing would put a second consumer on the same cores.
@@ -213,6 +215,9 @@ def end_to_end(base: dict[str, Any], tag: str, count: int, workers: int, logs: P
     ports = [port for _, port in launched]
     try:
         wait_assigned(ports, sum(t.partitions for t in settings.kafka.topics.inputs()), logs)
+        if ready_line is not None:  # e.g. the gate view read to its end: start-up, not throughput
+            while not all(ready_line in (logs / f"{tag}-{i}.log").read_text(errors="replace") for i in range(workers)):
+                time.sleep(0.05)
         ready = time.monotonic()
         before = done(ports)
         deadline = ready + 600
@@ -298,7 +303,8 @@ def gate_runs(base: dict[str, Any], count: int, barred: int, logs: Path) -> None
             tag = f"gate-{mode}-{i}"
             if mode == "on":
                 bar_subjects(base, tag, barred)
-            rate = end_to_end(base | {"measures.gate": mode == "on"}, tag, count, 1, logs)
+            ready = "gate view ready" if mode == "on" else None
+            rate = end_to_end(base | {"measures.gate": mode == "on"}, tag, count, 1, logs, ready)
             rates[mode].append(rate)
             print(f"  gate {mode} (run {i + 1}): {rate:,.0f} msg/s")
     off, on = statistics.median(rates["off"]), statistics.median(rates["on"])

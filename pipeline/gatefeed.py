@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
@@ -18,6 +19,7 @@ from measures.model import MeasureCommand
 from modpipe.settings import Settings
 
 log = logging.getLogger("modpipe.worker")
+_FETCH_WAIT_MS = 500
 
 
 class GateFeed:
@@ -40,7 +42,8 @@ class GateFeed:
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=kafka.fetch_max_wait_ms,
+            # Bars change seldom, and every empty fetch costs the broker: no need for the inputs' short wait.
+            fetch_max_wait_ms=max(kafka.fetch_max_wait_ms, _FETCH_WAIT_MS),
             request_timeout_ms=kafka.request_timeout_ms,
         )
         await consumer.start()
@@ -50,8 +53,10 @@ class GateFeed:
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             ends = await consumer.end_offsets(partitions)
+            started = time.monotonic()
             while True:
-                fetched = await consumer.getmany(timeout_ms=200, max_records=1000)
+                wait_ms = 1000 if self.ready.is_set() else 200
+                fetched = await consumer.getmany(timeout_ms=wait_ms, max_records=1000)
                 for records in fetched.values():
                     for record in records:
                         self._apply(record.value)
@@ -59,7 +64,9 @@ class GateFeed:
                 if not self.ready.is_set():
                     positions = {tp: await consumer.position(tp) for tp in partitions}
                     if not fetched and all(positions[tp] >= ends[tp] for tp in partitions):
-                        log.info("gate view ready: %d commands, %d subjects barred", self.applied, len(self.gate()))
+                        took = time.monotonic() - started
+                        log.info("gate view ready: %d commands, %d subjects barred, read in %.1fs", self.applied,
+                                 len(self.gate()), took)  # fmt: skip
                         self.ready.set()
         finally:
             await consumer.stop()
