@@ -166,7 +166,13 @@ def moderation_agent(app: faust.App, ctx: WorkerContext) -> None:
 
         @app.task  # type: ignore[untyped-decorator]
         async def follow_measures() -> None:
-            await feed.run()
+            # A broker blip must not freeze the view: read the topic again (folding it again is idempotent).
+            while True:
+                try:
+                    await feed.run()
+                except Exception:
+                    log.exception("moderation: following the measures topic failed; again in 2 s")
+                    await asyncio.sleep(2)
 
     async def handle(batch: list[RawMessage]) -> list[Outgoing]:
         metrics = ctx.metrics
