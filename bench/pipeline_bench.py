@@ -42,7 +42,10 @@ from modpipe.topics import ensure_topics
 from pipeline.simulate import simulate
 from tests.support import stack_overrides
 
-TOPIC_KEYS = ("posts", "comments", "group_messages", "verdicts", "takedowns", "decisions", "dead_letters")
+TOPIC_KEYS = (
+    "posts", "comments", "group_messages", "verdicts", "takedowns", "decisions", "dead_letters", "measures",
+    "measure_events",
+)  # fmt: skip
 
 
 def settings_for(base: dict[str, Any], tag: str) -> tuple[Settings, dict[str, Any]]:
@@ -198,7 +201,9 @@ def lever_overrides(combination: str) -> dict[str, str]:
     return {key: (yes if name in on else no) for name, (key, no, yes) in LEVERS.items()}
 
 
-def end_to_end(base: dict[str, Any], tag: str, count: int, workers: int, logs: Path) -> float:
+def end_to_end(
+    base: dict[str, Any], tag: str, count: int, workers: int, logs: Path, ready_line: str | None = None
+) -> float:
     """A backlog of `count`, then the workers, started together. Timed from the moment the group has settled
     (every worker holds partitions, together all of them) until every message's outputs are acknowledged, as the
     workers' own counters tell: reading the outputs while timing would put a second consumer on the same cores.
@@ -210,6 +215,9 @@ def end_to_end(base: dict[str, Any], tag: str, count: int, workers: int, logs: P
     ports = [port for _, port in launched]
     try:
         wait_assigned(ports, sum(t.partitions for t in settings.kafka.topics.inputs()), logs)
+        if ready_line is not None:  # e.g. the gate view read to its end: start-up, not throughput
+            while not all(ready_line in (logs / f"{tag}-{i}.log").read_text(errors="replace") for i in range(workers)):
+                time.sleep(0.05)
         ready = time.monotonic()
         before = done(ports)
         deadline = ready + 600
@@ -264,6 +272,46 @@ def latency(base: dict[str, Any], rate: float, seconds: float, logs: Path, *, wo
     return lat
 
 
+def bar_subjects(base: dict[str, Any], tag: str, barred: int) -> None:
+    """Blacklist `barred` accounts that never post, on the measures topic the gate follows."""
+    from datetime import UTC, datetime
+
+    from kafka import KafkaProducer
+
+    from measures.model import CommandAction, MeasureCommand, SubjectRef
+    from modpipe.settings.measures import MeasureKind, SubjectType
+
+    settings, _ = settings_for(base, tag)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.servers, acks="all", linger_ms=20)
+    now = datetime.now(UTC)
+    for i in range(barred):
+        subject = SubjectRef(type=SubjectType.ACCOUNT, id=f"barred-{i:06d}")
+        command = MeasureCommand(
+            key=f"{subject.key}:b{i}", action=CommandAction.APPLY, subject=subject, measure=MeasureKind.BLACKLIST,
+            measure_id=f"b{i}", starts_at=now, ends_at=None, reason="bench", decided_by="bench", issued_at=now,
+        )  # fmt: skip
+        producer.send(settings.kafka.topics.measures.name, command.model_dump_json().encode(), command.key.encode())
+    producer.flush()
+    producer.close()
+
+
+def gate_runs(base: dict[str, Any], count: int, barred: int, logs: Path) -> None:
+    """The moderation agent with the measures gate off, then on, alternated in one run on one stack."""
+    rates: dict[str, list[float]] = {"off": [], "on": []}
+    for i in range(3):
+        for mode in ("off", "on"):
+            tag = f"gate-{mode}-{i}"
+            if mode == "on":
+                bar_subjects(base, tag, barred)
+            ready = "gate view ready" if mode == "on" else None
+            rate = end_to_end(base | {"measures.gate": mode == "on"}, tag, count, 1, logs, ready)
+            rates[mode].append(rate)
+            print(f"  gate {mode} (run {i + 1}): {rate:,.0f} msg/s")
+    off, on = statistics.median(rates["off"]), statistics.median(rates["on"])
+    print(f"moderation agent, median of 3: gate off {off:,.0f} msg/s, gate on ({barred} barred) {on:,.0f} msg/s "
+          f"= {on / off:.3f} x")  # fmt: skip
+
+
 def percentiles(lat: list[float]) -> tuple[float, float]:
     ordered = sorted(lat)
     return statistics.median(ordered) * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
@@ -278,6 +326,10 @@ def main() -> None:
     parser.add_argument("--processes", type=int, help="worker.processes (default: the configured value)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="more setting overrides")
     parser.add_argument("--throughput-only", action="store_true", help="skip the latency and two-worker parts")
+    parser.add_argument(
+        "--gate", type=int, metavar="BARRED", help="only the moderation agent with its measures gate off and on (with "
+        "BARRED subjects blacklisted, none of them posting), alternated, three runs each; then stop",
+    )  # fmt: skip
     parser.add_argument(
         "--levers", nargs="*", default=[], metavar="COMBINATION",
         help=f"measure the no-op and the one worker once per combination: 'none' or '+'-joined {sorted(LEVERS)}",
@@ -322,6 +374,9 @@ def run(args: argparse.Namespace, storage: str) -> None:
             def ratios(rate: float) -> str:
                 return f"{rate / ceiling:.2f} x the bare consumer, {rate / ceiling2:.2f} x the pass-through"
 
+            if args.gate is not None:
+                gate_runs(base, args.count, args.gate, home)
+                return
             if args.levers:
                 print(f"levers ({storage}): msg/s, then the ratio to the bare consumer and to the pass-through")
                 rows = []

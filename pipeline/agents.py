@@ -22,8 +22,8 @@ from modpipe.contracts import DeadLetterReason, Decision
 from modpipe.contracts.commands import command_for
 from modpipe.contracts.intake import RawMessage, Sink, dead_letter
 from modpipe.errors import TransientError
-from modpipe.settings.models import AgentName
 from pipeline.context import WorkerContext
+from pipeline.gatefeed import GateFeed
 from pipeline.moderation import Outgoing
 from pipeline.moderator import Moderator
 from pipeline.publish import BatchPublisher
@@ -161,12 +161,26 @@ def moderation_agent(app: faust.App, ctx: WorkerContext) -> None:
     topics = settings.kafka.topics
     moderator = Moderator(settings, ctx.clock, settings.worker.processes, ctx.executor)
     ctx.closers.append(moderator.close)
+    feed = GateFeed(settings, f"{settings.kafka.client_id}-{ctx.worker_id}-gate") if settings.measures.gate else None
+    if feed is not None:
+
+        @app.task  # type: ignore[untyped-decorator]
+        async def follow_measures() -> None:
+            # A broker blip must not freeze the view: read the topic again (folding it again is idempotent).
+            while True:
+                try:
+                    await feed.run()
+                except Exception:
+                    log.exception("moderation: following the measures topic failed; again in 2 s")
+                    await asyncio.sleep(2)
 
     async def handle(batch: list[RawMessage]) -> list[Outgoing]:
         metrics = ctx.metrics
         for topic, n in Counter(raw.topic for raw in batch).items():
             metrics.messages_in.labels(topic).inc(n)
-        out = await moderator.process(batch)
+        if feed is not None:
+            await feed.ready.wait()  # no message judged before every bar already issued is known
+        out = await moderator.process(batch, *((feed.gate(), feed.view.version) if feed is not None else ()))
         for counts, metric in (
             (out.actions, metrics.verdicts),
             (out.flagged, metrics.flagged),
@@ -335,50 +349,3 @@ async def run_reconcile(ctx: WorkerContext, thread: ThreadPoolExecutor, reconcil
         ctx.metrics.reconciled.labels("reindexed").inc(len(outcome.reindexed))
         ctx.metrics.reconciled.labels("reapplied").inc(len(outcome.reapplied))
         ctx.metrics.reconcile_last_success.set(ctx.clock.now().timestamp())
-
-
-def reports_agent(app: faust.App, ctx: WorkerContext) -> None:
-    from pipeline.report_store import ReportStore
-    from pipeline.reports import ReportProcessor
-    from retention.store import Store
-    from review.queue.reported import ReportedItems
-
-    settings = ctx.settings
-    topics = settings.kafka.topics
-    store, queue, records = ReportStore(settings), ReportedItems(settings), Store(settings)
-    ctx.closers.extend((store.close, queue.close, records.close))
-    processor = ReportProcessor(settings, ctx.clock, store, queue, records)
-
-    async def handle(batch: list[RawMessage]) -> list[Outgoing]:
-        events, letters = processor.parse(batch)
-        result = await retry_until_done(app, ctx, "reports", lambda: processor.process(events))
-        outgoing = [dead_letter_bytes(ctx, raw, reason, detail) for raw, reason, detail in letters + result.letters]
-        outgoing.extend(result.published)
-        for added, n in result.added.items():
-            ctx.metrics.reports_in.labels(added).inc(n)
-        for outcome in result.outcomes:
-            ctx.metrics.report_outcomes.labels(outcome.status.value).inc()
-        return outgoing
-
-    sources = [topics.reports.name, topics.verdicts.name, topics.decisions.name]
-    worker = settings.worker
-    batch_agent(app, ctx, "reports", sources, worker.batch_size, worker.batch_timeout_s, handle)
-
-    @app.timer(settings.reports.overdue_interval_s)  # type: ignore[untyped-decorator]
-    async def count_overdue() -> None:
-        try:
-            overdue = await ctx.blocking(store.overdue, ctx.clock.now())
-        except Exception:  # a failed count leaves the last one shown; the next interval tries again
-            log.exception("reports: overdue count failed")
-            return
-        ctx.metrics.reports_overdue.labels("reports").set(overdue.reports)
-        ctx.metrics.reports_overdue.labels("items").set(overdue.items)
-
-
-REGISTRY: dict[AgentName, Callable[[faust.App, WorkerContext], None]] = {
-    "moderation": moderation_agent,
-    "decisions": decisions_agent,
-    "records": records_agent,
-    "queue": queue_agent,
-    "reports": reports_agent,
-}

@@ -21,9 +21,9 @@ from modpipe.clock import Clock, SystemClock
 from modpipe.settings import Settings
 from modpipe.settings.models import AgentName
 from modpipe.topics import output_limits
-from pipeline import agents as agent_defs
 from pipeline.context import WorkerContext
 from pipeline.health import broker_problem
+from pipeline.registry import REGISTRY
 from pipeline.transport import WorkerApp
 
 
@@ -54,7 +54,7 @@ def create_apps(
     for name in ctx.agents:
         port = (web_port or settings.worker.web_port) if not apps else None
         app = build_app(ctx, name, web_port=port, loghandlers=loghandlers)
-        agent_defs.REGISTRY[name](app, ctx)
+        REGISTRY[name](app, ctx)
         apps.append(app)
     _add_pages(apps, ctx)
     return apps, ctx

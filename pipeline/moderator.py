@@ -13,12 +13,18 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import pickle
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
 
+from measures.gateview import Gate
 from modpipe.clock import Clock
 from modpipe.contracts.intake import RawMessage
 from modpipe.settings import Settings
@@ -59,8 +65,20 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _work(batch: list[RawMessage]) -> Encoded:
-    return _child["processor"].process_encoded(batch)
+# The gate view a child loaded last, by version: it is read from a file once per change, not sent with each batch
+# (10,000 barred subjects take ~40 ms to pickle and unpickle, several per cent of a batch's time).
+_child_gate: dict[str, Any] = {"version": None, "gate": None}
+
+
+def _work(batch: list[RawMessage], gate_file: tuple[int, str] | None) -> Encoded:
+    gate: Gate | None = None
+    if gate_file is not None:
+        version, path = gate_file
+        if _child_gate["version"] != version:
+            _child_gate["gate"] = pickle.loads(Path(path).read_bytes())  # noqa: S301 - written by our parent
+            _child_gate["version"] = version
+        gate = _child_gate["gate"]
+    return _child["processor"].process_encoded(batch, gate)
 
 
 def _ready() -> int:
@@ -72,6 +90,8 @@ class Moderator:
         from classifiers.loading import prepare as prepare_model
 
         self.processes = processes
+        self._gate_dir: Path | None = None
+        self._gate_written: int | None = None
         self._restart = asyncio.Lock()
         self._local: ModerationProcessor | None = None
         self._executor: Executor
@@ -97,16 +117,36 @@ class Moderator:
             future.result()
         return pool
 
-    async def process(self, batch: list[RawMessage]) -> Encoded:
+    def _gate_file(self, gate: Gate | None, version: int) -> tuple[int, str] | None:
+        """The view as a file for the children, written once per version; a few older ones stay for children still
+        working on an earlier batch."""
+        if gate is None:
+            return None
+        if self._gate_dir is None:
+            self._gate_dir = Path(tempfile.mkdtemp(prefix="modpipe-gate-"))
+        path = self._gate_dir / f"gate-{version}.pickle"
+        if self._gate_written != version:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(pickle.dumps(dict(gate), protocol=pickle.HIGHEST_PROTOCOL))
+            tmp.replace(path)
+            self._gate_written = version
+            for old in self._gate_dir.glob("gate-*.pickle"):
+                if int(old.stem.split("-")[1]) < version - 8:
+                    old.unlink(missing_ok=True)
+        return version, str(path)
+
+    async def process(self, batch: list[RawMessage], gate: Gate | None = None, version: int = 0) -> Encoded:
+        """`gate`: who may not post (measures.gateview), at `version` (it changes whenever the view does)."""
         loop = asyncio.get_running_loop()
         if self._local is not None:
-            return await loop.run_in_executor(self._executor, self._local.process_encoded, batch)
+            return await loop.run_in_executor(self._executor, self._local.process_encoded, batch, gate)
+        gate_file = self._gate_file(gate, version)
         parts = max(1, min(self.processes, len(batch) // _MIN_CHUNK))
         size = -(-len(batch) // parts)
         chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
         pool = self._executor
         try:
-            results = await asyncio.gather(*(loop.run_in_executor(pool, _work, c) for c in chunks))
+            results = await asyncio.gather(*(loop.run_in_executor(pool, _work, c, gate_file) for c in chunks))
         except BrokenProcessPool:
             # A child died (the kernel's OOM killer, a crash in native code): start fresh ones and try the batch
             # once more. Dying again on the same batch is not a passing accident: let it stop the worker.
@@ -115,7 +155,7 @@ class Moderator:
                     log.warning("a classifying process died; starting new ones and retrying the batch")
                     pool.shutdown(wait=False, cancel_futures=True)
                     self._executor = await loop.run_in_executor(None, self._start_pool)
-            results = await asyncio.gather(*(loop.run_in_executor(self._executor, _work, c) for c in chunks))
+            results = await asyncio.gather(*(loop.run_in_executor(self._executor, _work, c, gate_file) for c in chunks))
         merged = Encoded()
         for result in results:
             merged.extend(result)
@@ -124,3 +164,5 @@ class Moderator:
     def close(self) -> None:
         if self._local is None:
             self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._gate_dir is not None:
+            shutil.rmtree(self._gate_dir, ignore_errors=True)

@@ -238,11 +238,14 @@ def export(
     _summary(manifest, out, settings, as_json)
 
 
-def _summary(manifest: dict[str, Any], out: Path, settings: Settings, as_json: bool) -> None:
+def _summary(
+    manifest: dict[str, Any], out: Path, settings: Settings, as_json: bool, extra: dict[str, Any] | None = None
+) -> None:
     from retention.bundle_files import Names, summary, summary_lines
 
     info = summary(manifest, out)
     if as_json:
+        info.update(extra or {})
         sys.stdout.write(json.dumps(info, ensure_ascii=False) + "\n")
         return
     for line in summary_lines(info, Names.of(settings)):
@@ -324,6 +327,7 @@ def report(
     as_json: JsonOpt = False,
 ) -> None:
     """The blocked items published on a day, by category and service type, with their records (L2)."""
+    from pipeline.measures_store import measures_of_day
     from retention.exports import report as run
     from retention.store import Store
 
@@ -333,9 +337,10 @@ def report(
         folder = out or Path(f"report-{day.isoformat()}")
         with Store(settings) as store:
             manifest = run(settings, store, SystemClock(), day, folder, progress=is_tty() and not as_json, force=force)
-    summary = manifest["report"]
+            summary = manifest["report"]
+            measures = measures_of_day(settings, SystemClock(), store, summary["from"], summary["to"])
     if as_json:
-        _summary(manifest, folder, settings, as_json)
+        _summary(manifest, folder, settings, as_json, {"measures": measures})
         return
     say(f"{summary['blocked_items']} blocked items published on {summary['day']} ({summary['timezone']}) -> {folder}")
     say(f"  from {summary['from']} (inclusive) to {summary['to']} (exclusive), as of {summary['as_of']}")
@@ -348,6 +353,10 @@ def report(
             f"handled in time, {counts['handled_late']} handled late, {counts['overdue']} overdue, {counts['open']} "
             f"open, {counts['rejected_as_malicious']} rejected as malicious"
         )
+    say(f"measures applied that day: {measures['applied']} (lifted: {measures['lifted']})")
+    for title in ("by_measure", "by_subject_type", "by_category"):
+        counts = ", ".join(f"{k} {n}" for k, n in measures[title].items()) or "none"
+        say(f"  {title.replace('_', ' ')}: {counts}")
 
 
 @decisions_app.command("export")

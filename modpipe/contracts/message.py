@@ -38,6 +38,9 @@ class InputMessage(BaseModel):
     platform: str | None = None
     url: str | None = None
     attachments: list[str] | None = None
+    # Who the author is in the group (issue 14): owners and admins answer for the group they run.
+    author_role: Literal["owner", "admin", "member"] | None = None
+    group_owner_id: Annotated[str, Field(min_length=1)] | None = None
 
     @field_validator("source_ip")
     @classmethod

@@ -56,6 +56,8 @@ class Verdict(_Model):
     service_type: str
     source: SourcePosition
     message: dict[str, Any]  # the input message as received
+    # Set when the author or group was barred (blacklisted, suspended, closed): blocked before any classifier.
+    gate: str | None = None
 
 
 def verdict_id(message_id: str, model_version: str, lexicon_version: str, policy_version: str) -> str:

@@ -168,6 +168,12 @@ class MeasuresSettings(Frozen):
     weights: dict[CategoryCode, CategoryWeight]
     ladders: Ladders
     credit: CreditSettings
+    # The measures agent: how often it looks for measures whose time is up, and how long its records are kept
+    # (the group and public-account rules keep logs six months).
+    tick_interval_s: Annotated[float, Field(gt=0, le=86_400, description="seconds > 0 between checks (e.g. 60)")] = 60
+    # Off only to measure what the moderation agent's check costs (bench/pipeline_bench.py --gate).
+    gate: bool = True
+    record_months: Annotated[int, Field(ge=6, le=1200, description="months (>= 6) a measure's record is kept")] = 6
 
     def weight(self, category: str, sub_label: str | None = None) -> int:
         entry = self.weights.get(category)

@@ -31,6 +31,10 @@ class Topics(Frozen):
     # User reports (L7) and the feedback to reporters; defaults, so a modpipe.yaml made before them still loads.
     reports: TopicSpec = TopicSpec(name="reports", partitions=4)
     report_outcomes: TopicSpec = TopicSpec(name="moderation.report-outcomes", partitions=4)
+    # Graded measures (issue 14): the commands for the platform (keyed subject:measure id) and the measures
+    # agent's own events, keyed by subject so that one subject's state has one writer.
+    measures: TopicSpec = TopicSpec(name="moderation.measures", partitions=4)
+    measure_events: TopicSpec = TopicSpec(name="moderation.measure-events", partitions=4)
 
     def inputs(self) -> tuple[TopicSpec, ...]:
         """The platforms' message topics the moderation agent reads (reports have an agent of their own)."""
@@ -45,6 +49,8 @@ class Topics(Frozen):
             self.dead_letters,
             self.reports,
             self.report_outcomes,
+            self.measures,
+            self.measure_events,
         )
 
 
@@ -148,7 +154,7 @@ class ClassifierSettings(Frozen):
 
 
 # The one list of agent names: the CLI, the settings and the worker's registry (pipeline.agents) all read it.
-AgentName = Literal["moderation", "decisions", "records", "queue", "reports"]
+AgentName = Literal["moderation", "decisions", "records", "queue", "reports", "measures"]
 AGENT_NAMES: tuple[AgentName, ...] = get_args(AgentName)
 
 

@@ -27,7 +27,7 @@ from tests.support import stack_overrides
 
 TOPIC_KEYS = (
     "posts", "comments", "group_messages", "verdicts", "takedowns", "decisions", "dead_letters", "reports",
-    "report_outcomes",
+    "report_outcomes", "measures", "measure_events",
 )  # fmt: skip
 
 

@@ -47,6 +47,22 @@ def test_valid_message() -> None:
     assert result.message.attachments == ["https://example.org/a.png"]
 
 
+def test_group_roles_are_optional_and_checked() -> None:
+    raw = encode(message(group_id="g-1", author_role="admin", group_owner_id="u-9"))
+    result = VALIDATOR.parse(raw)
+    assert isinstance(result, Valid)
+    assert (result.message.author_role, result.message.group_owner_id) == ("admin", "u-9")
+    plain = VALIDATOR.parse(encode(message()))
+    assert isinstance(plain, Valid)
+    assert (plain.message.author_role, plain.message.group_owner_id) == (None, None)
+    wrong = VALIDATOR.parse(encode(message(author_role="moderator")))
+    assert isinstance(wrong, Invalid)
+    assert "author_role" in wrong.detail
+    empty = VALIDATOR.parse(encode(message(group_owner_id="")))
+    assert isinstance(empty, Invalid)
+    assert "group_owner_id" in empty.detail
+
+
 @pytest.mark.parametrize(
     ("raw", "reason", "detail"),
     [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from modpipe.cli.pipeline import ALL_AGENTS
 from modpipe.settings.models import AGENT_NAMES
-from pipeline.agents import REGISTRY
 from pipeline.app import group_id
+from pipeline.registry import REGISTRY
 
 
 def test_every_named_agent_has_an_implementation_and_its_own_group() -> None:
