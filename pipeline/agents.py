@@ -237,10 +237,12 @@ def records_agent(app: faust.App, ctx: WorkerContext) -> None:
 
     settings = ctx.settings
     topics = settings.kafka.topics
-    sink = RecordsIntake(RecordSink(settings, clock=ctx.clock, worker_id=ctx.worker_id), topics.decisions.name)
+    records = RecordSink(settings, clock=ctx.clock, worker_id=ctx.worker_id)
+    sink = RecordsIntake(records, topics.decisions.name, topics.dead_letters.name)
     # One take batch becomes one flush: bounded by count (size) and age (within); the sink splits by bytes.
     limits = settings.records
-    sources = [topics.verdicts.name, topics.decisions.name]
+    # dead letters are records too (retention.dead_letters): what no agent could take is still kept
+    sources = [topics.verdicts.name, topics.decisions.name, topics.dead_letters.name]
     sink_agent(app, ctx, "records", sources, sink, ctx.metrics.records.inc, limits.batch_max_records,
                limits.batch_max_age_s)  # fmt: skip
 

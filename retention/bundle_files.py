@@ -227,7 +227,9 @@ Written by `modpipe {command}` (format `{format}`). This folder can be read and 
 
 - `v`: 记录格式版本 / record format version (1)
 - `kind`: 记录类型 / kind: `verdict` 机器判定 (a machine verdict), `decision` 人工复核 (a moderator's decision),
-  `other` 其他 (anything else)
+  `dead_letter` 无法处理的信息 (a message no agent could take: `data.value_b64` is its original bytes in base64,
+  `data.reason` why, `data.received_at` when, `data.topic`/`partition`/`offset` where it was read; kept for the
+  longest period, under `unclassified`), `other` 其他 (anything else)
 - `service_type`: 服务类型，决定保存期限 / the service type, which decides the retention period
 - `message_id`: 被判定信息的编号 / id of the message the record is about
 - `event_at`: 记录时间（UTC）：判定取信息发布时间，复核取复核时间 / the record's time (UTC): a verdict's message

@@ -13,8 +13,9 @@ from retention import bundle
 from retention.audit import collect
 from retention.bundle_files import Names, prepare
 from retention.dates import iso, parse_time
+from retention.dead_letters import DEAD_LETTER
 from retention.identity import latest_per_message
-from retention.layout import parse_object_name
+from retention.layout import KIND_TAGS, UNCLASSIFIED, parse_object_name
 from retention.store import Store
 
 REPORT_DECISION_DAYS = 31  # decisions about a day's items are looked for this long after it
@@ -79,6 +80,21 @@ def export(
 def _decision_objects(key: str) -> bool:
     name = parse_object_name(key)
     return name is not None and name.tag == "d"
+
+
+def _dead_letter_objects(key: str) -> bool:
+    name = parse_object_name(key)
+    return name is not None and name.tag == KIND_TAGS[DEAD_LETTER]
+
+
+def dead_letter_counts(store: Store, start: datetime, end: datetime) -> dict[str, int]:
+    """The dead letters refused in [start, end), each identity once, by reason: a report says how many messages of
+    its day were never judged at all (they are in `audit export` of the window, service `unclassified`)."""
+    found = collect(
+        store, start, end, services=[UNCLASSIFIED], object_filter=_dead_letter_objects,
+        keep=lambda r: r.get("kind") == DEAD_LETTER,
+    )  # fmt: skip
+    return dict(sorted(Counter(str((r.get("data") or {}).get("reason")) for r in found.records).items()))
 
 
 def _final_blocked(verdict: dict[str, Any], decisions: list[dict[str, Any]]) -> tuple[bool, str]:
@@ -182,6 +198,7 @@ def report(
         "by_category_and_service_type": {f"{c}/{s}": n for (c, s), n in sorted(by_both.items())},
         "items": items,
         "decisions_considered_until": iso(max(until, end)),
+        "dead_letters": dead_letter_counts(store, start, end),
     }
     query = {
         "command": "report",

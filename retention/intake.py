@@ -3,9 +3,15 @@ RecordSink; anything that is not one is refused as data and becomes a dead lette
 
 The same contract check as the queue's (review.queue.intake): a value one agent refuses is refused by both, so a
 bad verdict is never stored as a record while the queue dead-letters it, or the other way round.
+
+The dead letters themselves are records too (retention.dead_letters) and are never refused: refusing one would
+publish a dead letter of a dead letter, and so on. One that is not even a JSON object is kept in quarantine with
+its bytes.
 """
 
 from __future__ import annotations
+
+import base64
 
 from pydantic import ValidationError
 
@@ -15,13 +21,23 @@ from retention.sink import RecordSink
 
 
 class RecordsIntake:
-    def __init__(self, sink: RecordSink, decisions_topic: str) -> None:
+    def __init__(self, sink: RecordSink, decisions_topic: str, dead_letters_topic: str | None = None) -> None:
         self.sink = sink
         self._decisions_topic = decisions_topic
+        self._dead_letters_topic = dead_letters_topic
         self._added = 0
 
     def add(self, raw: RawMessage) -> Rejection | None:
         value = json_object(raw)
+        if raw.topic == self._dead_letters_topic:
+            if isinstance(value, Rejection):
+                data = {"value_b64": base64.b64encode(raw.value).decode()}
+                reason = f"dead letter that is not a JSON object ({value.reason}: {value.detail})"
+                self.sink.keep_unreadable(data, reason, topic=raw.topic, partition=raw.partition, offset=raw.offset)
+            else:
+                self.sink.add(value, topic=raw.topic, partition=raw.partition, offset=raw.offset)
+            self._added += 1
+            return None
         if isinstance(value, Rejection):
             return value
         contract = Decision if raw.topic == self._decisions_topic else Verdict

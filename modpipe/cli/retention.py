@@ -341,6 +341,10 @@ def report(
     say(f"  from {summary['from']} (inclusive) to {summary['to']} (exclusive), as of {summary['as_of']}")
     for code, n in summary["by_category"].items():
         say(f"  {code}: {n}")
+    letters = summary.get("dead_letters") or {}
+    if letters:
+        shown = ", ".join(f"{n} {reason}" for reason, n in letters.items())
+        say(f"  dead letters received that day (never judged; in `audit export`, service unclassified): {shown}")
 
 
 @decisions_app.command("export")
