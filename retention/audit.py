@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from retention import manifests
+from retention.access_log import LoggedObject
 from retention.codec import decode_lines, sha256_b64, verify_lines
 from retention.dates import parse_time
 from retention.exceptions import IntegrityError
@@ -46,6 +47,7 @@ class Collected:
     manifests: list[dict[str, Any]] = field(default_factory=list)
     unlisted: list[str] = field(default_factory=list)
     duplicates: list[dict[str, Any]] = field(default_factory=list)  # copies of a record already read, not kept
+    access: list[LoggedObject] | None = None  # an export's window of the access log (None: not part of the bundle)
     read_records: int = 0  # every record in the objects read, in the window or not
     stored_bytes: int = 0
 

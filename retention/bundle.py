@@ -114,6 +114,13 @@ class BundleWriter:
             "stored_bytes_read": collected.stored_bytes,
             **(extra or {}),
         }
+        if collected.access is not None:
+            # the access log of the window (L8), each object's stored bytes as one line; access_read ties each line
+            # to the object and version it was read from
+            path = self.files["access.jsonl"] = self.out / "access.jsonl"
+            path.write_bytes(b"".join(o.body + b"\n" for o in collected.access))
+            manifest["access_read"] = [{"key": o.key, "version_id": o.version_id, "sha256": o.sha256}
+                                       for o in collected.access]  # fmt: skip
         readme_path = self.out / "README.md"
         readme_path.write_text(readme({**manifest, "files": {**self.files, "README.md": readme_path}}), "utf-8")
         self.files["README.md"] = readme_path
@@ -195,11 +202,29 @@ def _short(hex_hash: str) -> int:
         return -1
 
 
+def _access_lines(out: Path, manifest: dict[str, Any]) -> int:
+    """access.jsonl: line i holds the stored bytes of access_read[i] (its file digest is checked with the rest)."""
+    read = manifest.get("access_read")
+    if read is None:
+        return 0
+    if "access.jsonl" not in manifest["files"]:
+        raise IntegrityError(str(out / "manifest.json"), "access_read without access.jsonl in files")
+    body = (out / "access.jsonl").read_bytes()
+    lines = body.split(b"\n")
+    if lines[-1] != b"" or len(lines) - 1 != len(read):
+        raise IntegrityError(str(out / "access.jsonl"), f"{len(lines) - 1} lines, access_read has {len(read)}")
+    for i, (line, entry) in enumerate(zip(lines, read, strict=False), 1):
+        if hashlib.sha256(line).hexdigest() != entry["sha256"]:
+            raise IntegrityError(str(entry["key"]), f"access.jsonl line {i}: SHA-256 differs from access_read")
+    return len(read)
+
+
 @dataclass(frozen=True)
 class Verified:
     records: int
     objects: int
     checked_against_store: bool
+    access_entries: int = 0
 
 
 def verify(out: Path, store: Store | None = None) -> Verified:
@@ -215,6 +240,7 @@ def verify(out: Path, store: Store | None = None) -> Verified:
         path = out / name
         if not path.is_file() or _sha256_file(path) != expected["sha256"]:
             raise IntegrityError(str(path), "file missing or its SHA-256 differs from manifest.json")
+    access = _access_lines(out, manifest)
     objects = {o["key"]: o for o in manifest["objects_read"]}
     # per object: seq -> (prev, hash), as 64-bit prefixes to keep memory small; each record's full hash is
     # recomputed above, the links only have to tie neighbours together
@@ -269,6 +295,10 @@ def verify(out: Path, store: Store | None = None) -> Verified:
                 "wholly inside the unfiltered window, so all of them must be (a record was dropped)",
             )
     if store is not None:
+        for entry in manifest.get("access_read") or []:
+            body, version_id = store.get(str(entry["key"]), entry["version_id"])
+            if hashlib.sha256(body).hexdigest() != entry["sha256"]:
+                raise IntegrityError(str(entry["key"]), "the stored access log entry differs from access.jsonl")
         for key, read in objects.items():
             data, version_id = store.get(key)
             stored = hashlib.sha256(data).hexdigest() if manifest["format"] == FORMAT else sha256_b64(data)
@@ -284,4 +314,4 @@ def verify(out: Path, store: Store | None = None) -> Verified:
                     raise IntegrityError(
                         key, f"record {seq} of the bundle is not the record stored at that position (altered bundle)"
                     )
-    return Verified(total, len(objects), store is not None)
+    return Verified(total, len(objects), store is not None, access)

@@ -18,7 +18,7 @@ from retention.dates import parse_time
 from retention.exceptions import OutputNotEmpty
 
 # Every file a bundle can hold; --force replaces these and nothing else in the folder.
-BUNDLE_FILES = ("records.jsonl", "records.csv", "manifest.json", "README.md")
+BUNDLE_FILES = ("records.jsonl", "records.csv", "access.jsonl", "manifest.json", "README.md")
 READER_ZONE = "Asia/Shanghai"  # the authorities read times in Beijing time; the bundle itself is in UTC
 
 
@@ -191,6 +191,9 @@ FILE_NOTES = {
     "plus `stored_in`; covered by the record hashes and the file's SHA-256",
     "records.csv": "供电子表格查看（UTF-8 带 BOM，中英文表头；不是证据原件）/ a spreadsheet view (UTF-8 with BOM, "
     "Chinese and English headers); not the evidence itself, only its file SHA-256 is checked",
+    "access.jsonl": "本时间窗口内的访问记录（谁、何时、查询、计数）/ the access log of the window (who, when, what, "
+    "counts): each line the stored bytes of one access/ object, whose key, version and SHA-256 are in "
+    "`manifest.json` → `access_read`",
     "README.md": "本说明 / this file",
     "manifest.json": "查询条件、计数、读取的对象及版本、各文件的 SHA-256 / the query, counts, the objects and "
     "versions read, the SHA-256 of every other file (it is not listed in itself)",

@@ -10,6 +10,7 @@ from typing import Any
 from modpipe.clock import Clock
 from modpipe.settings import Settings
 from retention import bundle
+from retention.access_log import read_window
 from retention.audit import collect
 from retention.bundle_files import Names, prepare
 from retention.dates import iso, parse_time
@@ -63,6 +64,7 @@ def export(
         # the whole window streams to disk hour by hour
         with bundle.BundleWriter(out, with_csv=with_csv, names=names, force=force) as writer:
             collected = collect(store, start, end, services=services, progress=progress, emit=writer)
+            collected.access = read_window(store, start, end)
             return writer.finish(collected, query)
     collected = collect(store, start, end, services=services, keep=keep_verdict, progress=progress)
     kept_ids = {r.get("message_id") for r in collected.records}
@@ -74,6 +76,7 @@ def export(
     collected.records.sort(key=lambda r: (r.get("event_at") or "", r.get("message_id") or ""))
     known = {o.key for o in collected.objects}
     collected.objects.extend(o for o in decisions.objects if o.key not in known)
+    collected.access = read_window(store, start, end)
     return bundle.write(out, collected, query, with_csv=with_csv, names=names, force=force)
 
 

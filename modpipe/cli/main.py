@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modpipe import __version__
-from modpipe.cli import checkpoints, classify, compliance, infra, pipeline
+from modpipe.cli import access, checkpoints, classify, compliance, infra, pipeline
 from modpipe.cli import retention as retention_cli
 from modpipe.cli import review as review_cli
 from modpipe.cli.common import State
@@ -25,6 +25,7 @@ app.add_typer(infra.topics_app, name="topics")
 review_cli.register(app)  # search, kibana, review
 retention_cli.register(app)  # storage, retention, audit, report, decisions
 checkpoints.register(retention_cli.audit_app)  # audit keygen, audit checkpoint
+access.register(retention_cli.audit_app)  # audit access
 
 
 @app.callback()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from modpipe.cli.access import ActorOpt, actor_of, logged
 from modpipe.cli.common import State, fail, is_tty, known_failures, say
 from modpipe.clock import Clock, PinnedClock, SystemClock
 
@@ -128,7 +128,11 @@ PrefixOpt = Annotated[
     str | None,
     typer.Option("--prefix", help="Objects under this key prefix, e.g. records/service=group/date=2026-11-23/"),
 ]
-ByOpt = Annotated[str | None, typer.Option("--by", help="Who asks (recorded); default: the OS user.")]
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", "--actor", help="Who asks (recorded with the hold and in the access log); default: setting "
+                 "records.actor, else the OS user."),
+]  # fmt: skip
 
 
 @retention_app.command("hold")
@@ -152,9 +156,11 @@ def hold(
         settings = State.settings()
         if service is not None:
             _known_services([service], settings)
-        with Store(settings) as store:
-            who = by or getpass.getuser()
+        who = actor_of(by, settings)
+        query = {selector: value, "reason": reason, "service": service}
+        with Store(settings) as store, logged(settings, store, who, "hold", query) as counts:
             placed = holds.place(store, settings, SystemClock(), selector, value, reason, who, service=service)  # type: ignore[arg-type]
+            counts["objects_held"] = len(placed.objects)
     say(f"hold {placed.id} on {selector}={value}: {len(placed.objects)} objects held")
 
 
@@ -173,8 +179,10 @@ def release(
     selector, value = _selector(message_id, author, group, prefix)
     with _failures():
         settings = State.settings()
-        with Store(settings) as store:
-            done = holds.release(store, settings, SystemClock(), selector, value, by or getpass.getuser())  # type: ignore[arg-type]
+        who = actor_of(by, settings)
+        with Store(settings) as store, logged(settings, store, who, "release", {selector: value}) as counts:
+            done = holds.release(store, settings, SystemClock(), selector, value, who)  # type: ignore[arg-type]
+            counts["hold_id"] = done.id
     say(f"hold {done.id} on {selector}={value} released")
 
 
@@ -219,6 +227,7 @@ def export(
     with_csv: Annotated[bool, typer.Option("--csv", help="Also write records.csv.")] = False,
     force: ForceOpt = False,
     as_json: JsonOpt = False,
+    actor: ActorOpt = None,
 ) -> None:
     """Every record in [from, to): verdicts by their message's published_at, decisions by decided_at. Verifies
     hash chains, checksums and manifests while reading; exits 3 naming the object on any break. The folder gets
@@ -232,9 +241,12 @@ def export(
     with _failures():
         settings = State.settings()
         _known_services(service or [], settings)
-        with Store(settings) as store:
+        query = {"from": t1.isoformat(), "to": t2.isoformat(), "services": service or None, "author": author,
+                 "group": group, "out": str(out.absolute())}  # fmt: skip
+        with Store(settings) as store, logged(settings, store, actor_of(actor, settings), "export", query) as counts:
             manifest = run(settings, store, t1, t2, out, services=service or None, author=author, group=group,
                            with_csv=with_csv, progress=is_tty() and not as_json, force=force)  # fmt: skip
+            counts.update(records=manifest["counts"]["records"], objects=len(manifest["objects_read"]))
     _summary(manifest, out, settings, as_json)
 
 
@@ -260,6 +272,7 @@ def verify(
         Path | None, typer.Option("--public-key", help="The operator's public key (default: the key file's .pub).")
     ] = None,
     as_json: JsonOpt = False,
+    actor: ActorOpt = None,
 ) -> None:
     """Re-check an export: file hashes, record hashes and chains, counts, and (unless --offline) that every object
     read is still the same version with the same bytes in S3; with --checkpoint, that its manifests are in the
@@ -275,12 +288,15 @@ def verify(
             result = bundle.verify(folder)
         else:
             settings = State.settings()
-            with Store(settings) as store:
+            query = {"folder": str(folder.absolute()), "checkpoint": str(checkpoint) if checkpoint else None}
+            with Store(settings) as store, logged(settings, store, actor_of(actor, settings), "verify", query) as n:
                 result = bundle.verify(folder, store)
+                n.update(records=result.records, objects=result.objects)
                 if checkpoint is not None:
                     from retention.checkpoint_verify import prove_file
 
                     proof = prove_file(settings, store, folder, checkpoint, public_key)
+                    n["checkpoint_manifests"] = proof.manifests
     if as_json:
         extra = {"checkpoint": asdict(proof)} if proof is not None else {}
         sys.stdout.write(json.dumps({"ok": True, **asdict(result), **extra}) + "\n")
@@ -322,6 +338,7 @@ def report(
     out: Annotated[Path | None, typer.Option("--out", help="Folder for the bundle (default: report-<date>).")] = None,
     force: ForceOpt = False,
     as_json: JsonOpt = False,
+    actor: ActorOpt = None,
 ) -> None:
     """The blocked items published on a day, by category and service type, with their records (L2)."""
     from retention.exports import report as run
@@ -331,8 +348,10 @@ def report(
         settings = State.settings()
         day = _report_day(date, settings)
         folder = out or Path(f"report-{day.isoformat()}")
-        with Store(settings) as store:
+        query = {"date": day.isoformat(), "out": str(folder.absolute())}
+        with Store(settings) as store, logged(settings, store, actor_of(actor, settings), "report", query) as counts:
             manifest = run(settings, store, SystemClock(), day, folder, progress=is_tty() and not as_json, force=force)
+            counts.update(blocked_items=manifest["report"]["blocked_items"], records=manifest["counts"]["records"])
     summary = manifest["report"]
     if as_json:
         _summary(manifest, folder, settings, as_json)
@@ -353,6 +372,7 @@ def decisions_export(
     end: Annotated[str, typer.Option("--to", help="Window end, EXCLUSIVE (RFC 3339, YYYY-MM-DD = 00:00 UTC, or now).")],
     out: Annotated[Path, typer.Option("--out", help="The JSONL file to write (for `modpipe train --data`).")],
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
+    actor: ActorOpt = None,
 ) -> None:
     """The moderators' decisions in [from, to) (by decided_at) as labelled training rows, one JSON line per
     decided message (the latest decision wins): confirmed = its category codes, overturned = benign ([])."""
@@ -367,7 +387,9 @@ def decisions_export(
     with _failures():
         settings = State.settings()
         try:
-            with Store(settings) as store:
+            query = {"from": t1.isoformat(), "to": t2.isoformat(), "out": str(out.absolute())}
+            who = actor_of(actor, settings)
+            with Store(settings) as store, logged(settings, store, who, "decisions-export", query):
                 summary = export_rows(settings, store, t1, t2, out, force=force, progress=is_tty())
         except FileExistsError:
             fail(f"--out {out}: the file exists; give --force to overwrite it", 2)

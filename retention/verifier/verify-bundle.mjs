@@ -148,6 +148,29 @@ function verifyBundle(dir) {
     if (size !== expected.bytes) throw new Failure(name, `${size} bytes, manifest.json says ${expected.bytes}`);
   }
 
+  // the access log of the window (step 8): line i is the stored bytes of access_read[i]
+  if (manifest.access_read !== undefined) {
+    if (!("access.jsonl" in files)) throw new Failure("manifest.json", "access_read without access.jsonl in files");
+    const body = readFileSync(join(dir, "access.jsonl"));
+    const parts = [];
+    let from = 0;
+    for (let i = 0; i < body.length; i++) {
+      if (body[i] === 0x0a) {
+        parts.push(body.subarray(from, i));
+        from = i + 1;
+      }
+    }
+    if (from !== body.length) throw new Failure("access.jsonl", "last line does not end in a newline");
+    if (parts.length !== manifest.access_read.length) {
+      throw new Failure("access.jsonl", `${parts.length} lines, manifest.json access_read has ${manifest.access_read.length}`);
+    }
+    parts.forEach((part, i) => {
+      if (createHash("sha256").update(part).digest("hex") !== manifest.access_read[i].sha256) {
+        throw new Failure(`access.jsonl line ${i + 1} (${manifest.access_read[i].key})`, "SHA-256 differs from access_read");
+      }
+    });
+  }
+
   const objects = new Map((manifest.objects_read ?? []).map((o) => [o.key, o]));
   const chains = new Map(); // key -> Map(seq -> [prev, hash])
   const identities = new Set();
