@@ -25,12 +25,15 @@ from retention.audit import Collected
 from retention.bundle_files import CSV_HEADER, Names, csv_row, prepare, readme
 from retention.codec import canonical, decode, genesis, record_hash, sha256_b64
 from retention.dates import parse_time
-from retention.exceptions import IntegrityError
+from retention.exceptions import IntegrityError, TamperDetected
+from retention.history import History, histories, manifest_history, object_tamper
 from retention.identity import record_identity
 from retention.layout import hour_of
 from retention.store import Store
 
 FORMAT = "modpipe-audit-bundle/2"
+TAMPER_REPORT = "tamper-report.json"
+TAMPERED = "tampered"
 # /1 kept the objects' and manifests' SHA-256 in base64 (as S3 does); /2 writes every digest in hex
 FORMATS = frozenset({"modpipe-audit-bundle/1", FORMAT})
 WINDOW_NOTE = (
@@ -121,6 +124,9 @@ class BundleWriter:
             path.write_bytes(b"".join(o.body + b"\n" for o in collected.access))
             manifest["access_read"] = [{"key": o.key, "version_id": o.version_id, "sha256": o.sha256}
                                        for o in collected.access]  # fmt: skip
+        if collected.tampers:
+            manifest["tampers"] = self._hand_over(collected)
+            manifest["tamper_report"] = TAMPER_REPORT
         readme_path = self.out / "README.md"
         readme_path.write_text(readme({**manifest, "files": {**self.files, "README.md": readme_path}}), "utf-8")
         self.files["README.md"] = readme_path
@@ -129,7 +135,31 @@ class BundleWriter:
         }
         text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
         (self.out / "manifest.json").write_text(text, encoding="utf-8")
+        if collected.tampers:
+            first = collected.tampers[0]
+            raise TamperDetected(
+                str(first["object"]),
+                f"{first['problem']} ({'; '.join(first['differs']) or 'see the report'}); {len(collected.tampers)} "
+                f"tampered object(s) in all: the bundle in {self.out} is complete, with every stored version of each "
+                f"under {TAMPERED}/ and the report in {self.out / TAMPER_REPORT}",
+                manifest,
+            )
         return manifest
+
+    def _hand_over(self, collected: Collected) -> list[dict[str, Any]]:
+        """Every stored version of a tampered object or manifest as a file of its own, and the tamper report."""
+        files: dict[str, list[str]] = {}
+        for key, version_id, data in collected.handed_over:
+            name = f"{TAMPERED}/{key}@{version_id}"
+            path = self.out / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            self.files[name] = path
+            files.setdefault(key, []).append(name)
+        report = [{**t, "files": files.get(str(t["object"]), [])} for t in collected.tampers]
+        path = self.files[TAMPER_REPORT] = self.out / TAMPER_REPORT
+        path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        return report
 
 
 def write(
@@ -200,6 +230,29 @@ def _short(hex_hash: str) -> int:
         return int(hex_hash[:16], 16)
     except ValueError:
         return -1
+
+
+def _check_histories(store: Store, manifest: dict[str, Any]) -> None:
+    """The version history of every object and manifest the bundle read: no version of an object that differs
+    in content, no manifest version that is not an append-only extension of the one before."""
+    folders: dict[str, dict[str, History]] = {}
+
+    def history(key: str) -> History | None:
+        folder = key.rsplit("/", 1)[0] + "/"
+        if folder not in folders:
+            folders[folder] = histories(store, folder)
+        return folders[folder].get(key)
+
+    for entry in manifest.get("manifests_read") or []:
+        found = history(str(entry["key"]))
+        tamper = manifest_history(store, found).tamper if found is not None else None
+        if tamper is not None:
+            raise IntegrityError(tamper.object, "; ".join([tamper.problem, *tamper.differs]))
+    for read in manifest["objects_read"]:
+        found = history(str(read["key"]))
+        tamper = object_tamper(store, found)[0] if found is not None else None
+        if tamper is not None:
+            raise IntegrityError(tamper.object, "; ".join([tamper.problem, *tamper.differs]))
 
 
 def _access_lines(out: Path, manifest: dict[str, Any]) -> int:
@@ -299,8 +352,9 @@ def verify(out: Path, store: Store | None = None) -> Verified:
             body, version_id = store.get(str(entry["key"]), entry["version_id"])
             if hashlib.sha256(body).hexdigest() != entry["sha256"]:
                 raise IntegrityError(str(entry["key"]), "the stored access log entry differs from access.jsonl")
+        _check_histories(store, manifest)
         for key, read in objects.items():
-            data, version_id = store.get(key)
+            data, version_id = store.get(key, read["version_id"])
             stored = hashlib.sha256(data).hexdigest() if manifest["format"] == FORMAT else sha256_b64(data)
             if version_id != read["version_id"] or stored != read["sha256"]:
                 raise IntegrityError(

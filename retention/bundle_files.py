@@ -7,6 +7,7 @@ verifier (retention/verifier/verify-bundle.mjs) rather than copying them, so the
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from retention.dates import parse_time
 from retention.exceptions import OutputNotEmpty
 
 # Every file a bundle can hold; --force replaces these and nothing else in the folder.
-BUNDLE_FILES = ("records.jsonl", "records.csv", "access.jsonl", "manifest.json", "README.md")
+BUNDLE_FILES = ("records.jsonl", "records.csv", "access.jsonl", "tamper-report.json", "manifest.json", "README.md")
 READER_ZONE = "Asia/Shanghai"  # the authorities read times in Beijing time; the bundle itself is in UTC
 
 
@@ -36,6 +37,7 @@ def prepare(out: Path, *, force: bool) -> None:
             )
         for name in BUNDLE_FILES:
             (out / name).unlink(missing_ok=True)
+        shutil.rmtree(out / "tampered", ignore_errors=True)  # the versions an older bundle handed over
     out.mkdir(parents=True, exist_ok=True)
 
 
@@ -125,7 +127,12 @@ def readme(manifest: dict[str, Any], *, zone_name: str = READER_ZONE) -> str:
                   "08:00 Beijing time to 08:00 the next day)"]  # fmt: skip
     filters = {k: query.get(k) for k in ("services", "author", "group") if query.get(k)}
     listed = [*manifest.get("files", {}), "manifest.json"]
-    files = "\n".join(f"- `{name}`: {FILE_NOTES.get(name, '')}" for name in listed)
+    tampered = (
+        "篡改对象或清单的一个存储版本（原样字节）/ one stored version of a tampered object or manifest, as stored"
+    )
+    files = "\n".join(
+        f"- `{name}`: {FILE_NOTES.get(name, tampered if name.startswith('tampered/') else '')}" for name in listed
+    )
     by_service = counts.get("by_service", {})
     count_lines = "\n".join(
         f"  - `{svc}`: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) for svc, kinds in by_service.items()
@@ -194,6 +201,8 @@ FILE_NOTES = {
     "access.jsonl": "本时间窗口内的访问记录（谁、何时、查询、计数）/ the access log of the window (who, when, what, "
     "counts): each line the stored bytes of one access/ object, whose key, version and SHA-256 are in "
     "`manifest.json` → `access_read`",
+    "tamper-report.json": "篡改报告 / the tamper report: each tampered object or manifest, its versions, what "
+    "differs, which version the records come from, and the files under `tampered/` holding every stored version",
     "README.md": "本说明 / this file",
     "manifest.json": "查询条件、计数、读取的对象及版本、各文件的 SHA-256 / the query, counts, the objects and "
     "versions read, the SHA-256 of every other file (it is not listed in itself)",

@@ -11,7 +11,7 @@ from modpipe.clock import Clock
 from modpipe.settings import Settings
 from retention import bundle
 from retention.access_log import read_window
-from retention.audit import collect
+from retention.audit import Collected, collect
 from retention.bundle_files import Names, prepare
 from retention.dates import iso, parse_time
 from retention.dead_letters import DEAD_LETTER
@@ -63,21 +63,30 @@ def export(
     if not filtered:
         # the whole window streams to disk hour by hour
         with bundle.BundleWriter(out, with_csv=with_csv, names=names, force=force) as writer:
-            collected = collect(store, start, end, services=services, progress=progress, emit=writer)
+            collected = collect(store, start, end, services=services, progress=progress, emit=writer, hand_over=True)
             collected.access = read_window(store, start, end)
             return writer.finish(collected, query)
-    collected = collect(store, start, end, services=services, keep=keep_verdict, progress=progress)
+    collected = collect(store, start, end, services=services, keep=keep_verdict, progress=progress, hand_over=True)
     kept_ids = {r.get("message_id") for r in collected.records}
     decisions = collect(
         store, start, end, services=services, object_filter=_decision_objects,
-        keep=lambda r: r.get("kind") == "decision" and r.get("message_id") in kept_ids,
+        keep=lambda r: r.get("kind") == "decision" and r.get("message_id") in kept_ids, hand_over=True,
     )  # fmt: skip
     collected.records.extend(decisions.records)
     collected.records.sort(key=lambda r: (r.get("event_at") or "", r.get("message_id") or ""))
     known = {o.key for o in collected.objects}
     collected.objects.extend(o for o in decisions.objects if o.key not in known)
+    _merge_tampers(collected, decisions)
     collected.access = read_window(store, start, end)
     return bundle.write(out, collected, query, with_csv=with_csv, names=names, force=force)
+
+
+def _merge_tampers(into: Collected, other: Collected) -> None:
+    """The tampers a second read of the window found (the decisions), each object once."""
+    known = {str(t["object"]) for t in into.tampers}
+    into.tampers.extend(t for t in other.tampers if str(t["object"]) not in known)
+    have = {(k, v) for k, v, _d in into.handed_over}
+    into.handed_over.extend(h for h in other.handed_over if (h[0], h[1]) not in have)
 
 
 def _decision_objects(key: str) -> bool:
@@ -149,12 +158,13 @@ def report(
     local_start, local_end = day_bounds(the_day, zone)
     start, end = local_start.astimezone(UTC), local_end.astimezone(UTC)
     as_of = clock.now()
-    verdicts = collect(store, start, end, keep=lambda r: r.get("kind") == "verdict", progress=progress)
+    verdicts = collect(store, start, end, keep=lambda r: r.get("kind") == "verdict", progress=progress, hand_over=True)
     until = min(as_of, start + timedelta(days=REPORT_DECISION_DAYS))
     ids = {r.get("message_id") for r in verdicts.records}
     decisions = collect(
         store, start, max(until, end), object_filter=_decision_objects,
         keep=lambda r: r.get("kind") == "decision" and r.get("message_id") in ids, progress=progress,
+        hand_over=True,
     )  # fmt: skip
     by_message: dict[str, list[dict[str, Any]]] = {}
     for d in decisions.records:
@@ -189,6 +199,7 @@ def report(
     known = {o.key for o in verdicts.objects}
     verdicts.objects.extend(o for o in decisions.objects if o.key not in known)
     verdicts.manifests.extend(decisions.manifests)
+    _merge_tampers(verdicts, decisions)
     summary = {
         "day": the_day.isoformat(),
         "timezone": settings.records.report_timezone,
