@@ -9,6 +9,7 @@ from retention.exceptions import (
     OutputNotEmpty,
     RetentionError,
     StorageError,
+    TamperDetected,
     TransientStorageError,
 )
 from retention.sink import RecordSink, StoredBatch
@@ -22,6 +23,7 @@ __all__ = [
     "RecordSink",
     "RetentionError",
     "StorageError",
+    "TamperDetected",
     "StoredBatch",
     "SweepReport",
     "TransientStorageError",

@@ -77,11 +77,18 @@ class BundleWriter:
             self._csv.writerow(CSV_HEADER)
         self.total = 0
         self.by_service: dict[str, Counter[str]] = {}
+        self._suffixes: dict[tuple[Any, Any], bytes] = {}
 
     def __call__(self, items: list[tuple[dict[str, Any], bytes]]) -> None:
         """Records with their lines as stored; each line gets `stored_in` appended (its hash does not cover it)."""
         for record, line in items:
-            self._jsonl.write(line[:-1] + b',"stored_in":' + canonical(record.get("stored_in") or {}) + b"}\n")
+            stored_in = record.get("stored_in") or {}
+            # one suffix per object version: the canonical form of a small dict costs more than the rest of a line
+            place = (stored_in.get("key"), stored_in.get("version_id"))
+            suffix = self._suffixes.get(place)
+            if suffix is None or len(stored_in) != 2:
+                suffix = self._suffixes[place] = b',"stored_in":' + canonical(stored_in) + b"}\n"
+            self._jsonl.write(line[:-1] + suffix)
             if self._csv is not None:
                 self._csv.writerow(csv_row(record, self.names))
             self.by_service.setdefault(str(record.get("service_type")), Counter())[str(record.get("kind"))] += 1
