@@ -23,9 +23,9 @@ __all__ = [
     "RecordSink",
     "RetentionError",
     "StorageError",
-    "TamperDetected",
     "StoredBatch",
     "SweepReport",
+    "TamperDetected",
     "TransientStorageError",
     "sweep",
 ]

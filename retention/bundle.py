@@ -285,6 +285,7 @@ class Verified:
     objects: int
     checked_against_store: bool
     access_entries: int = 0
+    tampers: int = 0  # the tampers the export reported in the bundle (tamper-report.json)
 
 
 def verify(out: Path, store: Store | None = None) -> Verified:
@@ -375,4 +376,4 @@ def verify(out: Path, store: Store | None = None) -> Verified:
                     raise IntegrityError(
                         key, f"record {seq} of the bundle is not the record stored at that position (altered bundle)"
                     )
-    return Verified(total, len(objects), store is not None, access)
+    return Verified(total, len(objects), store is not None, access, len(manifest.get("tampers") or []))

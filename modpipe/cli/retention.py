@@ -297,6 +297,9 @@ def verify(
 
                     proof = prove_file(settings, store, folder, checkpoint, public_key)
                     n["checkpoint_manifests"] = proof.manifests
+    if result.tampers:
+        fail(f"{folder}: the files verify, but the export found {result.tampers} tampered object(s) or manifest(s): "
+             f"see {folder / 'tamper-report.json'}", EXIT_INTEGRITY)  # fmt: skip
     if as_json:
         extra = {"checkpoint": asdict(proof)} if proof is not None else {}
         sys.stdout.write(json.dumps({"ok": True, **asdict(result), **extra}) + "\n")

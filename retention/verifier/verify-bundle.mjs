@@ -161,12 +161,13 @@ function verifyBundle(dir) {
       }
     }
     if (from !== body.length) throw new Failure("access.jsonl", "last line does not end in a newline");
-    if (parts.length !== manifest.access_read.length) {
-      throw new Failure("access.jsonl", `${parts.length} lines, manifest.json access_read has ${manifest.access_read.length}`);
+    const read = manifest.access_read;
+    if (parts.length !== read.length) {
+      throw new Failure("access.jsonl", `${parts.length} lines, manifest.json access_read has ${read.length}`);
     }
     parts.forEach((part, i) => {
-      if (createHash("sha256").update(part).digest("hex") !== manifest.access_read[i].sha256) {
-        throw new Failure(`access.jsonl line ${i + 1} (${manifest.access_read[i].key})`, "SHA-256 differs from access_read");
+      if (createHash("sha256").update(part).digest("hex") !== read[i].sha256) {
+        throw new Failure(`access.jsonl line ${i + 1} (${read[i].key})`, "SHA-256 differs from access_read");
       }
     });
   }
@@ -272,6 +273,7 @@ function verifyBundle(dir) {
     records: total,
     objects_with_records: chains.size,
     objects_read: objects.size,
+    tampers: (manifest.tampers ?? []).length,
     files: Object.keys(files),
     by_service: counted,
   };
@@ -294,6 +296,11 @@ function main(argv) {
           `(${result.command}, ${window}; files ${result.files.join(", ")}; offline: file digests, record hashes, ` +
           `chains, counts, identities)\n`,
       );
+      if (result.tampers > 0) {
+        process.stdout.write(
+          `WARNING: the export found ${result.tampers} tampered object(s) or manifest(s): see tamper-report.json\n`,
+        );
+      }
     }
     return 0;
   } catch (exc) {

@@ -145,7 +145,12 @@ def test_export_of_a_tampered_window_hands_over_every_version_and_exits_3(
     assert all(r["data"]["message"]["text"] != "今天天气不错" for r in lines)
     # the bundle itself is sound offline, for modpipe and for the independent verifier; online the tamper shows
     assert bundle.verify(out).records == 4
-    assert _node(out).returncode == 0
+    independent = _node(out)
+    assert independent.returncode == 0, independent.stderr
+    assert "WARNING: the export found 1 tampered" in independent.stdout
+    offline = CliRunner().invoke(app, ["audit", "verify", "--offline", str(out)])
+    assert offline.exit_code == 3  # the files are sound, and the bundle says what was tampered with
+    assert "tamper-report.json" in offline.output
     online = CliRunner().invoke(app, ["audit", "verify", str(out)])
     assert online.exit_code == 3
     assert key in online.output

@@ -259,5 +259,5 @@ def test_export_refuses_a_non_empty_folder_and_speaks_json(
     assert verified.exit_code == 0, verified.output
     answer = json.loads(verified.stdout)
     assert answer.pop("access_entries") == 0  # the access log of a window 20 hours ago holds no access
-    assert answer == {"ok": True, "records": 37, "objects": 7, "checked_against_store": True}
+    assert answer == {"ok": True, "records": 37, "objects": 7, "checked_against_store": True, "tampers": 0}
     assert node(out).returncode == 0
