@@ -169,3 +169,24 @@ def test_a_copy_of_a_record_onto_itself_leaves_the_window_exportable(
     assert bundle.verify(tmp_path / "b", store).records == 4
     digest = hashlib.sha256(store.get(key)[0]).hexdigest()
     assert manifest["objects_read"][0]["sha256"] == digest
+
+
+def test_a_batch_stored_again_in_other_boundaries_is_reported_as_a_prefix(
+    records_settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    """The caveat of the strict rule, shown: a batch re-delivered after a crash with more records lands on the same
+    key with other bytes. It is reported (the rule is the issue's), and the report tells it from an altered record."""
+    hour = NOW - timedelta(hours=4)
+    _store_hour(records_settings, hour, "rd")
+    with RecordSink(records_settings, clock=FixedClock(NOW), worker_id="w-rd") as sink:
+        for i in range(6):  # the same first offset, two more records
+            sink.add(verdict(f"rd-{i}", "bbs", hour + timedelta(minutes=i)),
+                     topic=records_settings.kafka.topics.verdicts.name, partition=0, offset=i)  # fmt: skip
+        sink.flush()
+    with pytest.raises(TamperDetected) as caught:
+        export(records_settings, store, hour, hour + timedelta(hours=1), tmp_path / "b")
+    by_object = {t["object"]: t for t in caught.value.manifest["tampers"]}
+    (records_tamper,) = [t for k, t in by_object.items() if k.startswith("records/")]
+    assert records_tamper["differs"] == [
+        "4 records, then 6", "the shorter version is a prefix of the longer one (same records, same chain)"
+    ]  # fmt: skip
