@@ -4,8 +4,9 @@ In one run, on a fresh S3 server (SeaweedFS, object lock, as in the local stack)
   1. write: records per second through one RecordSink, the way the records agent drives it (add a take-batch of
      settings.records.batch_max_records values, then flush), with verdicts spread over 4 services and 4 partitions;
   2. storage: stored bytes per record against the raw JSON of the verdicts;
-  3. read: `audit export` of the whole window (every object verified against its manifest, every chain recomputed,
-     records.jsonl written) against a plain read of the same objects (GET + zstd decompress + json.loads per line);
+  3. read: `audit export` of the whole window (the version history of every manifest and object checked, every
+     object verified against its manifest, every chain recomputed, records.jsonl written) against a plain read of
+     the same objects (GET + zstd decompress + json.loads per line), and the version-history checks on their own;
   4. checkpoints: a signed checkpoint over every manifest version of the run, a second one with nothing new, and
      the proof of the exported bundle against the first (`audit verify --checkpoint`).
 
@@ -150,6 +151,7 @@ def run(args: argparse.Namespace, stack: LocalStack, home: Path) -> None:
         began = time.perf_counter()
         manifest = export(settings, store, start, start + timedelta(hours=args.hours), out)
         export_s = time.perf_counter() - began
+        history_s, manifest_versions = history_checks(store, start, args.hours)
         checkpoints(settings, store, home, args.hours, out)
     exported = manifest["counts"]["records"]
     print(f"read:   plain read of {len(keys)} objects ({lines} records, GET + decompress + parse): {plain_s:.1f} s, "
@@ -157,6 +159,27 @@ def run(args: argparse.Namespace, stack: LocalStack, home: Path) -> None:
     print(f"        audit export of the same window ({exported} records, verified, written to records.jsonl "
           f"{manifest['files']['records.jsonl']['bytes'] / 1e6:,.0f} MB): {export_s:.1f} s, "
           f"{exported / export_s:,.0f} records/s, {export_s / plain_s:.1f}x the plain read")  # fmt: skip
+    print(f"        of which the version-history checks (listings of every hour, {manifest_versions} manifest "
+          f"versions read and compared, object versions by ETag): {history_s:.2f} s")  # fmt: skip
+
+
+def history_checks(store: Store, start: datetime, hours: int) -> tuple[float, int]:
+    """The version-history part of the export on its own: what reading histories adds to a plain verified read."""
+    from retention.audit import services_in
+    from retention.history import histories, manifest_history, object_tamper
+    from retention.layout import MANIFESTS, RECORDS, hour_path
+    from retention.layout import hours as hours_of
+
+    began = time.perf_counter()
+    read = 0
+    for hour in hours_of(start, start + timedelta(hours=hours)):
+        for service in services_in(store):
+            path = hour_path(service, hour)
+            for history in histories(store, MANIFESTS + path).values():
+                read += len(manifest_history(store, history).versions)
+            for history in histories(store, RECORDS + path).values():
+                assert object_tamper(store, history)[0] is None
+    return time.perf_counter() - began, read
 
 
 def checkpoints(settings: Settings, store: Store, home: Path, hours: int, out: Path) -> None:

@@ -256,10 +256,14 @@ def records_agent(app: faust.App, ctx: WorkerContext) -> None:
     # User reports and their outcomes are records too (L7), kept like the service's logs.
     others = {topics.reports.name: report_check(settings), topics.report_outcomes.name: is_outcome}
     records = RecordSink(settings, clock=ctx.clock, worker_id=ctx.worker_id)
-    sink = RecordsIntake(records, topics.decisions.name, others)
+    sink = RecordsIntake(records, topics.decisions.name, others, topics.dead_letters.name)
     # One take batch becomes one flush: bounded by count (size) and age (within); the sink splits by bytes.
     limits = settings.records
-    sources = [topics.verdicts.name, topics.decisions.name, topics.reports.name, topics.report_outcomes.name]
+    # dead letters are records too (retention.dead_letters): what no agent could take is still kept
+    sources = [
+        topics.verdicts.name, topics.decisions.name, topics.reports.name, topics.report_outcomes.name,
+        topics.dead_letters.name,
+    ]  # fmt: skip
     sink_agent(app, ctx, "records", sources, sink, ctx.metrics.records.inc, limits.batch_max_records,
                limits.batch_max_age_s)  # fmt: skip
 

@@ -9,6 +9,7 @@ from retention.exceptions import (
     OutputNotEmpty,
     RetentionError,
     StorageError,
+    TamperDetected,
     TransientStorageError,
 )
 from retention.sink import RecordSink, StoredBatch
@@ -24,6 +25,7 @@ __all__ = [
     "StorageError",
     "StoredBatch",
     "SweepReport",
+    "TamperDetected",
     "TransientStorageError",
     "sweep",
 ]

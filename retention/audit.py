@@ -1,10 +1,11 @@
 """Reading records back for an auditor: every object of a window, verified as it is read.
 
-For each service and each UTC hour that overlaps the window, the latest version of every manifest is read, then
-the latest version of every records object under the hour. An object a manifest lists must be, today, exactly the
-version and the bytes the manifest names, hold a hash chain that recomputes from its key's genesis, and match the
-manifest's count and first and last hashes. Anything else raises IntegrityError naming the object: a record
-rewritten around the pipeline shows up as a new latest version; a deleted one as a missing key.
+For each service and each UTC hour that overlaps the window, every version of every manifest is read (each must
+be an append-only extension of the one before), then every records object under the hour: its versions must all
+hold the same bytes, the version the latest manifest names must match its SHA-256, hold a hash chain that
+recomputes from its key's genesis, and match the manifest's count and first and last hashes. Anything else is a
+tamper, named with the object, its versions and what differs (retention.history): it raises IntegrityError, or,
+for an export, is reported in the bundle with every stored version of what was tampered with.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from retention import manifests
+from retention.access_log import LoggedObject
 from retention.codec import decode_lines, sha256_b64, verify_lines
 from retention.dates import parse_time
 from retention.exceptions import IntegrityError
+from retention.history import History, Tamper, histories, manifest_history, object_tamper
 from retention.identity import record_identity
 from retention.layout import MANIFESTS, RECORDS, hour_path, hours
 from retention.manifests import Entry
-from retention.scan import folders, latest_keys
+from retention.scan import folders
 from retention.store import Store
 
 
@@ -46,6 +48,9 @@ class Collected:
     manifests: list[dict[str, Any]] = field(default_factory=list)
     unlisted: list[str] = field(default_factory=list)
     duplicates: list[dict[str, Any]] = field(default_factory=list)  # copies of a record already read, not kept
+    tampers: list[dict[str, Any]] = field(default_factory=list)  # retention.history.Tamper, as JSON
+    handed_over: list[tuple[str, str | None, bytes]] = field(default_factory=list)  # every version of a tampered key
+    access: list[LoggedObject] | None = None  # an export's window of the access log (None: not part of the bundle)
     read_records: int = 0  # every record in the objects read, in the window or not
     stored_bytes: int = 0
 
@@ -99,33 +104,47 @@ def collect(
     object_filter: Callable[[str], bool] = lambda _k: True,
     progress: bool = False,
     emit: Emit | None = None,
+    hand_over: bool = False,
 ) -> Collected:
     """Verified records whose event time is in [start, end) and that `keep` accepts, each identity
     (retention.identity) once, in time order; the copies are listed in `duplicates`. With `emit`, each hour's
     records go to it as soon as the hour is read (memory stays bounded by one hour); without, they are gathered in
-    the result."""
+    the result.
+
+    The version history of every manifest and records object read is checked (retention.history). A tamper raises
+    IntegrityError naming it, unless `hand_over`: then it is listed in `tampers`, every stored version of the
+    tampered object or manifest is kept in `handed_over`, and a tampered object's records come from its original
+    version (the one its manifest first listed), so the window can still be handed over."""
     result = Collected()
     wanted = services if services is not None else services_in(store)
-    plan: list[tuple[datetime, str, Entry | None, str | None]] = []
+    plan: list[Planned] = []
     for hour in hours(start, end):
         for service in wanted:
             path = hour_path(service, hour)
             listed: dict[str, tuple[Entry, str]] = {}
-            for mkey in latest_keys(store, MANIFESTS + path):
-                data, version_id = store.get(mkey)
-                entries = manifests.parse(mkey, data)
+            originals: dict[str, Entry] = {}
+            for mkey, mhist in sorted(histories(store, MANIFESTS + path).items()):
+                found = manifest_history(store, mhist)
+                if found.tamper is not None:
+                    _tampered(result, found.tamper, [(mkey, v, d) for v, d, _e in found.versions], hand_over)
+                if not found.versions:
+                    continue
+                version_id, data, entries = found.versions[-1]
                 result.manifests.append({"key": mkey, "version_id": version_id, "sha256": sha256_b64(data)})
                 listed.update({k: (e, mkey) for k, e in entries.items()})
-            present = set(latest_keys(store, RECORDS + path))
+                for k in entries:
+                    original = found.original_entry(k)
+                    if original is not None:
+                        originals.setdefault(k, original)
+            objects = histories(store, RECORDS + path)
+            present = {k for k, h in objects.items() if h.stored and not h.hidden}
             for key, (entry, listing) in sorted(listed.items()):
-                if key not in present:
-                    raise IntegrityError(key, f"listed in manifest {listing} but missing (deleted or hidden)")
                 if object_filter(key):
-                    plan.append((hour, key, entry, listing))
+                    plan.append(Planned(hour, key, entry, originals.get(key), listing, objects.get(key)))
             for key in sorted(present - listed.keys()):
                 result.unlisted.append(key)
                 if object_filter(key):
-                    plan.append((hour, key, None, None))
+                    plan.append(Planned(hour, key, None, None, None, objects[key]))
     # A record always lands in the hour of its own time (published_at, decided_at: the same in every copy), so
     # its copies can only be found within one hour.
     seen: dict[str, str] = {}  # identity -> the key of the object its first copy was read from
@@ -144,15 +163,19 @@ def collect(
 
     with Progress(console=Console(stderr=True), disable=not progress, transient=True) as bar:
         task = bar.add_task("reading objects", total=len(plan))
-        for hour, key, listed_entry, listing_key in plan:
-            if hour != current:
+        for item in plan:
+            if item.hour != current:
                 hour_done()
-                current = hour
-            data, version_id = store.get(key)
-            read, records, lines = verify_object(key, data, version_id, listed_entry, listing_key)
+                current = item.hour
+            got = _read(store, item, result, hand_over)
+            bar.advance(task)
+            if got is None:
+                continue
+            read, records, lines, stored_bytes = got
             result.objects.append(read)
-            result.stored_bytes += len(data)
+            result.stored_bytes += stored_bytes
             result.read_records += len(records)
+            key, version_id = read.key, read.version_id
             for record, line in zip(records, lines, strict=True):
                 at = parse_time(record.get("event_at"))
                 if at is None or not start <= at < end or not keep(record):
@@ -165,6 +188,58 @@ def collect(
                 seen[identity] = key
                 record["stored_in"] = {"key": key, "version_id": version_id}
                 batch.append((at, len(batch), (record, line)))
-            bar.advance(task)
     hour_done()
     return result
+
+
+@dataclass(frozen=True)
+class Planned:
+    hour: datetime
+    key: str
+    entry: Entry | None  # in the latest manifest version
+    original: Entry | None  # in the oldest manifest version that lists it
+    listing: str | None
+    history: History | None
+
+
+def _tampered(result: Collected, tamper: Tamper, versions: list[tuple[str, str | None, bytes]], hand: bool) -> None:
+    if not hand:
+        raise IntegrityError(tamper.object, "; ".join([tamper.problem, *tamper.differs]))
+    result.tampers.append(tamper.json())
+    result.handed_over.extend(versions)
+
+
+def _read(
+    store: Store, item: Planned, result: Collected, hand: bool
+) -> tuple[ObjectRead, list[dict[str, Any]], list[bytes], int] | None:
+    """One object, verified; for a tampered one, its original version (None: nothing of it can be vouched for)."""
+    key, history = item.key, item.history
+    if history is None or not history.stored:
+        _tampered(result, Tamper(key, [], f"listed in manifest {item.listing} but missing (deleted)"), [], hand)
+        return None
+    tamper, contents = object_tamper(store, history)
+    if tamper is None and history.hidden:
+        tamper = Tamper(key, [v.version_id for v in history.stored], f"listed in manifest {item.listing} but "
+                        "hidden behind a delete marker")  # fmt: skip
+    stored_ids = [v.version_id for v in history.stored]
+    if tamper is None:
+        # every version holds the same bytes: read the one the manifest names (a re-delivered batch may have
+        # written the same bytes again after its manifest)
+        wanted = item.entry.version_id if item.entry is not None and item.entry.version_id in stored_ids else None
+        data, version_id = store.get(key, wanted)
+        try:
+            return (*verify_object(key, data, version_id, item.entry, item.listing), len(data))
+        except IntegrityError as exc:
+            tamper = Tamper(key, [version_id], exc.problem)
+    versions = [(key, vid, contents.get(vid) or store.get(key, vid)[0]) for vid in stored_ids]
+    _tampered(result, tamper, versions, hand)
+    entry = item.original or item.entry
+    original = entry.version_id if entry is not None and entry.version_id in stored_ids else stored_ids[0]
+    data = next(d for _k, vid, d in versions if vid == original)
+    try:
+        got = (*verify_object(key, data, original, entry, item.listing), len(data))
+    except IntegrityError as exc:
+        tamper.differs.append(f"its original version {original} does not verify either: {exc.problem}")
+        return None
+    result.tampers[-1]["records_from_version"] = original
+    return got

@@ -25,12 +25,15 @@ from retention.audit import Collected
 from retention.bundle_files import CSV_HEADER, Names, csv_row, prepare, readme
 from retention.codec import canonical, decode, genesis, record_hash, sha256_b64
 from retention.dates import parse_time
-from retention.exceptions import IntegrityError
+from retention.exceptions import IntegrityError, TamperDetected
+from retention.history import History, histories, manifest_history, object_tamper
 from retention.identity import record_identity
 from retention.layout import hour_of
 from retention.store import Store
 
 FORMAT = "modpipe-audit-bundle/2"
+TAMPER_REPORT = "tamper-report.json"
+TAMPERED = "tampered"
 # /1 kept the objects' and manifests' SHA-256 in base64 (as S3 does); /2 writes every digest in hex
 FORMATS = frozenset({"modpipe-audit-bundle/1", FORMAT})
 WINDOW_NOTE = (
@@ -74,11 +77,18 @@ class BundleWriter:
             self._csv.writerow(CSV_HEADER)
         self.total = 0
         self.by_service: dict[str, Counter[str]] = {}
+        self._suffixes: dict[tuple[Any, Any], bytes] = {}
 
     def __call__(self, items: list[tuple[dict[str, Any], bytes]]) -> None:
         """Records with their lines as stored; each line gets `stored_in` appended (its hash does not cover it)."""
         for record, line in items:
-            self._jsonl.write(line[:-1] + b',"stored_in":' + canonical(record.get("stored_in") or {}) + b"}\n")
+            stored_in = record.get("stored_in") or {}
+            # one suffix per object version: the canonical form of a small dict costs more than the rest of a line
+            place = (stored_in.get("key"), stored_in.get("version_id"))
+            suffix = self._suffixes.get(place)
+            if suffix is None or len(stored_in) != 2:
+                suffix = self._suffixes[place] = b',"stored_in":' + canonical(stored_in) + b"}\n"
+            self._jsonl.write(line[:-1] + suffix)
             if self._csv is not None:
                 self._csv.writerow(csv_row(record, self.names))
             self.by_service.setdefault(str(record.get("service_type")), Counter())[str(record.get("kind"))] += 1
@@ -114,6 +124,16 @@ class BundleWriter:
             "stored_bytes_read": collected.stored_bytes,
             **(extra or {}),
         }
+        if collected.access is not None:
+            # the access log of the window (L8), each object's stored bytes as one line; access_read ties each line
+            # to the object and version it was read from
+            path = self.files["access.jsonl"] = self.out / "access.jsonl"
+            path.write_bytes(b"".join(o.body + b"\n" for o in collected.access))
+            manifest["access_read"] = [{"key": o.key, "version_id": o.version_id, "sha256": o.sha256}
+                                       for o in collected.access]  # fmt: skip
+        if collected.tampers:
+            manifest["tampers"] = self._hand_over(collected)
+            manifest["tamper_report"] = TAMPER_REPORT
         readme_path = self.out / "README.md"
         readme_path.write_text(readme({**manifest, "files": {**self.files, "README.md": readme_path}}), "utf-8")
         self.files["README.md"] = readme_path
@@ -122,7 +142,31 @@ class BundleWriter:
         }
         text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
         (self.out / "manifest.json").write_text(text, encoding="utf-8")
+        if collected.tampers:
+            first = collected.tampers[0]
+            raise TamperDetected(
+                str(first["object"]),
+                f"{first['problem']} ({'; '.join(first['differs']) or 'see the report'}); {len(collected.tampers)} "
+                f"tampered object(s) in all: the bundle in {self.out} is complete, with every stored version of each "
+                f"under {TAMPERED}/ and the report in {self.out / TAMPER_REPORT}",
+                manifest,
+            )
         return manifest
+
+    def _hand_over(self, collected: Collected) -> list[dict[str, Any]]:
+        """Every stored version of a tampered object or manifest as a file of its own, and the tamper report."""
+        files: dict[str, list[str]] = {}
+        for key, version_id, data in collected.handed_over:
+            name = f"{TAMPERED}/{key}@{version_id}"
+            path = self.out / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            self.files[name] = path
+            files.setdefault(key, []).append(name)
+        report = [{**t, "files": files.get(str(t["object"]), [])} for t in collected.tampers]
+        path = self.files[TAMPER_REPORT] = self.out / TAMPER_REPORT
+        path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        return report
 
 
 def write(
@@ -195,11 +239,53 @@ def _short(hex_hash: str) -> int:
         return -1
 
 
+def _check_histories(store: Store, manifest: dict[str, Any]) -> None:
+    """The version history of every object and manifest the bundle read: no version of an object that differs
+    in content, no manifest version that is not an append-only extension of the one before."""
+    folders: dict[str, dict[str, History]] = {}
+
+    def history(key: str) -> History | None:
+        folder = key.rsplit("/", 1)[0] + "/"
+        if folder not in folders:
+            folders[folder] = histories(store, folder)
+        return folders[folder].get(key)
+
+    for entry in manifest.get("manifests_read") or []:
+        found = history(str(entry["key"]))
+        tamper = manifest_history(store, found).tamper if found is not None else None
+        if tamper is not None:
+            raise IntegrityError(tamper.object, "; ".join([tamper.problem, *tamper.differs]))
+    for read in manifest["objects_read"]:
+        found = history(str(read["key"]))
+        tamper = object_tamper(store, found)[0] if found is not None else None
+        if tamper is not None:
+            raise IntegrityError(tamper.object, "; ".join([tamper.problem, *tamper.differs]))
+
+
+def _access_lines(out: Path, manifest: dict[str, Any]) -> int:
+    """access.jsonl: line i holds the stored bytes of access_read[i] (its file digest is checked with the rest)."""
+    read = manifest.get("access_read")
+    if read is None:
+        return 0
+    if "access.jsonl" not in manifest["files"]:
+        raise IntegrityError(str(out / "manifest.json"), "access_read without access.jsonl in files")
+    body = (out / "access.jsonl").read_bytes()
+    lines = body.split(b"\n")
+    if lines[-1] != b"" or len(lines) - 1 != len(read):
+        raise IntegrityError(str(out / "access.jsonl"), f"{len(lines) - 1} lines, access_read has {len(read)}")
+    for i, (line, entry) in enumerate(zip(lines, read, strict=False), 1):
+        if hashlib.sha256(line).hexdigest() != entry["sha256"]:
+            raise IntegrityError(str(entry["key"]), f"access.jsonl line {i}: SHA-256 differs from access_read")
+    return len(read)
+
+
 @dataclass(frozen=True)
 class Verified:
     records: int
     objects: int
     checked_against_store: bool
+    access_entries: int = 0
+    tampers: int = 0  # the tampers the export reported in the bundle (tamper-report.json)
 
 
 def verify(out: Path, store: Store | None = None) -> Verified:
@@ -215,6 +301,7 @@ def verify(out: Path, store: Store | None = None) -> Verified:
         path = out / name
         if not path.is_file() or _sha256_file(path) != expected["sha256"]:
             raise IntegrityError(str(path), "file missing or its SHA-256 differs from manifest.json")
+    access = _access_lines(out, manifest)
     objects = {o["key"]: o for o in manifest["objects_read"]}
     # per object: seq -> (prev, hash), as 64-bit prefixes to keep memory small; each record's full hash is
     # recomputed above, the links only have to tie neighbours together
@@ -269,8 +356,13 @@ def verify(out: Path, store: Store | None = None) -> Verified:
                 "wholly inside the unfiltered window, so all of them must be (a record was dropped)",
             )
     if store is not None:
+        for entry in manifest.get("access_read") or []:
+            body, version_id = store.get(str(entry["key"]), entry["version_id"])
+            if hashlib.sha256(body).hexdigest() != entry["sha256"]:
+                raise IntegrityError(str(entry["key"]), "the stored access log entry differs from access.jsonl")
+        _check_histories(store, manifest)
         for key, read in objects.items():
-            data, version_id = store.get(key)
+            data, version_id = store.get(key, read["version_id"])
             stored = hashlib.sha256(data).hexdigest() if manifest["format"] == FORMAT else sha256_b64(data)
             if version_id != read["version_id"] or stored != read["sha256"]:
                 raise IntegrityError(
@@ -284,4 +376,4 @@ def verify(out: Path, store: Store | None = None) -> Verified:
                     raise IntegrityError(
                         key, f"record {seq} of the bundle is not the record stored at that position (altered bundle)"
                     )
-    return Verified(total, len(objects), store is not None)
+    return Verified(total, len(objects), store is not None, access, len(manifest.get("tampers") or []))

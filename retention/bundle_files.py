@@ -7,6 +7,7 @@ verifier (retention/verifier/verify-bundle.mjs) rather than copying them, so the
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from retention.dates import parse_time
 from retention.exceptions import OutputNotEmpty
 
 # Every file a bundle can hold; --force replaces these and nothing else in the folder.
-BUNDLE_FILES = ("records.jsonl", "records.csv", "manifest.json", "README.md")
+BUNDLE_FILES = ("records.jsonl", "records.csv", "access.jsonl", "tamper-report.json", "manifest.json", "README.md")
 READER_ZONE = "Asia/Shanghai"  # the authorities read times in Beijing time; the bundle itself is in UTC
 
 
@@ -36,6 +37,7 @@ def prepare(out: Path, *, force: bool) -> None:
             )
         for name in BUNDLE_FILES:
             (out / name).unlink(missing_ok=True)
+        shutil.rmtree(out / "tampered", ignore_errors=True)  # the versions an older bundle handed over
     out.mkdir(parents=True, exist_ok=True)
 
 
@@ -125,7 +127,12 @@ def readme(manifest: dict[str, Any], *, zone_name: str = READER_ZONE) -> str:
                   "08:00 Beijing time to 08:00 the next day)"]  # fmt: skip
     filters = {k: query.get(k) for k in ("services", "author", "group") if query.get(k)}
     listed = [*manifest.get("files", {}), "manifest.json"]
-    files = "\n".join(f"- `{name}`: {FILE_NOTES.get(name, '')}" for name in listed)
+    tampered = (
+        "篡改对象或清单的一个存储版本（原样字节）/ one stored version of a tampered object or manifest, as stored"
+    )
+    files = "\n".join(
+        f"- `{name}`: {FILE_NOTES.get(name, tampered if name.startswith('tampered/') else '')}" for name in listed
+    )
     by_service = counts.get("by_service", {})
     count_lines = "\n".join(
         f"  - `{svc}`: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) for svc, kinds in by_service.items()
@@ -191,6 +198,11 @@ FILE_NOTES = {
     "plus `stored_in`; covered by the record hashes and the file's SHA-256",
     "records.csv": "供电子表格查看（UTF-8 带 BOM，中英文表头；不是证据原件）/ a spreadsheet view (UTF-8 with BOM, "
     "Chinese and English headers); not the evidence itself, only its file SHA-256 is checked",
+    "access.jsonl": "本时间窗口内的访问记录（谁、何时、查询、计数）/ the access log of the window (who, when, what, "
+    "counts): each line the stored bytes of one access/ object, whose key, version and SHA-256 are in "
+    "`manifest.json` → `access_read`",
+    "tamper-report.json": "篡改报告 / the tamper report: each tampered object or manifest, its versions, what "
+    "differs, which version the records come from, and the files under `tampered/` holding every stored version",
     "README.md": "本说明 / this file",
     "manifest.json": "查询条件、计数、读取的对象及版本、各文件的 SHA-256 / the query, counts, the objects and "
     "versions read, the SHA-256 of every other file (it is not listed in itself)",
@@ -227,7 +239,9 @@ Written by `modpipe {command}` (format `{format}`). This folder can be read and 
 
 - `v`: 记录格式版本 / record format version (1)
 - `kind`: 记录类型 / kind: `verdict` 机器判定 (a machine verdict), `decision` 人工复核 (a moderator's decision),
-  `other` 其他 (anything else)
+  `dead_letter` 无法处理的信息 (a message no agent could take: `data.value_b64` is its original bytes in base64,
+  `data.reason` why, `data.received_at` when, `data.topic`/`partition`/`offset` where it was read; kept for the
+  longest period, under `unclassified`), `other` 其他 (anything else)
 - `service_type`: 服务类型，决定保存期限 / the service type, which decides the retention period
 - `message_id`: 被判定信息的编号 / id of the message the record is about
 - `event_at`: 记录时间（UTC）：判定取信息发布时间，复核取复核时间 / the record's time (UTC): a verdict's message

@@ -15,16 +15,21 @@ from typing import Any
 from modpipe.settings import Settings
 from retention.codec import canonical
 from retention.dates import iso, longest, parse_time, retain_until, retention_start, unusable
+from retention.dead_letters import DEAD_LETTER, subject
 from retention.layout import UNCLASSIFIED, service_folder
 
 RECORD_VERSION = 1
 # The time a record is filed under: a verdict's message's, a decision's, a user report's, a report outcome's.
-_TIME_FIELDS = {"verdict": "published_at", "decision": "decided_at", "report": "reported_at", "report_outcome": "at"}
+_TIME_FIELDS = {
+    "verdict": "published_at", "decision": "decided_at", "report": "reported_at", "report_outcome": "at",
+    DEAD_LETTER: "received_at",
+}  # fmt: skip
+_RECEIPT_FIELDS = {"report_outcome": "at", DEAD_LETTER: "received_at"}
 
 
 @dataclass(frozen=True)
 class Pending:
-    kind: str  # verdict | decision | report | report_outcome | other
+    kind: str  # verdict | decision | report | report_outcome | dead_letter | other
     service: str  # the key's service folder
     event_at: datetime  # published_at of a verdict's message, decided_at of a decision
     retain_until: datetime
@@ -43,6 +48,8 @@ def kind_of(value: dict[str, Any], topic: str, settings: Settings) -> str:
         return "report"
     if topic == topics.report_outcomes.name:
         return "report_outcome"
+    if topic == topics.dead_letters.name:
+        return DEAD_LETTER
     if topic == topics.decisions.name or "decision_id" in value:
         return "decision"
     if topic == topics.verdicts.name or isinstance(value.get("message"), dict):
@@ -54,10 +61,11 @@ def receipt(value: dict[str, Any], kind: str, clock_now: datetime, max_ahead: ti
     """When modpipe received what a record records. For a verdict or a decision, its own `decided_at`: modpipe's
     clock when the message was judged or the moderator decided. A record stored again later (a re-delivery, a
     replay by a new consumer group) then gets the same bytes and the same period as its first copy, instead of a
-    new version that differs in content. Without a usable `decided_at`, the sink's clock."""
-    if kind in ("verdict", "decision", "report_outcome"):
+    new version that differs in content. A dead letter's is its `received_at`, for the same reason. Without a
+    usable one, the sink's clock."""
+    if kind in ("verdict", "decision", "report_outcome", DEAD_LETTER):
         # A report outcome's `at` is modpipe's clock too: when it took the report in, or the moderator ruled.
-        decided = parse_time(value.get("at" if kind == "report_outcome" else "decided_at"))
+        decided = parse_time(value.get(_RECEIPT_FIELDS.get(kind, "decided_at")))
         if decided is not None and unusable(decided, clock_now, max_ahead) is None:
             return decided.astimezone(UTC)
     return clock_now
@@ -77,6 +85,8 @@ def build(
     event_at = parse_time(given)
     declared = value.get("service_type")
     service = declared if isinstance(declared, str) and declared in settings.services else UNCLASSIFIED
+    if kind == DEAD_LETTER:
+        service = UNCLASSIFIED
     service = service_folder(service)
     notes = []
     limits = settings.message
@@ -91,20 +101,24 @@ def build(
         notes.append(f"{field} is more than {limits.max_age_days} days before its receipt: kept from the receipt")
     start = retention_start(event_at, now)
     if service == UNCLASSIFIED:
-        notes.append(f"service type {declared!r} unknown: kept for the longest period")
+        if kind != DEAD_LETTER:  # a dead letter is kept longest whatever it claims to be
+            notes.append(f"service type {declared!r} unknown: kept for the longest period")
         until = longest([s.retention for s in settings.services.values()], start)
     else:
         until = retain_until(settings.services[service].retention, start)
     message_id = value.get("message_id")
     message_id = message_id if isinstance(message_id, str) else None
+    author, group = message.get("author_id"), message.get("group_id")
+    if kind == DEAD_LETTER:
+        message_id, author, group = subject(value)
     record: dict[str, Any] = {
         "v": RECORD_VERSION,
         "kind": kind,
         "service_type": service,
         "message_id": message_id,
         "event_at": iso(event_at),
-        "author_id": message.get("author_id"),
-        "group_id": message.get("group_id"),
+        "author_id": author,
+        "group_id": group,
         "source": {"topic": topic, "partition": partition, "offset": offset},
         "retain_until": iso(until),
     }

@@ -7,6 +7,8 @@ record that fails its integrity check); a person has to act.
 
 from __future__ import annotations
 
+from typing import Any
+
 from modpipe.errors import ModpipeError, TerminalError, TransientError
 
 
@@ -40,6 +42,15 @@ class IntegrityError(RetentionError, TerminalError):
         super().__init__(f"{object_key}: {problem}")
         self.object_key = object_key
         self.problem = problem
+
+
+class TamperDetected(IntegrityError):
+    """An export or a report found a tampered object or manifest and wrote its bundle anyway: every stored version
+    of what was tampered with, and a tamper report. `manifest` is the bundle's manifest.json."""
+
+    def __init__(self, object_key: str, problem: str, manifest: dict[str, Any]) -> None:
+        super().__init__(object_key, problem)
+        self.manifest = manifest
 
 
 class HoldError(RetentionError, TerminalError):

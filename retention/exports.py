@@ -10,11 +10,13 @@ from typing import Any
 from modpipe.clock import Clock
 from modpipe.settings import Settings
 from retention import bundle
-from retention.audit import collect
+from retention.access_log import read_window
+from retention.audit import Collected, collect
 from retention.bundle_files import Names, prepare
 from retention.dates import iso, parse_time
+from retention.dead_letters import DEAD_LETTER
 from retention.identity import latest_per_message
-from retention.layout import parse_object_name
+from retention.layout import KIND_TAGS, UNCLASSIFIED, parse_object_name
 from retention.report_counts import user_reports
 from retention.store import Store
 
@@ -62,24 +64,50 @@ def export(
     if not filtered:
         # the whole window streams to disk hour by hour
         with bundle.BundleWriter(out, with_csv=with_csv, names=names, force=force) as writer:
-            collected = collect(store, start, end, services=services, progress=progress, emit=writer)
+            collected = collect(store, start, end, services=services, progress=progress, emit=writer, hand_over=True)
+            collected.access = read_window(store, start, end)
             return writer.finish(collected, query)
-    collected = collect(store, start, end, services=services, keep=keep_verdict, progress=progress)
+    collected = collect(store, start, end, services=services, keep=keep_verdict, progress=progress, hand_over=True)
     kept_ids = {r.get("message_id") for r in collected.records}
     decisions = collect(
         store, start, end, services=services, object_filter=_decision_objects,
-        keep=lambda r: r.get("kind") == "decision" and r.get("message_id") in kept_ids,
+        keep=lambda r: r.get("kind") == "decision" and r.get("message_id") in kept_ids, hand_over=True,
     )  # fmt: skip
     collected.records.extend(decisions.records)
     collected.records.sort(key=lambda r: (r.get("event_at") or "", r.get("message_id") or ""))
     known = {o.key for o in collected.objects}
     collected.objects.extend(o for o in decisions.objects if o.key not in known)
+    _merge_tampers(collected, decisions)
+    collected.access = read_window(store, start, end)
     return bundle.write(out, collected, query, with_csv=with_csv, names=names, force=force)
+
+
+def _merge_tampers(into: Collected, other: Collected) -> None:
+    """The tampers a second read of the window found (the decisions), each object once."""
+    known = {str(t["object"]) for t in into.tampers}
+    into.tampers.extend(t for t in other.tampers if str(t["object"]) not in known)
+    have = {(k, v) for k, v, _d in into.handed_over}
+    into.handed_over.extend(h for h in other.handed_over if (h[0], h[1]) not in have)
 
 
 def _decision_objects(key: str) -> bool:
     name = parse_object_name(key)
     return name is not None and name.tag == "d"
+
+
+def _dead_letter_objects(key: str) -> bool:
+    name = parse_object_name(key)
+    return name is not None and name.tag == KIND_TAGS[DEAD_LETTER]
+
+
+def dead_letter_counts(store: Store, start: datetime, end: datetime) -> dict[str, int]:
+    """The dead letters refused in [start, end), each identity once, by reason: a report says how many messages of
+    its day were never judged at all (they are in `audit export` of the window, service `unclassified`)."""
+    found = collect(
+        store, start, end, services=[UNCLASSIFIED], object_filter=_dead_letter_objects,
+        keep=lambda r: r.get("kind") == DEAD_LETTER,
+    )  # fmt: skip
+    return dict(sorted(Counter(str((r.get("data") or {}).get("reason")) for r in found.records).items()))
 
 
 def _final_blocked(verdict: dict[str, Any], decisions: list[dict[str, Any]]) -> tuple[bool, str]:
@@ -131,12 +159,13 @@ def report(
     local_start, local_end = day_bounds(the_day, zone)
     start, end = local_start.astimezone(UTC), local_end.astimezone(UTC)
     as_of = clock.now()
-    verdicts = collect(store, start, end, keep=lambda r: r.get("kind") == "verdict", progress=progress)
+    verdicts = collect(store, start, end, keep=lambda r: r.get("kind") == "verdict", progress=progress, hand_over=True)
     until = min(as_of, start + timedelta(days=REPORT_DECISION_DAYS))
     ids = {r.get("message_id") for r in verdicts.records}
     decisions = collect(
         store, start, max(until, end), object_filter=_decision_objects,
         keep=lambda r: r.get("kind") == "decision" and r.get("message_id") in ids, progress=progress,
+        hand_over=True,
     )  # fmt: skip
     by_message: dict[str, list[dict[str, Any]]] = {}
     for d in decisions.records:
@@ -175,6 +204,7 @@ def report(
         verdicts.objects.extend(o for o in extra.objects if o.key not in known)
         known.update(o.key for o in extra.objects)
         verdicts.manifests.extend(extra.manifests)
+        _merge_tampers(verdicts, extra)
     summary = {
         "day": the_day.isoformat(),
         "timezone": settings.records.report_timezone,
@@ -188,6 +218,7 @@ def report(
         "items": items,
         "decisions_considered_until": iso(max(until, end)),
         "user_reports": reports,
+        "dead_letters": dead_letter_counts(store, start, end),
     }
     query = {
         "command": "report",

@@ -5,9 +5,9 @@ manifests/service=<s>/date=YYYY-MM-DD/hour=HH/<worker>.json
 holds/<hold id>.json
 quarantine/date=YYYY-MM-DD/<worker>-<topic>-<partition>-<offset>.json (receipt date; see quarantine.py)
 
-The kind tag (v = verdict, d = decision, r = user report, o = report outcome, x = anything else) keeps batches
-of different kinds apart when their source partitions and first offsets happen to be equal. Nothing in a key
-depends on when the batch was written, so a retried batch lands on its own key again.
+The kind tag (v = verdict, d = decision, r = user report, o = report outcome, l = dead letter, x = anything else)
+keeps batches of different kinds apart when their source partitions and first offsets happen to be equal. Nothing
+in a key depends on when the batch was written, so a retried batch lands on its own key again.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ MANIFESTS = "manifests/"
 HOLDS = "holds/"
 QUARANTINE = "quarantine/"
 UNCLASSIFIED = "unclassified"  # records whose service type is missing or unknown: kept for the longest period
-KIND_TAGS = {"verdict": "v", "decision": "d", "report": "r", "report_outcome": "o", "other": "x"}
+KIND_TAGS = {"verdict": "v", "decision": "d", "report": "r", "report_outcome": "o", "dead_letter": "l", "other": "x"}
 _SERVICE = re.compile(r"^[a-z][a-z0-9_]*$")
 _HOUR_PATH = re.compile(r"service=([^/]+)/date=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/")
 

@@ -107,6 +107,16 @@ class RecordSink:
         self._pending[position] = pending
         self._pending_bytes += pending.raw_bytes
 
+    def keep_unreadable(self, value: object, reason: str, *, topic: str, partition: int, offset: int) -> None:
+        """Store what cannot be a record at all (a dead letter that is not JSON) in quarantine with the flush."""
+        position = (topic, partition, offset)
+        previous = self._pending.pop(position, None)
+        if previous is not None:
+            self._pending_bytes -= previous.raw_bytes
+        if self._first_added is None:
+            self._first_added = time.monotonic()
+        self._hold_back(value, reason, position, self.clock.now())
+
     def should_flush(self) -> bool:
         if not self._pending and not self._quarantine:
             return False

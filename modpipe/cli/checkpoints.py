@@ -44,13 +44,13 @@ def checkpoint(
     write: Annotated[bool, typer.Option("--write", help="Write a new checkpoint now (needs the signing key).")] = False,
 ) -> None:
     """Print the latest signed checkpoint (canonical JSON) for an auditor to keep; with --write, write one first."""
-    from modpipe.cli.retention import _failures
+    from modpipe.cli.retention import failures
     from retention.checkpoint import latest, write_checkpoint
     from retention.checkpoint_keys import load_signing_key
     from retention.codec import canonical
     from retention.store import Store
 
-    with _failures():
+    with failures():
         settings = State.settings()
         with Store(settings) as store:
             if write:

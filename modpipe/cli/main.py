@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from modpipe import __version__
-from modpipe.cli import checkpoints, classify, compliance, infra, pipeline
+from modpipe.cli import access, checkpoints, classify, compliance, infra, pipeline
+from modpipe.cli import decisions as decisions_cli
 from modpipe.cli import measures as measures_cli
 from modpipe.cli import retention as retention_cli
 from modpipe.cli import review as review_cli
@@ -24,9 +25,11 @@ app.add_typer(infra.config_app, name="config")
 app.add_typer(infra.stack_app, name="stack")
 app.add_typer(infra.topics_app, name="topics")
 review_cli.register(app)  # search, kibana, review
-retention_cli.register(app)  # storage, retention, audit, report, decisions
+retention_cli.register(app)  # storage, retention, audit, report
+decisions_cli.register(app)  # decisions export
 checkpoints.register(retention_cli.audit_app)  # audit keygen, audit checkpoint
 measures_cli.register(app)  # measures list | show | lift | blacklist add | blacklist remove
+access.register(retention_cli.audit_app)  # audit access
 
 
 @app.callback()

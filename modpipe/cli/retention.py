@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from modpipe.cli.access import ActorOpt, actor_of, logged
 from modpipe.cli.common import State, fail, is_tty, known_failures, say
 from modpipe.clock import Clock, PinnedClock, SystemClock
 
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 storage_app = typer.Typer(help="The S3 bucket that holds the records.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention enforcement: sweep expired records, legal holds.", no_args_is_help=True)
 audit_app = typer.Typer(help="The auditor's export of records, and its verification.", no_args_is_help=True)
-decisions_app = typer.Typer(help="Moderators' decisions from the records, as training data.", no_args_is_help=True)
 
 EXIT_INTEGRITY = 3
 
@@ -33,12 +32,11 @@ def register(app: typer.Typer) -> None:
     app.add_typer(storage_app, name="storage")
     app.add_typer(retention_app, name="retention")
     app.add_typer(audit_app, name="audit")
-    app.add_typer(decisions_app, name="decisions")
     app.command("report")(report)
 
 
 @contextmanager
-def _failures() -> Iterator[None]:
+def failures() -> Iterator[None]:
     from retention import IntegrityError, OutputNotEmpty, RetentionError
     from retention.exceptions import CheckpointKeyError
 
@@ -83,7 +81,7 @@ def storage_init() -> None:
     """Create the records bucket with object lock and versioning (idempotent); refuse a bucket without lock."""
     from retention.store import Store, init_bucket
 
-    with _failures():
+    with failures():
         settings = State.settings()
         with Store(settings) as store:
             created = init_bucket(store)
@@ -106,7 +104,7 @@ def sweep(
     import retention
 
     clock = _clock(now)
-    with _failures():
+    with failures():
         report = retention.sweep(State.settings(), clock, dry_run=dry_run)
     for key, version in report.deleted:
         say(f"{'would delete' if dry_run else 'deleted'} {key} (version {version})")
@@ -128,7 +126,11 @@ PrefixOpt = Annotated[
     str | None,
     typer.Option("--prefix", help="Objects under this key prefix, e.g. records/service=group/date=2026-11-23/"),
 ]
-ByOpt = Annotated[str | None, typer.Option("--by", help="Who asks (recorded); default: the OS user.")]
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", "--actor", help="Who asks (recorded with the hold and in the access log); default: setting "
+                 "records.actor, else the OS user."),
+]  # fmt: skip
 
 
 @retention_app.command("hold")
@@ -148,13 +150,15 @@ def hold(
     from retention.store import Store
 
     selector, value = _selector(message_id, author, group, prefix)
-    with _failures():
+    with failures():
         settings = State.settings()
         if service is not None:
             _known_services([service], settings)
-        with Store(settings) as store:
-            who = by or getpass.getuser()
+        who = actor_of(by, settings)
+        query = {selector: value, "reason": reason, "service": service}
+        with Store(settings) as store, logged(settings, store, who, "hold", query) as counts:
             placed = holds.place(store, settings, SystemClock(), selector, value, reason, who, service=service)  # type: ignore[arg-type]
+            counts["objects_held"] = len(placed.objects)
     say(f"hold {placed.id} on {selector}={value}: {len(placed.objects)} objects held")
 
 
@@ -171,10 +175,12 @@ def release(
     from retention.store import Store
 
     selector, value = _selector(message_id, author, group, prefix)
-    with _failures():
+    with failures():
         settings = State.settings()
-        with Store(settings) as store:
-            done = holds.release(store, settings, SystemClock(), selector, value, by or getpass.getuser())  # type: ignore[arg-type]
+        who = actor_of(by, settings)
+        with Store(settings) as store, logged(settings, store, who, "release", {selector: value}) as counts:
+            done = holds.release(store, settings, SystemClock(), selector, value, who)  # type: ignore[arg-type]
+            counts["hold_id"] = done.id
     say(f"hold {done.id} on {selector}={value} released")
 
 
@@ -184,7 +190,7 @@ def list_holds() -> None:
     from retention import holds
     from retention.store import Store
 
-    with _failures(), Store(State.settings()) as store:
+    with failures(), Store(State.settings()) as store:
         found = holds.all_holds(store)
     for h in found:
         status = "active" if h.active else f"released {h.released_at}"
@@ -193,7 +199,7 @@ def list_holds() -> None:
         say("no holds")
 
 
-def _bound(text: str, option: str) -> datetime:
+def bound(text: str, option: str) -> datetime:
     from retention.exports import parse_bound
 
     if text == "now":
@@ -219,6 +225,7 @@ def export(
     with_csv: Annotated[bool, typer.Option("--csv", help="Also write records.csv.")] = False,
     force: ForceOpt = False,
     as_json: JsonOpt = False,
+    actor: ActorOpt = None,
 ) -> None:
     """Every record in [from, to): verdicts by their message's published_at, decisions by decided_at. Verifies
     hash chains, checksums and manifests while reading; exits 3 naming the object on any break. The folder gets
@@ -226,15 +233,18 @@ def export(
     from retention.exports import export as run
     from retention.store import Store
 
-    t1, t2 = _bound(start, "--from"), _bound(end, "--to")
+    t1, t2 = bound(start, "--from"), bound(end, "--to")
     if t2 <= t1:
         fail("--to must be after --from", 2)
-    with _failures():
+    with failures():
         settings = State.settings()
         _known_services(service or [], settings)
-        with Store(settings) as store:
+        query = {"from": t1.isoformat(), "to": t2.isoformat(), "services": service or None, "author": author,
+                 "group": group, "out": str(out.absolute())}  # fmt: skip
+        with Store(settings) as store, logged(settings, store, actor_of(actor, settings), "export", query) as counts:
             manifest = run(settings, store, t1, t2, out, services=service or None, author=author, group=group,
                            with_csv=with_csv, progress=is_tty() and not as_json, force=force)  # fmt: skip
+            counts.update(records=manifest["counts"]["records"], objects=len(manifest["objects_read"]))
     _summary(manifest, out, settings, as_json)
 
 
@@ -263,6 +273,7 @@ def verify(
         Path | None, typer.Option("--public-key", help="The operator's public key (default: the key file's .pub).")
     ] = None,
     as_json: JsonOpt = False,
+    actor: ActorOpt = None,
 ) -> None:
     """Re-check an export: file hashes, record hashes and chains, counts, and (unless --offline) that every object
     read is still the same version with the same bytes in S3; with --checkpoint, that its manifests are in the
@@ -273,17 +284,23 @@ def verify(
     if offline and checkpoint is not None:
         fail("--checkpoint needs the S3 objects: it cannot be combined with --offline", 2)
     proof = None
-    with _failures():
+    with failures():
         if offline:
             result = bundle.verify(folder)
         else:
             settings = State.settings()
-            with Store(settings) as store:
+            query = {"folder": str(folder.absolute()), "checkpoint": str(checkpoint) if checkpoint else None}
+            with Store(settings) as store, logged(settings, store, actor_of(actor, settings), "verify", query) as n:
                 result = bundle.verify(folder, store)
+                n.update(records=result.records, objects=result.objects)
                 if checkpoint is not None:
                     from retention.checkpoint_verify import prove_file
 
                     proof = prove_file(settings, store, folder, checkpoint, public_key)
+                    n["checkpoint_manifests"] = proof.manifests
+    if result.tampers:
+        fail(f"{folder}: the files verify, but the export found {result.tampers} tampered object(s) or manifest(s): "
+             f"see {folder / 'tamper-report.json'}", EXIT_INTEGRITY)  # fmt: skip
     if as_json:
         extra = {"checkpoint": asdict(proof)} if proof is not None else {}
         sys.stdout.write(json.dumps({"ok": True, **asdict(result), **extra}) + "\n")
@@ -325,18 +342,22 @@ def report(
     out: Annotated[Path | None, typer.Option("--out", help="Folder for the bundle (default: report-<date>).")] = None,
     force: ForceOpt = False,
     as_json: JsonOpt = False,
+    actor: ActorOpt = None,
 ) -> None:
     """The blocked items published on a day, by category and service type, with their records (L2)."""
+    from modpipe.cli.report_view import print_report_tail
     from pipeline.measures_store import measures_of_day
     from retention.exports import report as run
     from retention.store import Store
 
-    with _failures():
+    with failures():
         settings = State.settings()
         day = _report_day(date, settings)
         folder = out or Path(f"report-{day.isoformat()}")
-        with Store(settings) as store:
+        query = {"date": day.isoformat(), "out": str(folder.absolute())}
+        with Store(settings) as store, logged(settings, store, actor_of(actor, settings), "report", query) as counts:
             manifest = run(settings, store, SystemClock(), day, folder, progress=is_tty() and not as_json, force=force)
+            counts.update(blocked_items=manifest["report"]["blocked_items"], records=manifest["counts"]["records"])
             summary = manifest["report"]
             measures = measures_of_day(settings, SystemClock(), store, summary["from"], summary["to"])
     if as_json:
@@ -346,41 +367,4 @@ def report(
     say(f"  from {summary['from']} (inclusive) to {summary['to']} (exclusive), as of {summary['as_of']}")
     for code, n in summary["by_category"].items():
         say(f"  {code}: {n}")
-    counts = summary.get("user_reports") or {}
-    if counts:
-        say(
-            f"user reports filed on {summary['day']}: {counts['received']} received, {counts['handled_in_time']} "
-            f"handled in time, {counts['handled_late']} handled late, {counts['overdue']} overdue, {counts['open']} "
-            f"open, {counts['rejected_as_malicious']} rejected as malicious"
-        )
-    say(f"measures applied that day: {measures['applied']} (lifted: {measures['lifted']})")
-    for title in ("by_measure", "by_subject_type", "by_category"):
-        counts = ", ".join(f"{k} {n}" for k, n in measures[title].items()) or "none"
-        say(f"  {title.replace('_', ' ')}: {counts}")
-
-
-@decisions_app.command("export")
-def decisions_export(
-    start: Annotated[str, typer.Option("--from", help="Window start, INCLUSIVE (RFC 3339 or YYYY-MM-DD = 00:00 UTC).")],
-    end: Annotated[str, typer.Option("--to", help="Window end, EXCLUSIVE (RFC 3339, YYYY-MM-DD = 00:00 UTC, or now).")],
-    out: Annotated[Path, typer.Option("--out", help="The JSONL file to write (for `modpipe train --data`).")],
-    force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
-) -> None:
-    """The moderators' decisions in [from, to) (by decided_at) as labelled training rows, one JSON line per
-    decided message (the latest decision wins): confirmed = its category codes, overturned = benign ([])."""
-    from retention.store import Store
-    from retention.training_rows import export_rows
-
-    t1, t2 = _bound(start, "--from"), _bound(end, "--to")
-    if t2 <= t1:
-        fail("--to must be after --from", 2)
-    if out.exists() and not force:
-        fail(f"--out {out}: the file exists; give --force to overwrite it", 2)
-    with _failures():
-        settings = State.settings()
-        try:
-            with Store(settings) as store:
-                summary = export_rows(settings, store, t1, t2, out, force=force, progress=is_tty())
-        except FileExistsError:
-            fail(f"--out {out}: the file exists; give --force to overwrite it", 2)
-    say(summary.line())
+    print_report_tail(summary, measures)

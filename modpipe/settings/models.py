@@ -200,6 +200,9 @@ class RecordsSettings(Frozen):
     # the path is a setting: the key itself is read when a checkpoint is signed and never printed.
     checkpoint_key_file: Path | None = None
     checkpoint_interval_s: Annotated[float, Field(gt=0)] = 3600.0
+    # Who the CLI's accesses to the records are logged as (`--actor` overrides; unset: the OS user). L8 asks who
+    # read what: give each auditor or operator account its own value.
+    actor: NonEmpty | None = None
     # The zone whose calendar days `modpipe report --date` counts (regulators count Beijing days).
     report_timezone: NonEmpty = "Asia/Shanghai"
 

@@ -148,6 +148,30 @@ function verifyBundle(dir) {
     if (size !== expected.bytes) throw new Failure(name, `${size} bytes, manifest.json says ${expected.bytes}`);
   }
 
+  // the access log of the window (step 8): line i is the stored bytes of access_read[i]
+  if (manifest.access_read !== undefined) {
+    if (!("access.jsonl" in files)) throw new Failure("manifest.json", "access_read without access.jsonl in files");
+    const body = readFileSync(join(dir, "access.jsonl"));
+    const parts = [];
+    let from = 0;
+    for (let i = 0; i < body.length; i++) {
+      if (body[i] === 0x0a) {
+        parts.push(body.subarray(from, i));
+        from = i + 1;
+      }
+    }
+    if (from !== body.length) throw new Failure("access.jsonl", "last line does not end in a newline");
+    const read = manifest.access_read;
+    if (parts.length !== read.length) {
+      throw new Failure("access.jsonl", `${parts.length} lines, manifest.json access_read has ${read.length}`);
+    }
+    parts.forEach((part, i) => {
+      if (createHash("sha256").update(part).digest("hex") !== read[i].sha256) {
+        throw new Failure(`access.jsonl line ${i + 1} (${read[i].key})`, "SHA-256 differs from access_read");
+      }
+    });
+  }
+
   const objects = new Map((manifest.objects_read ?? []).map((o) => [o.key, o]));
   const chains = new Map(); // key -> Map(seq -> [prev, hash])
   const identities = new Set();
@@ -249,6 +273,7 @@ function verifyBundle(dir) {
     records: total,
     objects_with_records: chains.size,
     objects_read: objects.size,
+    tampers: (manifest.tampers ?? []).length,
     files: Object.keys(files),
     by_service: counted,
   };
@@ -271,6 +296,11 @@ function main(argv) {
           `(${result.command}, ${window}; files ${result.files.join(", ")}; offline: file digests, record hashes, ` +
           `chains, counts, identities)\n`,
       );
+      if (result.tampers > 0) {
+        process.stdout.write(
+          `WARNING: the export found ${result.tampers} tampered object(s) or manifest(s): see tamper-report.json\n`,
+        );
+      }
     }
     return 0;
   } catch (exc) {

@@ -30,6 +30,7 @@ from retention.checkpoint_keys import SigningKey, generate, load_public_key, loa
 from retention.checkpoint_verify import prove_bundle
 from retention.codec import canonical, decode, record_hash, sha256_b64
 from retention.dates import parse_time
+from retention.exceptions import TamperDetected
 from retention.exports import export
 from retention.store import Store, init_bucket
 from tests.integration.retention.factory import verdict
@@ -156,8 +157,14 @@ def test_a_bundle_proves_against_a_kept_checkpoint_and_a_consistent_forgery_is_n
     manifest = json.loads((tmp_path / "good" / "manifest.json").read_text(encoding="utf-8"))
     object_key, manifest_key = manifest["objects_read"][0]["key"], manifest["manifests_read"][0]["key"]
     _forge(raw_s3, store, object_key, manifest_key)
-    export(settings, store, *window, tmp_path / "forged")  # consistent: the export's own checks pass
-    assert bundle.verify(tmp_path / "forged", store).records == 6
+    # The export reads version histories (issue 12): the forgery is named, and the bundle is still written with
+    # the original records (the checkpoint proof below is the second, independent line of defence).
+    with pytest.raises(TamperDetected) as named:
+        export(settings, store, *window, tmp_path / "forged")
+    assert {t["object"] for t in named.value.manifest["tampers"]} == {manifest_key, object_key}
+    assert bundle.verify(tmp_path / "forged").records == 6  # offline: the files hold the original records
+    with pytest.raises(IntegrityError, match="not an append-only extension"):
+        bundle.verify(tmp_path / "forged", store)
     with pytest.raises(IntegrityError) as missing:  # no checkpoint holds the forged manifest version yet
         prove_bundle(tmp_path / "forged", store, kept, public, "kept.json")
     assert missing.value.object_key == manifest_key
