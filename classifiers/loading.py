@@ -6,6 +6,7 @@ the recipes that build it.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 
 from classifiers.lexicon import load_lexicons
-from classifiers.model import META, load_model
+from classifiers.model import FORMAT, META, load_model
 from classifiers.recipes import train_folder
 from classifiers.tagger import Tagger, lexicon_folders
 from modpipe.clock import SystemClock
@@ -49,10 +50,14 @@ def default_model_dir(settings: Settings) -> Path:
 
 
 def ensure_default_model(settings: Settings, folder: Path) -> None:
-    """Train the default model (classifier.default_training) when the folder has none: a minute or two, once."""
+    """Train the default model (classifier.default_training) when the folder has none, or one of a format this
+    version cannot read (left by an older modpipe): a minute or two, once."""
     with _default_lock:
         if (folder / META).is_file():
-            return
+            if _format_of(folder) == FORMAT:
+                return
+            log.warning("the default model in %s has an older format; training it again", folder)
+            shutil.rmtree(folder, ignore_errors=True)
         t0 = time.monotonic()
         tmp = folder.with_name(folder.name + f".tmp-{os.getpid()}-{threading.get_ident()}")
         # Training is a one-off of the set-up, not a time-based rule: the system clock only stamps the model.
@@ -63,3 +68,11 @@ def ensure_default_model(settings: Settings, folder: Path) -> None:
         except OSError:  # another process finished first: keep its model, drop ours
             shutil.rmtree(tmp, ignore_errors=True)
         log.info("trained the default model in %s (%.1f s)", folder, time.monotonic() - t0)
+
+
+def _format_of(folder: Path) -> object:
+    try:
+        meta = json.loads((folder / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta.get("format") if isinstance(meta, dict) else None
