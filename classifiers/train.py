@@ -177,10 +177,7 @@ def train(
     intercept = np.zeros(len(trained), dtype=np.float32)
     for j, code in enumerate(trained):
         step(f"fit {code}")
-        clf = _classifier(c, labels[code], fit_rows)
-        clf.fit(x_fit, labels[code][fit_rows])
-        coef[:, j] = clf.coef_[0]
-        intercept[j] = clf.intercept_[0]
+        clf = _fit_column(c, labels[code], fit_rows, x_fit, coef, intercept, j)
         decision = clf.decision_function(x_held).astype(np.float32)
         y_held = labels[code][held_rows]
         a, b = _platt(decision, y_held)
@@ -209,10 +206,7 @@ def train(
         coef = np.zeros((space.width, len(trained)), dtype=np.float32)
         for j, code in enumerate(trained):
             step(f"final {code}")
-            clf = _classifier(c, labels[code], final_rows)
-            clf.fit(x_fit, labels[code][final_rows])
-            coef[:, j] = clf.coef_[0]
-            intercept[j] = clf.intercept_[0]
+            _fit_column(c, labels[code], final_rows, x_fit, coef, intercept, j)
     subs = _sub_label_models(everything, x_fit, final_rows, codes, c)
     model = CategoryModel(
         version="",
@@ -240,6 +234,23 @@ def _threshold(
         if pred.sum() >= 5 and float((pred & violating).sum()) / float(pred.sum()) >= target_precision:
             return float(t)
     return _best_threshold(prob, y)
+
+
+def _fit_column(
+    c: float,
+    y: np.ndarray[Any, Any],
+    rows: np.ndarray[Any, Any],
+    x: Any,
+    coef: FloatArray,
+    intercept: FloatArray,
+    j: int,
+) -> LogisticRegression:
+    """Fit one category's classifier on `rows` of x and keep its weights as column j of the model."""
+    clf = _classifier(c, y, rows)
+    clf.fit(x, y[rows])
+    coef[:, j] = clf.coef_[0]
+    intercept[j] = clf.intercept_[0]
+    return clf
 
 
 def _classifier(c: float, y: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]) -> LogisticRegression:
