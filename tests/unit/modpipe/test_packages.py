@@ -19,11 +19,12 @@ from tests.support import PACKAGES, REPO
 
 def test_the_package_walks_cover_every_package() -> None:
     # PACKAGES is the wheel's list: a package of the source tree left out of it would be neither shipped nor
-    # walked by the tests below, nor layered by import-linter.
+    # walked by the tests below, nor layered by import-linter, nor type-checked.
     in_tree = {p.parent.name for p in REPO.glob("*/__init__.py")} - {"tests"}
     assert set(PACKAGES) == in_tree
-    linted = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
-    assert set(linted["root_packages"]) == in_tree
+    tool = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    assert set(tool["importlinter"]["root_packages"]) == in_tree
+    assert set(tool["mypy"]["packages"]) == in_tree
 
 
 def _error_classes() -> list[type[BaseException]]:
