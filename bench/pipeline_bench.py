@@ -35,7 +35,7 @@ from kafka import KafkaConsumer, TopicPartition
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modpipe.settings import Settings, load_settings
-from modpipe.stack.environment import modpipe_environ, stack_overrides, topic_overrides
+from modpipe.stack.environment import modpipe_environ, stack_overrides, topic_overrides, worker_command
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import LocalStack
 from modpipe.topics import ensure_topics
@@ -53,9 +53,8 @@ def launch(overrides: dict[str, Any], name: str, logs: Path) -> tuple[subprocess
     """Start a `modpipe worker` running the moderation agent; returns at once."""
     env = modpipe_environ(overrides)
     port = free_port()
-    argv = [sys.executable, "-m", "modpipe", "worker", "--agents", "moderation", "--web-port", str(port)]
     with (logs / f"{name}.log").open("ab") as out:
-        proc = subprocess.Popen([*argv, "--worker-id", name], env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(worker_command("moderation", port, name), env=env, stdout=out, stderr=subprocess.STDOUT)
     return proc, port
 
 

@@ -13,7 +13,13 @@ from kafka import KafkaConsumer, TopicPartition
 from modpipe.settings import Settings
 
 # The one builder of a stack's settings, shared with the benchmarks and the demo; re-exported for the tests.
-from modpipe.stack.environment import modpipe_environ, stack_overrides, topic_overrides, workspace_datasets_dir
+from modpipe.stack.environment import (
+    modpipe_environ,
+    stack_overrides,
+    topic_overrides,
+    worker_command,
+    workspace_datasets_dir,
+)
 
 __all__ = [
     "COLD_DIR",
@@ -24,6 +30,7 @@ __all__ = [
     "read_topic",
     "stack_overrides",
     "topic_overrides",
+    "worker_command",
 ]
 
 REPO = Path(__file__).resolve().parents[1]

@@ -25,7 +25,7 @@ from rich.live import Live
 from rich.table import Table
 
 from modpipe.settings import Settings, mask_urls
-from modpipe.stack.environment import modpipe_environ
+from modpipe.stack.environment import modpipe_environ, worker_command
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import LocalStack
 from pipeline.simulate import SimulationReport, simulate
@@ -120,7 +120,7 @@ def _start_worker(config_dir: Path | None, name: str, agents: str, logs: Path) -
     logs.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = logs / f"worker-{name}.log"
-    argv = _modpipe(config_dir, "worker", "--agents", agents, "--web-port", str(port), "--worker-id", f"demo-{name}")
+    argv = worker_command(agents, port, f"demo-{name}", config_dir)
     # The demo shows records landing within seconds; production batches for longer (records.batch_max_age_s). The
     # operator's own settings pass through to the workers.
     env = modpipe_environ(isolated=False, defaults={"records.batch_max_age_s": 2})

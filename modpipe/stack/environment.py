@@ -5,6 +5,7 @@ way and a change (a new topic, a new client setting) is made once."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,13 @@ def topic_overrides(template: str, partitions: int | None = None) -> dict[str, A
 def env_name(dotted: str) -> str:
     """The environment variable of a setting: kafka.bootstrap -> MODPIPE__KAFKA__BOOTSTRAP."""
     return ENV_PREFIX + dotted.replace(".", "__").upper()
+
+
+def worker_command(agents: str, web_port: int, worker_id: str, config_dir: Path | None = None) -> list[str]:
+    """The argv of a `modpipe worker` child running `agents` (comma-separated), in this interpreter."""
+    folder = [] if config_dir is None else ["--config-dir", str(config_dir)]
+    return [sys.executable, "-m", "modpipe", *folder, "worker", "--agents", agents, "--web-port", str(web_port),
+            "--worker-id", worker_id]  # fmt: skip
 
 
 def modpipe_environ(

@@ -27,7 +27,7 @@ from modpipe.stack.manager import StackInfo
 from modpipe.topics import ensure_topics
 from review.queue import ensure_index
 from tests.fixtures.review import PASSWORD, drop_queue, review_overrides
-from tests.support import modpipe_environ, read_topic
+from tests.support import modpipe_environ, read_topic, worker_command
 from tests.unit.review.factory import T0, make_verdict
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -77,8 +77,8 @@ def live(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[tuple[Settin
     try:
         with (tmp_path / "worker.log").open("wb") as log:
             procs.append(subprocess.Popen(
-                [sys.executable, "-m", "modpipe", "worker", "--agents", "queue,decisions", "--web-port",
-                 str(free_port()), "--worker-id", f"rv-{unique}"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                worker_command("queue,decisions", free_port(), f"rv-{unique}"), env=env, stdout=log,
+                stderr=subprocess.STDOUT,
             ))  # fmt: skip
         with (tmp_path / "review.log").open("wb") as log:
             procs.append(subprocess.Popen(

@@ -3,10 +3,11 @@ shared by the tests, the benchmarks and the demo."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from modpipe.settings import load_settings
-from modpipe.stack.environment import env_name, modpipe_environ, stack_overrides, topic_overrides
+from modpipe.stack.environment import env_name, modpipe_environ, stack_overrides, topic_overrides, worker_command
 from modpipe.stack.manager import Credentials, StackInfo
 from tests.support import REPO
 
@@ -56,3 +57,11 @@ def test_env_name_is_what_the_loader_reads() -> None:
     assert env_name("kafka.topics.posts.name") == "MODPIPE__KAFKA__TOPICS__POSTS__NAME"
     env = {env_name("kafka.topics.posts.name"): "p-1"}
     assert load_settings(REPO / "config", environ=env).kafka.topics.posts.name == "p-1"
+
+
+def test_worker_command_runs_this_interpreter(tmp_path: Path) -> None:
+    assert worker_command("queue,decisions", 7001, "w-1") == [
+        sys.executable, "-m", "modpipe", "worker", "--agents", "queue,decisions", "--web-port", "7001",
+        "--worker-id", "w-1",
+    ]  # fmt: skip
+    assert worker_command("records", 7002, "w-2", tmp_path)[3:5] == ["--config-dir", str(tmp_path)]
