@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import statistics
 import subprocess
 import sys
@@ -36,41 +35,26 @@ from kafka import KafkaConsumer, TopicPartition
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modpipe.settings import Settings, load_settings
+from modpipe.stack.environment import modpipe_environ, stack_overrides, topic_overrides, worker_command
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import LocalStack
 from modpipe.topics import ensure_topics
 from pipeline.simulate import simulate
-from tests.support import stack_overrides
-
-TOPIC_KEYS = (
-    "posts", "comments", "group_messages", "verdicts", "takedowns", "decisions", "dead_letters", "measures",
-    "measure_events",
-)  # fmt: skip
 
 
 def settings_for(base: dict[str, Any], tag: str) -> tuple[Settings, dict[str, Any]]:
-    overrides = dict(base)
-    for key in TOPIC_KEYS:
-        overrides[f"kafka.topics.{key}.name"] = f"bench-{tag}-{key.replace('_', '-')}"
+    overrides = {**base, **topic_overrides(f"bench-{tag}-{{topic}}")}
     settings = load_settings(environ={}, overrides=overrides)
     ensure_topics(settings)
     return settings, overrides
 
 
-def worker_env(overrides: dict[str, Any]) -> dict[str, str]:
-    """This environment without its MODPIPE__ variables, plus the overrides as MODPIPE__ variables."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODPIPE")}
-    env.update({"MODPIPE__" + k.replace(".", "__").upper(): str(v) for k, v in overrides.items()})
-    return env
-
-
 def launch(overrides: dict[str, Any], name: str, logs: Path) -> tuple[subprocess.Popen[bytes], int]:
     """Start a `modpipe worker` running the moderation agent; returns at once."""
-    env = worker_env(overrides)
+    env = modpipe_environ(overrides)
     port = free_port()
-    argv = [sys.executable, "-m", "modpipe", "worker", "--agents", "moderation", "--web-port", str(port)]
     with (logs / f"{name}.log").open("ab") as out:
-        proc = subprocess.Popen([*argv, "--worker-id", name], env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(worker_command("moderation", port, name), env=env, stdout=out, stderr=subprocess.STDOUT)
     return proc, port
 
 
@@ -156,7 +140,7 @@ def run_script(script: str, overrides: dict[str, Any], args: list[str], name: st
     out = logs / f"{name}.json"
     argv = [sys.executable, str(Path(__file__).with_name(script)), str(out), *args]
     with (logs / f"{name}.log").open("ab") as log:
-        proc = subprocess.Popen(argv, env=worker_env(overrides), stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, env=modpipe_environ(overrides), stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 300
         while not out.exists() and proc.poll() is None and time.monotonic() < deadline:

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modpipe.clock import FixedClock
 from modpipe.settings import Settings, load_settings
+from modpipe.stack.environment import stack_overrides
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import LocalStack
 from retention import RecordSink
@@ -40,7 +41,6 @@ from retention.checkpoint import write_checkpoint
 from retention.exports import export
 from retention.scan import latest_keys
 from retention.store import Store, init_bucket
-from tests.support import stack_overrides
 
 SERVICES = ("bbs", "comment", "group", "public_account")
 TEXTS = (

@@ -189,10 +189,7 @@ def train(
     intercept = np.zeros(len(trained), dtype=np.float32)
     for j, code in enumerate(trained):
         step(f"fit {code}")
-        clf = _classifier(c, labels[code], fit_rows)
-        clf.fit(x_fit, labels[code][fit_rows], sample_weight=weight[fit_rows])
-        coef[:, j] = clf.coef_[0]
-        intercept[j] = clf.intercept_[0]
+        clf = _fit_column(c, labels[code], fit_rows, x_fit, coef, intercept, j, weight)
         decision = clf.decision_function(x_held).astype(np.float32)
         if stance_held is not None:
             decision = tempered(decision.reshape(-1, 1), stance_held, stance_gamma).ravel()
@@ -223,10 +220,7 @@ def train(
         coef = np.zeros((space.width, len(trained)), dtype=np.float32)
         for j, code in enumerate(trained):
             step(f"final {code}")
-            clf = _classifier(c, labels[code], final_rows)
-            clf.fit(x_fit, labels[code][final_rows], sample_weight=weight[final_rows])
-            coef[:, j] = clf.coef_[0]
-            intercept[j] = clf.intercept_[0]
+            _fit_column(c, labels[code], final_rows, x_fit, coef, intercept, j, weight)
         stance = _stance(x_fit, violating, weight, final_rows, stance_gamma, step)
     subs = _sub_label_models(everything, x_fit, final_rows, codes, c)
     model = CategoryModel(
@@ -277,6 +271,25 @@ def _threshold(
         if pred.sum() >= 5 and float((pred & violating).sum()) / float(pred.sum()) >= target_precision:
             return float(t)
     return _best_threshold(prob, y)
+
+
+def _fit_column(
+    c: float,
+    y: np.ndarray[Any, Any],
+    rows: np.ndarray[Any, Any],
+    x: Any,
+    coef: FloatArray,
+    intercept: FloatArray,
+    j: int,
+    weight: np.ndarray[Any, Any],
+) -> LogisticRegression:
+    """Fit one category's classifier on `rows` of x (each row counting its `weight`) and keep its weights as
+    column j of the model."""
+    clf = _classifier(c, y, rows)
+    clf.fit(x, y[rows], sample_weight=weight[rows])
+    coef[:, j] = clf.coef_[0]
+    intercept[j] = clf.intercept_[0]
+    return clf
 
 
 def _classifier(c: float, y: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]) -> LogisticRegression:

@@ -62,21 +62,8 @@ class _Draft:
         return stable_id(self.subject.key, str(self.serial), *parts)
 
     def command(self, measure: Measure, action: CommandAction, reason: str, by: str) -> None:
-        self.commands.append(
-            MeasureCommand(
-                key=f"{self.subject.key}:{measure.measure_id}",
-                action=action,
-                subject=self.subject,
-                measure=measure.kind,
-                measure_id=measure.measure_id,
-                starts_at=measure.started_at,
-                ends_at=measure.ends_at if action is CommandAction.APPLY else measure.ended_at,
-                levels=measure.levels,
-                reason=reason,
-                decided_by=by,
-                issued_at=self.now,
-            )
-        )
+        ends_at = measure.ends_at if action is CommandAction.APPLY else measure.ended_at
+        self._issue(action, measure.kind, measure.measure_id, measure.started_at, ends_at, reason, by, measure.levels)
 
     def end(self, index: int, reason: str, by: str, at: datetime | None = None) -> None:
         ended = self.measures[index].model_copy(
@@ -86,15 +73,31 @@ class _Draft:
         self.command(ended, CommandAction.LIFT, reason, by)
 
     def blacklist_command(self, entry: Blacklisting, action: CommandAction, reason: str, by: str) -> None:
+        ends_at = None if action is CommandAction.APPLY else self.now
+        self._issue(action, MeasureKind.BLACKLIST, entry.entry_id, entry.since, ends_at, reason, by)
+
+    def _issue(
+        self,
+        action: CommandAction,
+        kind: MeasureKind,
+        measure_id: str,
+        starts_at: datetime,
+        ends_at: datetime | None,
+        reason: str,
+        by: str,
+        levels: int = 0,
+    ) -> None:
+        # The key is the same for a measure's apply and its lift: the platform keeps the last command of a key.
         self.commands.append(
             MeasureCommand(
-                key=f"{self.subject.key}:{entry.entry_id}",
+                key=f"{self.subject.key}:{measure_id}",
                 action=action,
                 subject=self.subject,
-                measure=MeasureKind.BLACKLIST,
-                measure_id=entry.entry_id,
-                starts_at=entry.since,
-                ends_at=None if action is CommandAction.APPLY else self.now,
+                measure=kind,
+                measure_id=measure_id,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                levels=levels,
                 reason=reason,
                 decided_by=by,
                 issued_at=self.now,

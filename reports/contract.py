@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from modpipe.contracts import DeadLetterReason, Invalid
-from modpipe.contracts.message import classify, decode_limited
+from modpipe.contracts.message import parse_limited
 from modpipe.settings import Settings
 
 Id = Annotated[str, Field(min_length=1, max_length=512)]
@@ -77,14 +77,12 @@ class ReportValidator:
         )
 
     def parse(self, raw: bytes) -> ParsedReport:
-        text = decode_limited(raw, self.max_report_bytes)
-        if isinstance(text, Invalid):
-            return text
-        try:
-            report = Report.model_validate_json(text)
-        except ValidationError as exc:
-            # Reports are flat: pydantic's own recursion limit is the only depth check they need.
-            return Invalid(*classify(exc, what="report", time_fields=_TIMES, max_depth=_MAX_DEPTH), raw)
+        # Reports are flat: pydantic's own recursion limit is the only depth check they need.
+        report = parse_limited(
+            raw, Report, self.max_report_bytes, what="report", time_fields=_TIMES, max_depth=_MAX_DEPTH
+        )
+        if isinstance(report, Invalid):
+            return report
         problem = self._problem(report)
         if problem is not None:
             return Invalid(*problem, raw)

@@ -1,26 +1,62 @@
-"""Helpers shared by test modules (importable as tests.support; fixtures live in conftest.py)."""
+"""Helpers shared by test modules (importable as tests.support; fixtures live in tests/fixtures/)."""
 
 from __future__ import annotations
 
+import json
+import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
-from modpipe.stack.manager import StackInfo
+from kafka import KafkaConsumer, TopicPartition
+
+from modpipe.settings import Settings
+
+# The one builder of a stack's settings, shared with the benchmarks and the demo; re-exported for the tests.
+from modpipe.stack.environment import (
+    modpipe_environ,
+    stack_overrides,
+    topic_overrides,
+    worker_command,
+    workspace_datasets_dir,
+)
+
+__all__ = [
+    "COLD_DIR",
+    "DATASETS",
+    "PACKAGES",
+    "REPO",
+    "modpipe_environ",
+    "read_topic",
+    "stack_overrides",
+    "topic_overrides",
+    "worker_command",
+]
 
 REPO = Path(__file__).resolve().parents[1]
-DATASETS = REPO.parent / "shared" / "datasets"
+DATASETS = workspace_datasets_dir()
 COLD_DIR = DATASETS / "cold"
+# The project's packages as the wheel ships them: every test that walks "all packages" walks these.
+_WHEEL = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["hatch"]["build"]["targets"]
+PACKAGES: tuple[str, ...] = tuple(_WHEEL["wheel"]["packages"])
 
 
-def stack_overrides(info: StackInfo, **extra: Any) -> dict[str, Any]:
-    return {
-        "stack.home": str(info.home),
-        "kafka.bootstrap": info.kafka_bootstrap,
-        "s3.endpoint": info.s3_endpoint,
-        "s3.access_key": info.credentials.access_key,
-        "s3.secret_key": info.credentials.secret_key,
-        "s3.lock_mode": "GOVERNANCE",
-        "elasticsearch.url": info.elasticsearch_url,
-        "classifier.datasets_dir": str(DATASETS),
-        **extra,
-    }
+def read_topic(
+    settings: Settings, topic: str, want: int | None = None, idle_s: float = 2.0
+) -> list[tuple[bytes, dict[str, Any]]]:
+    """Every record of a topic from the start, as (key, JSON value): until `want` records, or none came for
+    idle_s (Tansu under-reports end offsets, so the end is when nothing more comes)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.servers, enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(parts)
+        consumer.seek_to_beginning()
+        found: list[tuple[bytes, dict[str, Any]]] = []
+        last_new = time.monotonic()
+        while time.monotonic() - last_new < idle_s and (want is None or len(found) < want):
+            for records in consumer.poll(timeout_ms=300, max_records=5000).values():
+                found.extend((r.key, json.loads(r.value)) for r in records)
+                last_new = time.monotonic()
+        return found
+    finally:
+        consumer.close()

@@ -7,7 +7,6 @@ workers are separate processes, as in production: the demo exercises the real th
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from rich.live import Live
 from rich.table import Table
 
 from modpipe.settings import Settings, mask_urls
+from modpipe.stack.environment import modpipe_environ, worker_command
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import LocalStack
 from pipeline.simulate import SimulationReport, simulate
@@ -120,9 +120,10 @@ def _start_worker(config_dir: Path | None, name: str, agents: str, logs: Path) -
     logs.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = logs / f"worker-{name}.log"
-    argv = _modpipe(config_dir, "worker", "--agents", agents, "--web-port", str(port), "--worker-id", f"demo-{name}")
-    # The demo shows records landing within seconds; production batches for longer (records.batch_max_age_s).
-    env = {**os.environ, "MODPIPE__RECORDS__BATCH_MAX_AGE_S": os.environ.get("MODPIPE__RECORDS__BATCH_MAX_AGE_S", "2")}
+    argv = worker_command(agents, port, f"demo-{name}", config_dir)
+    # The demo shows records landing within seconds; production batches for longer (records.batch_max_age_s). The
+    # operator's own settings pass through to the workers.
+    env = modpipe_environ(isolated=False, defaults={"records.batch_max_age_s": 2})
     with log.open("ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     console.print(f"  worker {name} ({agents}) pid {proc.pid}, metrics http://127.0.0.1:{port}/metrics, log {log}")

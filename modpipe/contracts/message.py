@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -124,14 +124,12 @@ class MessageValidator:
         )  # fmt: skip
 
     def parse(self, raw: bytes, received_at: datetime | None = None) -> Parsed:
-        text = decode_limited(raw, self.max_message_bytes)
-        if isinstance(text, Invalid):
-            return text
-        try:
-            message = InputMessage.model_validate_json(text)
-        except ValidationError as exc:
-            reason = classify(exc, what="message", time_fields=("published_at",), max_depth=self.max_depth)
-            return Invalid(*reason, raw)
+        message = parse_limited(
+            raw, InputMessage, self.max_message_bytes, what="message", time_fields=("published_at",),
+            max_depth=self.max_depth,
+        )  # fmt: skip
+        if isinstance(message, Invalid):
+            return message
         # Only unknown fields can nest (the contract's own are flat); pydantic's parser stops far deeper on its own.
         extra = message.model_extra
         if (
@@ -217,3 +215,20 @@ def decode_limited(raw: bytes, max_bytes: int) -> str | Invalid:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return Invalid(DeadLetterReason.NOT_UTF8, f"invalid UTF-8 at byte {exc.start}", raw)
+
+
+_Contract = TypeVar("_Contract", bound=BaseModel)
+
+
+def parse_limited(
+    raw: bytes, model: type[_Contract], max_bytes: int, *, what: str, time_fields: tuple[str, ...], max_depth: int
+) -> _Contract | Invalid:
+    """A raw input as one contract model, or why it is none: too large, not UTF-8, or not valid as the model (the
+    reason of `classify`)."""
+    text = decode_limited(raw, max_bytes)
+    if isinstance(text, Invalid):
+        return text
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        return Invalid(*classify(exc, what=what, time_fields=time_fields, max_depth=max_depth), raw)

@@ -363,16 +363,15 @@ def create_app(
     app.cleanup_ctx.append(resources)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
-    app.router.add_post("/logout", logout)
-    app.router.add_get("/", queue)
-    app.router.add_get("/items/{message_id}", item)
-    app.router.add_post("/items/{message_id}/decision", decide)
     app.router.add_post("/api/login", api_login)
-    app.router.add_post("/api/logout", logout)
+    app.router.add_get("/", queue)
     app.router.add_get("/api/items", queue)
     app.router.add_get("/api/selection", selection)
-    app.router.add_get("/api/items/{message_id}", item)
-    app.router.add_post("/api/items/{message_id}/decision", decide)
+    # The page and the API share these handlers: each answers in the form the request's path asks for.
+    for prefix in ("", "/api"):
+        app.router.add_post(f"{prefix}/logout", logout)
+        app.router.add_get(f"{prefix}/items/{{message_id}}", item)
+        app.router.add_post(f"{prefix}/items/{{message_id}}/decision", decide)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static/", STATIC)
     return app

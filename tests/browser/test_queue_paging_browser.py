@@ -10,7 +10,7 @@ import pytest
 
 from modpipe.settings import Settings
 from tests.browser.test_review_browser import CHROMIUM, CHROMIUM_ARGS, live
-from tests.integration.review.conftest import PASSWORD
+from tests.fixtures.review import PASSWORD
 from tests.integration.review.test_queue_scale import N, seed_many
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]

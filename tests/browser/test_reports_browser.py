@@ -31,8 +31,9 @@ from pipeline.report_store import ReportStore
 from pipeline.reports import ReportProcessor
 from review.queue import ensure_index
 from review.queue.reported import ReportedItems
-from tests.browser.test_review_browser import CHROMIUM, CHROMIUM_ARGS, _env, _stop, _wait
-from tests.integration.review.conftest import PASSWORD, drop_queue, read_topic, review_overrides
+from tests.browser.test_review_browser import CHROMIUM, CHROMIUM_ARGS, _stop, _wait
+from tests.fixtures.review import PASSWORD, drop_queue, review_overrides
+from tests.support import modpipe_environ, read_topic
 from tests.unit.review.factory import make_verdict
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -54,7 +55,7 @@ def served(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[tuple[Sett
     ensure_index(settings)
     with (tmp_path / "review.log").open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "modpipe", "review", "serve"], env=_env(overrides), stdout=log,
+            [sys.executable, "-m", "modpipe", "review", "serve"], env=modpipe_environ(overrides), stdout=log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -26,7 +26,8 @@ from modpipe.stack.health import free_port
 from modpipe.stack.manager import StackInfo
 from modpipe.topics import ensure_topics
 from review.queue import ensure_index
-from tests.integration.review.conftest import PASSWORD, drop_queue, read_topic, review_overrides
+from tests.fixtures.review import PASSWORD, drop_queue, review_overrides
+from tests.support import modpipe_environ, read_topic, worker_command
 from tests.unit.review.factory import T0, make_verdict
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -35,13 +36,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]  # fmt: skip
-
-
-def _env(overrides: dict[str, Any]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODPIPE")}
-    for dotted, value in overrides.items():
-        env["MODPIPE__" + dotted.replace(".", "__").upper()] = str(value)
-    return env
 
 
 def _wait(what: str, check: Callable[[], bool], timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
@@ -78,13 +72,13 @@ def live(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[tuple[Settin
     settings = load_settings(environ={}, overrides=overrides)
     ensure_topics(settings)
     ensure_index(settings)
-    env = _env(overrides)
+    env = modpipe_environ(overrides)
     procs: list[subprocess.Popen[bytes]] = []
     try:
         with (tmp_path / "worker.log").open("wb") as log:
             procs.append(subprocess.Popen(
-                [sys.executable, "-m", "modpipe", "worker", "--agents", "queue,decisions", "--web-port",
-                 str(free_port()), "--worker-id", f"rv-{unique}"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                worker_command("queue,decisions", free_port(), f"rv-{unique}"), env=env, stdout=log,
+                stderr=subprocess.STDOUT,
             ))  # fmt: skip
         with (tmp_path / "review.log").open("wb") as log:
             procs.append(subprocess.Popen(

@@ -26,23 +26,17 @@ from modpipe.settings.measures import SubjectType
 from modpipe.stack.manager import StackInfo
 from modpipe.topics import ensure_topics
 from pipeline.measures_store import MeasuresStore
-from tests.integration.pipeline.conftest import PipelineEnv
+from tests.fixtures.workers import PipelineEnv
 from tests.integration.pipeline.test_end_to_end import modpipe
-from tests.support import stack_overrides
+from tests.support import stack_overrides, topic_overrides
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.obligation("L6")]
-TOPIC_KEYS = (
-    "posts", "comments", "group_messages", "verdicts", "takedowns", "decisions", "dead_letters", "measures",
-    "measure_events",
-)  # fmt: skip
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
 
 @pytest.fixture
 def measures_env(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[PipelineEnv]:
-    overrides: dict[str, Any] = stack_overrides(stack)
-    for key in TOPIC_KEYS:
-        overrides[f"kafka.topics.{key}.name"] = f"{key.replace('_', '-')}-{unique}"
+    overrides: dict[str, Any] = stack_overrides(stack, **topic_overrides(f"{{topic}}-{unique}"))
     overrides["worker.batch_size"] = 4  # small batches: the kill lands between them
     overrides["s3.records_bucket"] = f"records-{unique}".lower()[:60]
     overrides["elasticsearch.index"] = f"queue-{unique}".lower()

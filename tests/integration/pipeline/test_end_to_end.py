@@ -17,7 +17,7 @@ from kafka import KafkaProducer
 from modpipe.contracts import Decision, DecisionOutcome
 from modpipe.settings import Action
 from pipeline.simulate import simulate
-from tests.integration.pipeline.conftest import PipelineEnv
+from tests.fixtures.workers import PipelineEnv
 
 
 def modpipe(env: PipelineEnv, *args: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipeline.simulate import simulate
-from tests.integration.pipeline.conftest import PipelineEnv
+from tests.fixtures.workers import PipelineEnv
 from tests.integration.pipeline.test_end_to_end import export, modpipe
 
 

@@ -24,8 +24,8 @@ from modpipe.stack.health import free_port
 from modpipe.stack.manager import LocalStack, StackInfo
 from modpipe.topics import ensure_topics
 from pipeline.simulate import SimulationReport, simulate
-from tests.integration.pipeline.conftest import TOPIC_KEYS, PipelineEnv, Worker
-from tests.support import stack_overrides
+from tests.fixtures.workers import PipelineEnv, Worker
+from tests.support import stack_overrides, topic_overrides
 
 OUTAGE_S = 20.0
 REPEAT_INTERVAL_S = 10.0
@@ -59,10 +59,8 @@ def private_env(
     broker = PrivateBroker(tmp_path / "private-stack")
     env: PipelineEnv | None = None
     try:
-        overrides: dict[str, Any] = stack_overrides(stack)
+        overrides: dict[str, Any] = stack_overrides(stack, **topic_overrides(f"{{topic}}-{unique}"))
         overrides["kafka.bootstrap"] = broker.info.kafka_bootstrap
-        for key in TOPIC_KEYS:
-            overrides[f"kafka.topics.{key}.name"] = f"{key.replace('_', '-')}-{unique}"
         overrides["worker.batch_size"] = 64
         overrides["worker.log_repeat_interval_s"] = REPEAT_INTERVAL_S
         settings = load_settings(environ={}, overrides=overrides)
@@ -71,10 +69,7 @@ def private_env(
         yield env, broker
     finally:
         if env is not None:
-            for worker in env.workers:
-                worker.stop(signal.SIGKILL)
-            if env._watcher is not None:
-                env._watcher.close()
+            env.close()
         broker.down()
 
 

@@ -23,8 +23,8 @@ from modpipe.stack.health import elasticsearch_answers, free_port
 from modpipe.stack.manager import StackInfo
 from modpipe.topics import ensure_topics
 from retention.store import Store, init_bucket
-from tests.integration.pipeline.conftest import TOPIC_KEYS, PipelineEnv
-from tests.support import stack_overrides
+from tests.fixtures.workers import PipelineEnv
+from tests.support import stack_overrides, topic_overrides
 from tests.unit.review.factory import make_decision, make_verdict
 
 INTERVAL_S = 8.0
@@ -66,9 +66,7 @@ class OwnSearchServer:
 def heal_env(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[tuple[PipelineEnv, OwnSearchServer]]:
     search = OwnSearchServer(tmp_path)
     search.start()
-    overrides: dict[str, Any] = stack_overrides(stack)
-    for key in TOPIC_KEYS:
-        overrides[f"kafka.topics.{key}.name"] = f"heal-{key.replace('_', '-')}-{unique}"
+    overrides: dict[str, Any] = stack_overrides(stack, **topic_overrides(f"heal-{{topic}}-{unique}"))
     overrides.update({
         "worker.batch_size": 32, "records.batch_max_age_s": 1.0, "s3.records_bucket": f"heal-{unique}".lower()[:60],
         "elasticsearch.url": search.url, "elasticsearch.index": f"heal-{unique}".lower(),

@@ -22,7 +22,7 @@ from modpipe.contracts import DecisionOutcome
 from pipeline.report_store import ReporterDoc, ReportStore
 from review.desk.decide import Decider, KafkaPublisher
 from review.queue import QueueStore
-from tests.integration.pipeline.conftest import PipelineEnv
+from tests.fixtures.workers import PipelineEnv
 
 T = TypeVar("T")
 LAWFUL = "周末和家人去公园散步，天气很好，孩子们玩得很开心。"

@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from pipeline.simulate import SimulationReport, simulate
-from tests.integration.pipeline.conftest import PipelineEnv
+from tests.fixtures.workers import PipelineEnv
 
 
 def assert_each_message_once(env: PipelineEnv, reports: list[tuple[SimulationReport, str]]) -> dict[str, Any]:

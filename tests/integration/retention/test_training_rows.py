@@ -4,7 +4,6 @@ flag errors through the command line."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,7 @@ from retention import RecordSink
 from retention.store import Store
 from retention.training_rows import export_rows
 from tests.integration.retention.factory import decision, verdict
-from tests.support import REPO, stack_overrides
+from tests.support import REPO, modpipe_environ, stack_overrides
 
 HOUR = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 T1 = HOUR - timedelta(hours=10)
@@ -123,8 +122,7 @@ def test_cli_writes_summary_and_refuses_overwrite(
 
 
 def modpipe(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MODPIPE", "AWS_"))}
-    clean.update(MODPIPE__STACK__HOME=str(home), COLUMNS="200", NO_COLOR="1")
+    clean = modpipe_environ({"stack.home": home}) | {"COLUMNS": "200", "NO_COLOR": "1"}
     return subprocess.run([sys.executable, "-m", "modpipe", *args], cwd=REPO, env=clean, check=False,
                           capture_output=True, text=True, timeout=60)  # fmt: skip
 

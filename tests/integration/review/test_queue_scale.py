@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from modpipe.settings import Action, Settings
 from review.desk.app import create_app
 from review.queue import Claim, QueueSink, QueueStore, ensure_index
-from tests.integration.review.conftest import PASSWORD
+from tests.fixtures.review import PASSWORD
 from tests.unit.review.factory import T0, make_verdict
 
 N = 25_000

@@ -18,7 +18,8 @@ from review.desk import users
 from review.desk.app import create_app
 from review.desk.exceptions import PublishFailed
 from review.queue import QueueSink, QueueStore, ensure_index
-from tests.integration.review.conftest import PASSWORD, read_topic
+from tests.fixtures.review import PASSWORD
+from tests.support import read_topic
 from tests.unit.review.factory import T0, make_verdict
 
 Scenario = Callable[[TestClient[Any, Any], TestClient[Any, Any]], Awaitable[None]]

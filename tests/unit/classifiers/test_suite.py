@@ -6,7 +6,6 @@ which the model does not reach yet (figures in docs/classifiers.md)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,12 +13,11 @@ from typing import Any
 
 import pytest
 
-from tests.support import DATASETS, REPO
+from tests.support import DATASETS, REPO, modpipe_environ
 
 
 def evaluate(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODPIPE")}
-    env.update(MODPIPE__STACK__HOME=str(home), MODPIPE__CLASSIFIER__DATASETS_DIR=str(DATASETS))
+    env = modpipe_environ({"stack.home": home, "classifier.datasets_dir": DATASETS})
     return subprocess.run(
         [sys.executable, "-m", "modpipe", "evaluate", *args], cwd=REPO, env=env, capture_output=True, text=True,
         timeout=300, check=False,

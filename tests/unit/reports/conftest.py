@@ -1,9 +1,8 @@
-"""Shared fixtures of the report tests: the shipped settings and a report factory."""
+"""Fixtures of the report tests (helpers: tests/unit/reports/factory.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -11,28 +10,12 @@ import pytest
 from modpipe.settings import Settings, load_settings
 from reports import Report
 from tests.support import REPO
-
-T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-MakeReport = Callable[..., Report]
+from tests.unit.reports.factory import T0, MakeReport, report_fields
 
 
 @pytest.fixture(scope="session")
 def app_settings() -> Settings:
     return load_settings(REPO / "config", environ={})
-
-
-def report_fields(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "report_id": "r-1",
-        "message_id": "m-1",
-        "reporter_id": "u-1",
-        "reason": "C8",
-        "reported_at": T0.isoformat(),
-        "service_type": "bbs",
-        "platform": "forum.example",
-    }
-    base.update(changes)
-    return {k: v for k, v in base.items() if v is not ...}
 
 
 @pytest.fixture
@@ -45,7 +28,3 @@ def make_report() -> MakeReport:
         return Report.model_validate(fields, strict=False)
 
     return make
-
-
-def minutes(n: float) -> timedelta:
-    return timedelta(minutes=n)

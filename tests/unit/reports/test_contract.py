@@ -10,7 +10,7 @@ import pytest
 from modpipe.contracts import DeadLetterReason, Invalid
 from modpipe.settings import Settings
 from reports import Report, ReportValidator, ValidReport
-from tests.unit.reports.conftest import report_fields
+from tests.unit.reports.factory import report_fields
 
 pytestmark = pytest.mark.obligation("L7")
 

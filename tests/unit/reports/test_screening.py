@@ -13,7 +13,7 @@ from modpipe.settings import Settings
 from modpipe.settings.reports import Campaign
 from reports import Report, screen
 from reports.screening import _Tally
-from tests.unit.reports.conftest import T0, MakeReport, minutes
+from tests.unit.reports.factory import T0, MakeReport, minutes
 
 pytestmark = pytest.mark.obligation("L7")
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from modpipe.settings import SettingsError, load_settings
 from reports import due_at, severity
 from tests.support import REPO
-from tests.unit.reports.conftest import T0
+from tests.unit.reports.factory import T0
 
 CONFIG = REPO / "config"
 pytestmark = pytest.mark.obligation("L7")

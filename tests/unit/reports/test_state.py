@@ -11,7 +11,7 @@ import pytest
 from modpipe.clock import FixedClock
 from modpipe.settings import Settings
 from reports import Actioned, Added, OutcomeStatus, Rejected, ReportState
-from tests.unit.reports.conftest import T0, MakeReport, minutes
+from tests.unit.reports.factory import T0, MakeReport, minutes
 
 pytestmark = pytest.mark.obligation("L7")
 

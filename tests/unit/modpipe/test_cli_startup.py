@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import REPO
+from tests.support import REPO, modpipe_environ
 
 # The layers below the CLI and the libraries that take tenths of a second to import.
 HEAVY = (
@@ -28,8 +27,7 @@ print(json.dumps(sorted(sys.modules)))
 
 
 def imported_after(body: str, home: Path) -> set[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODPIPE", "AWS_"))}
-    env.update(MODPIPE__STACK__HOME=str(home), COLUMNS="200")
+    env = modpipe_environ({"stack.home": home}) | {"COLUMNS": "200"}
     done = subprocess.run(
         [sys.executable, "-c", _PROBE.format(body=body)],
         cwd=REPO,

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from modpipe.stack.health import free_port
-from tests.support import REPO
+from tests.support import REPO, modpipe_environ
 
 
 def modpipe(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MODPIPE", "AWS_"))}
-    clean.update(MODPIPE__STACK__HOME=str(home), COLUMNS="200", NO_COLOR="1", **env)
+    clean = modpipe_environ({"stack.home": home}) | {"COLUMNS": "200", "NO_COLOR": "1", **env}
     return subprocess.run(
         [sys.executable, "-m", "modpipe", *args],
         cwd=REPO,

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -111,48 +108,6 @@ def test_environ_argument_replaces_os_environ(monkeypatch: pytest.MonkeyPatch) -
     assert load_settings(CONFIG, environ={}).kafka.bootstrap == "127.0.0.1:9092"
     with pytest.raises(SettingsError):
         load_settings(CONFIG)  # and without it, os.environ is read at call time
-
-
-def test_no_environment_reads_at_import() -> None:
-    # A fresh interpreter whose os.environ records every read made while the packages are imported.
-    code = """
-import os, sys
-reads = []
-def note(key):
-    # Only reads made by our own code: libraries that copy the whole environment at import read every key.
-    frame = sys._getframe(2)
-    # past the standard library and this spy (whose inherited get() reads through __getitem__)
-    while frame is not None and frame.f_code.co_filename.startswith((sys.base_prefix, "<string>", "<frozen")):
-        frame = frame.f_back
-    if frame is not None and "site-packages" not in frame.f_code.co_filename:
-        reads.append(key)
-class Spy(os._Environ):
-    def __getitem__(self, key):
-        note(key)
-        return super().__getitem__(key)
-    def get(self, key, default=None):
-        note(key)
-        return super().get(key, default)
-    def __contains__(self, key):
-        note(key)
-        return super().__contains__(key)
-spy = Spy(os.environ._data, os.environ.encodekey, os.environ.decodekey, os.environ.encodevalue, os.environ.decodevalue)
-os.environ = spy
-import importlib, pkgutil
-for package in ("modpipe", "pipeline", "classifiers", "retention", "review", "measures", "reports"):
-    root = importlib.import_module(package)
-    for info in pkgutil.walk_packages(root.__path__, package + "."):
-        if not info.name.endswith("__main__"):  # running the CLI is not importing it
-            importlib.import_module(info.name)
-ours = sorted({k for k in reads if str(k).startswith(("MODPIPE", "AWS_"))})
-print(ours)
-"""
-    env = {**os.environ, "MODPIPE__KAFKA__BOOTSTRAP": "", "MODPIPE_CONFIG_DIR": "/nonexistent"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, env=env, check=False, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
 
 
 # -- bad values --------------------------------------------------------------------------------------------------
