@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import ipaddress
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -123,8 +124,10 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     app = create_app(settings)
     bind_host, bind_port = host or settings.review.host, port or settings.review.port
     try:
-        web.run_app(app, host=bind_host, port=bind_port, print=None)
+        # Bound before start-up, so a taken port is said at once, not after connecting to the broker.
+        sock = socket.create_server((bind_host, bind_port), reuse_port=False)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise PortBusy(f"{bind_host}:{bind_port} is already in use (setting review.port or --port)") from exc
         raise
+    web.run_app(app, sock=sock, print=None)

@@ -66,3 +66,4 @@ def test_a_login_flood_does_not_slow_a_signed_in_moderator(rsettings: Settings) 
         f"{measured['flood_s']:.1f} s, {measured['refused']:.0f} of 64 refused without hashing"
     )
     assert measured["flood_p50"] < max(1.0, 5 * measured["idle_p50"])
+    assert measured["flood_max"] < 3.0  # it was 37.6 s on this machine before the password pool was bounded
