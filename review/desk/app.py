@@ -65,6 +65,7 @@ def _routes(app: web.Application) -> None:
     add.add_get("/api/selection", item_routes.selection)
     add.add_get("/api/items/{message_id}", item_routes.item)
     add.add_post("/api/items/{message_id}/decision", decision_routes.decide)
+    add.add_get("/accounts", admin_routes.accounts_page)
     add.add_get("/api/users", admin_routes.accounts)
     add.add_get("/api/audit", admin_routes.audit)
     add.add_get("/healthz", healthz)

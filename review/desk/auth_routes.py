@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from review.desk import render
+from review.desk.roles import home
 from review.desk.sessions import same_token
 from review.desk.web import (
     COOKIE,
@@ -109,7 +110,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         response.headers.update(_retry(refusal))
         return response
     session = review_of(request).sessions.create(name)
-    response = redirect("/")
+    role = review_of(request).accounts.role(name)
+    response = redirect(home(role) if role else "/")
     set_cookie(request, response, COOKIE, session.token, "/", max_age=review_of(request).sessions.ttl_s)
     response.del_cookie(LOGIN_COOKIE, path="/login")
     return response

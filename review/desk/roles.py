@@ -33,9 +33,15 @@ ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/items/{message_id}"): READERS,
     ("POST", "/items/{message_id}/decision"): DECIDERS,
     ("POST", "/api/items/{message_id}/decision"): DECIDERS,
+    ("GET", "/accounts"): frozenset({ADMIN}),
     ("GET", "/api/users"): frozenset({ADMIN}),
     ("GET", "/api/audit"): frozenset({AUDITOR, ADMIN}),
 }
+
+
+def home(role: Role) -> str:
+    """Where a role lands after signing in."""
+    return "/accounts" if role is ADMIN else "/"
 
 
 def allowed(method: str, route: str, role: Role | None) -> bool:

@@ -251,6 +251,9 @@ def test_an_auditor_reads_but_cannot_decide_and_each_page_refuses_a_wrong_role(
 
             admin = browser.new_context().new_page()
             sign_in(admin, "root")
+            expect(admin).to_have_url(f"{base}/accounts")
+            expect(admin.locator("tr[data-user=audrey]")).to_contain_text("auditor")
+            admin.goto(f"{base}/")
             expect(admin.locator("main")).to_contain_text("may not do this")
             response = admin.goto(f"{base}/items/web-1")
             assert response is not None
