@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 search_app = typer.Typer(help="The moderation queue in Elasticsearch.", no_args_is_help=True)
 kibana_app = typer.Typer(help="Kibana saved objects for the moderation queue.", no_args_is_help=True)
 review_app = typer.Typer(help="The moderators' review page.", no_args_is_help=True)
-users_app = typer.Typer(help="Moderator accounts in the users file (settings review.users_file).", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Review desk accounts in the users file (settings review.users_file).", no_args_is_help=True
+)
 review_app.add_typer(users_app, name="users")
 
 
@@ -85,21 +87,65 @@ def kibana_import(
     say(f"imported {result.success_count} saved objects into {url}")
 
 
+FIRST_ADMIN_ENV = "MODPIPE_REVIEW_ADMIN_PASSWORD"
+
+
+def _password_for(name: str, from_stdin: bool, env_var: str | None = None) -> str:
+    """From the environment variable, stdin, or asked twice on the terminal."""
+    import os
+
+    if env_var and os.environ.get(env_var):
+        return os.environ[env_var]
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass(f"password for {name}: ")
+    if getpass.getpass("again: ") != password:
+        fail("the two passwords differ")
+    return password
+
+
 @review_app.command("serve")
 def review_serve(
     host: Annotated[str | None, typer.Option("--host", help="default: setting review.host")] = None,
     port: Annotated[int | None, typer.Option("--port", help="default: setting review.port")] = None,
+    create_admin: Annotated[
+        str | None,
+        typer.Option(
+            "--create-admin",
+            metavar="NAME",
+            help=f"first run: add this admin account; password from env {FIRST_ADMIN_ENV}, stdin or a prompt",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the review page and its JSON API until interrupted."""
-    from review.desk.app import serve
-    from review.desk.exceptions import UsersFileError
+    """Serve the review page and its JSON API until interrupted. Creates the users file on first start."""
+    from review.desk import users
+    from review.desk.app import serve, users_path
+    from review.desk.exceptions import PortBusy, UsersFileError
+    from review.desk.roles import Role
 
     with known_failures():
         settings = State.settings()
+    try:
+        path = users_path(settings)
+        if users.create_empty(path):
+            say(f"created the users file {path} (no accounts yet)")
+        if create_admin:
+            password = _password_for(create_admin, False, FIRST_ADMIN_ENV)
+            new = users.set_password(path, create_admin, password, Role.ADMIN)
+            say(f"{'added' if new else 'updated'} admin {create_admin} in {path}")
+        if not users.read(path):
+            say(
+                "nobody can sign in yet: add the first admin with `modpipe review users add NAME --role admin` "
+                "(or restart with --create-admin NAME)"
+            )
+    except UsersFileError as exc:
+        fail(str(exc), EXIT_CONFIG)
     say(f"review page on http://{host or settings.review.host}:{port or settings.review.port}/")
     try:
         serve(settings, host, port)
     except UsersFileError as exc:
+        fail(str(exc), EXIT_CONFIG)
+    except PortBusy as exc:
         fail(str(exc), EXIT_CONFIG)
 
 
@@ -118,24 +164,29 @@ def _users_file() -> Path:
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="account name")],
+    role: Annotated[
+        str | None,
+        typer.Option("--role", help="moderator | senior | auditor | admin (new accounts: moderator; else unchanged)"),
+    ] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
 ) -> None:
-    """Add a moderator or set a new password (stored as an argon2id hash)."""
+    """Add an account or set a new password (stored as an argon2id hash) and, with --role, its role."""
     from review.desk import users
     from review.desk.exceptions import UsersFileError
+    from review.desk.roles import parse_role
 
-    path = _users_file()
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass(f"password for {name}: ")
-        if getpass.getpass("again: ") != password:
-            fail("the two passwords differ")
     try:
-        new = users.set_password(path, name, password)
+        chosen = parse_role(role) if role is not None else None
+    except ValueError as exc:
+        fail(f"--role: {exc}", EXIT_CONFIG)
+    path = _users_file()
+    password = _password_for(name, password_stdin)
+    try:
+        new = users.set_password(path, name, password, chosen)
+        given = users.read(path)[name].role.value
     except UsersFileError as exc:
         fail(str(exc))
-    say(f"{'added' if new else 'changed the password of'} {name} in {path}")
+    say(f"{'added' if new else 'changed the password of'} {name} ({given}) in {path}")
 
 
 @users_app.command("remove")
@@ -151,13 +202,13 @@ def users_remove(name: Annotated[str, typer.Argument(help="account name")]) -> N
 
 @users_app.command("list")
 def users_list() -> None:
-    """List the moderator accounts."""
+    """List the accounts and their roles."""
     from review.desk import users
     from review.desk.exceptions import UsersFileError
 
     try:
-        names = sorted(users.read(_users_file()))
+        accounts = users.read(_users_file())
     except UsersFileError as exc:
         fail(str(exc))
-    for name in names:
-        say(name)
+    for name, account in sorted(accounts.items()):
+        say(f"{name} {account.role.value}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal, get_args
@@ -225,6 +226,22 @@ class ReviewSettings(Frozen):
     port: Port
     session_ttl_s: Annotated[int, Field(ge=60)]
     users_file: str
+    # The people's audit trail (JSONL); empty = audit.jsonl beside the users file.
+    audit_file: str = ""
+    # Proxies (IPs or CIDRs) whose X-Forwarded-For / X-Forwarded-Proto are believed; nobody else's are.
+    trusted_proxies: tuple[str, ...] = ()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"IP addresses or CIDR networks (e.g. 10.0.0.5, 10.0.0.0/24); not one: {entry!r}"
+                ) from None
+        return value
 
 
 class QueueSettings(Frozen):

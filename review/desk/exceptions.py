@@ -15,3 +15,7 @@ class UsersFileError(ReviewError, TerminalError):
 
 class PublishFailed(ReviewError, TransientError):
     """The decision could not be written to the decisions topic; the claim was released, the moderator may retry."""
+
+
+class PortBusy(ReviewError, TerminalError):
+    """The review page's address is already taken by another process."""

@@ -227,9 +227,11 @@ def _reports(m: Mapping[str, Any]) -> str:
     )
 
 
-def _decision_box(item: Item, csrf: str) -> str:
+def _decision_box(item: Item, csrf: str, can_decide: bool) -> str:
     m = item.moderation
     status = status_of(item)
+    if status in OPEN and not can_decide:
+        return '<section class="decision" id="decision"><h2>Decide</h2><p>Open; your role reads only.</p></section>'
     if status not in OPEN:
         state = "being carried out" if status == "claimed" else "carried out"
         comment = f"<p>Comment: {e(m.get('comment'))}</p>" if m.get("comment") else ""
@@ -262,6 +264,9 @@ def item_page(
     csrf: str,
     notice: str = "",
     error: str = "",
+    *,
+    can_decide: bool = True,
+    show_ip: bool = True,
 ) -> str:
     src = item.source
     m = item.moderation
@@ -273,7 +278,7 @@ def item_page(
         ("Platform", labels.get("platform")),
         ("Kind", labels.get("kind")),
         ("Author", src.get("user", {}).get("id")),
-        ("Source IP", src.get("source", {}).get("ip") or labels.get("source_ip")),
+        ("Source IP", (src.get("source", {}).get("ip") or labels.get("source_ip")) if show_ip else None),
         ("Group", labels.get("group_id")),
         ("Public account", labels.get("account_id")),
         ("URL", src.get("url", {}).get("original")),
@@ -292,7 +297,7 @@ def item_page(
 <div class="columns"><div class="main">
 <section><h2>Text</h2><div class="text" id="text" lang="zh">{text}</div></section>
 {_reports(m)}
-{_decision_box(item, csrf)}
+{_decision_box(item, csrf, can_decide)}
 <section><h2>Lexicon hits</h2>{_hits(hits)}</section>
 {_parent(labels.get("parent_id"), parent)}
 </div><aside>

@@ -1,5 +1,4 @@
-"""Signed-in sessions (in memory: a restart signs everyone out) with an absolute expiry, a CSRF token each, and a
-brake on password guessing."""
+"""Signed-in sessions (in memory: a restart signs everyone out) with an absolute expiry and a CSRF token each."""
 
 from __future__ import annotations
 
@@ -57,31 +56,3 @@ class Sessions:
 
 def same_token(given: str | None, expected: str) -> bool:
     return bool(given) and hmac.compare_digest(str(given), expected)
-
-
-@dataclass
-class Throttle:
-    """After `limit` failed sign-ins for a name within `window_s`, refuse that name until the window has passed."""
-
-    clock: Clock
-    limit: int = 5
-    window_s: int = 300
-    _failures: dict[str, list[datetime]] = field(default_factory=dict)
-
-    def _recent(self, name: str) -> list[datetime]:
-        since = self.clock.now() - timedelta(seconds=self.window_s)
-        recent = [t for t in self._failures.get(name, []) if t > since]
-        if recent:
-            self._failures[name] = recent
-        else:
-            self._failures.pop(name, None)
-        return recent
-
-    def blocked(self, name: str) -> bool:
-        return len(self._recent(name)) >= self.limit
-
-    def failed(self, name: str) -> None:
-        self._failures.setdefault(name, []).append(self.clock.now())
-
-    def succeeded(self, name: str) -> None:
-        self._failures.pop(name, None)

@@ -195,3 +195,70 @@ def test_moderator_confirms_one_item_and_overturns_another(live: tuple[Settings,
         ("web-2", "restore", "alice"),
         ("web-3", "takedown", "alice"),
     ]
+
+
+def test_an_auditor_reads_but_cannot_decide_and_each_page_refuses_a_wrong_role(
+    live: tuple[Settings, str, Path],
+) -> None:
+    """Issue 16: roles on every route. An auditor sees the queue and an item with no decision form, and a forged
+    decision from their signed-in browser is refused; an admin (accounts only) is refused the queue; a moderator is
+    refused the audit trail; signed out, every page sends the browser to the sign-in form."""
+    from playwright.sync_api import Page, expect, sync_playwright
+
+    from review.desk import users
+    from review.desk.roles import Role
+
+    settings, base, _ = live
+    users_file = Path(settings.review.users_file)
+    users.set_password(users_file, "audrey", PASSWORD, Role.AUDITOR)
+    users.set_password(users_file, "root", PASSWORD, Role.ADMIN)
+    _publish_verdicts(settings)
+    _wait("worker indexed the verdicts", lambda: len(_queue_docs(settings)) == 3, 90)
+
+    def sign_in(page: Page, name: str) -> None:
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", name)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+
+    forge = """async () => {
+        const csrf = document.querySelector('input[name=csrf]').value;
+        const resp = await fetch('/items/web-1/decision', {method: 'POST', body: 'outcome=confirmed',
+            headers: {'X-CSRF-Token': csrf, 'Content-Type': 'application/x-www-form-urlencoded'}});
+        return resp.status;
+    }"""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            anonymous = browser.new_page()
+            for path in ("/", "/items/web-1"):
+                anonymous.goto(f"{base}{path}")
+                expect(anonymous).to_have_url(f"{base}/login")
+
+            auditor = browser.new_context().new_page()
+            sign_in(auditor, "audrey")
+            expect(auditor.locator("tr[data-id]")).to_have_count(3)
+            auditor.goto(f"{base}/items/web-1")
+            expect(auditor.locator("#decision")).to_contain_text("reads only")
+            expect(auditor.locator("button[name=outcome]")).to_have_count(0)
+            assert auditor.evaluate(forge) == 403
+
+            admin = browser.new_context().new_page()
+            sign_in(admin, "root")
+            expect(admin).to_have_url(f"{base}/accounts")
+            expect(admin.locator("tr[data-user=audrey]")).to_contain_text("auditor")
+            admin.goto(f"{base}/")
+            expect(admin.locator("main")).to_contain_text("may not do this")
+            response = admin.goto(f"{base}/items/web-1")
+            assert response is not None
+            assert response.status == 403
+
+            moderator = browser.new_context().new_page()
+            sign_in(moderator, "alice")
+            expect(moderator.locator("tr[data-id]")).to_have_count(3)
+            response = moderator.goto(f"{base}/api/audit")
+            assert response is not None
+            assert response.status == 403
+        finally:
+            browser.close()
+    assert _queue_docs(settings)["web-1"]["moderation"]["status"] == "pending"

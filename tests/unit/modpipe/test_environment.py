@@ -34,7 +34,8 @@ def test_topic_overrides_rename_every_topic() -> None:
     s = load_settings(REPO / "config", environ={}, overrides=overrides)
     names = {t.name for t in s.kafka.topics.all()}
     assert names == {f"run-{k}-x" for k in ("posts", "comments", "group-messages", "verdicts", "takedowns",
-                                            "decisions", "dead-letters")}  # fmt: skip
+                                            "decisions", "dead-letters", "reports", "report-outcomes", "measures",
+                                            "measure-events")}  # fmt: skip
     assert {t.partitions for t in s.kafka.topics.all()} == {1}
     assert "kafka.topics.posts.partitions" not in topic_overrides("{topic}")
 

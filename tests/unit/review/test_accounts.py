@@ -10,7 +10,8 @@ import pytest
 from modpipe.clock import FixedClock
 from review.desk import users
 from review.desk.exceptions import UsersFileError
-from review.desk.sessions import Sessions, Throttle, same_token
+from review.desk.sessions import Sessions, same_token
+from review.desk.throttle import LoginBrake
 from tests.unit.review.factory import T0
 
 
@@ -76,13 +77,27 @@ def test_csrf_tokens_compare_exactly() -> None:
     assert not same_token(None, "abc")
 
 
-def test_throttle_blocks_a_name_after_repeated_failures_for_a_window() -> None:
+def test_the_login_brake_backs_off_per_client_and_never_locks_a_colleague_out() -> None:
+    """Issue 16: five failures used to lock an account for everyone, so anyone could lock a colleague out by name.
+    Now a client that keeps failing waits longer and longer (doubling, capped); the account stays open elsewhere."""
     clock = FixedClock(T0)
-    throttle = Throttle(clock, limit=3, window_s=60)
+    brake = LoginBrake(clock)
     for _ in range(3):
-        assert not throttle.blocked("alice")
-        throttle.failed("alice")
-    assert throttle.blocked("alice")
-    assert not throttle.blocked("bob")
-    clock.advance(timedelta(seconds=61))
-    assert not throttle.blocked("alice")
+        assert brake.begin("203.0.113.9", "alice") == 0  # three free tries, each counted when it starts
+    assert brake.begin("203.0.113.9", "alice") == 1.0
+    assert brake.begin("198.51.100.7", "alice") == 0  # alice herself, from her desk, is not affected
+    brake.succeeded("198.51.100.7", "alice")
+    clock.advance(timedelta(seconds=1))
+    assert brake.begin("203.0.113.9", "alice") == 0
+    assert brake.begin("203.0.113.9", "alice") == 2.0  # the wait doubles
+    clock.advance(timedelta(seconds=3600))
+    assert brake.begin("203.0.113.9", "alice") == 0  # forgotten after a quiet period
+
+
+def test_the_login_brake_limits_one_client_across_accounts() -> None:
+    clock = FixedClock(T0)
+    brake = LoginBrake(clock)
+    for i in range(20):
+        assert brake.begin("203.0.113.9", f"user{i}") == 0
+    assert brake.begin("203.0.113.9", "user99") > 0
+    assert brake.begin("192.0.2.1", "user99") == 0

@@ -1,0 +1,60 @@
+"""A decision on an item (page form or JSON), recorded in the audit trail whether it is accepted or refused."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from modpipe.contracts import DecisionOutcome
+from review.desk import render
+from review.desk.exceptions import PublishFailed
+from review.desk.item_routes import item_view
+from review.desk.web import ROLE, SESSION, client_ip, fail, is_api, redirect, review_of
+from review.queue import AlreadyDecided, ItemNotFound
+
+MAX_COMMENT = 2000
+
+
+async def decide(request: web.Request) -> web.StreamResponse:
+    review = review_of(request)
+    session = request[SESSION]
+    message_id = request.match_info["message_id"]
+    if is_api(request):
+        try:
+            body = await request.json()
+            outcome_raw, comment = str(body["outcome"]), str(body.get("comment") or "")
+        except (ValueError, KeyError, TypeError):
+            return fail(request, 400, "bad_request", 'JSON {"outcome": "confirmed"|"overturned", "comment": ""}')
+    else:
+        form = await request.post()
+        outcome_raw, comment = str(form.get("outcome", "")), str(form.get("comment", ""))
+    try:
+        outcome = DecisionOutcome(outcome_raw)
+    except ValueError:
+        return fail(request, 400, "bad_request", "outcome: confirmed or overturned")
+    comment = comment.strip()[:MAX_COMMENT]
+
+    def audit(event: str, **what: object) -> None:
+        who, role = session.user, request[ROLE].value
+        review.audit.record(event, who, client_ip(request), role=role, item=message_id, outcome=outcome.value, **what)
+
+    try:
+        decision = await review.run(review.decider.decide, message_id, outcome, session.user, comment)
+    except AlreadyDecided as exc:
+        audit("decision_refused", reason="already_decided", decided_by=exc.decided_by, in_flight=exc.in_flight)
+        state = "A decision is in flight (not yet carried out)" if exc.in_flight else "Already decided"
+        message = f"{state}: {exc.outcome} by {exc.decided_by} at {exc.decided_at}. Your decision was not sent."
+        if is_api(request):
+            return fail(
+                request, 409, "already_decided", message, decided_by=exc.decided_by, outcome=exc.outcome,
+                in_flight=exc.in_flight, decision_id=exc.decision_id,
+            )  # fmt: skip
+        return await item_view(request, message_id, error=message, status=409)
+    except ItemNotFound:
+        return fail(request, 404, "not_found", f"No item {message_id} in the queue.")
+    except PublishFailed:
+        audit("decision_refused", reason="publish_failed")
+        return fail(request, 503, "publish_failed", "The decision could not be sent (broker unavailable); retry.")
+    audit("decision", decision_id=decision.decision_id, comment=comment)
+    if is_api(request):
+        return web.json_response({"decision": decision.model_dump(mode="json")}, status=201)
+    return redirect(f"{render.item_url(message_id)}?decided=1")
