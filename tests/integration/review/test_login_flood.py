@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from tests.fixtures.review import PASSWORD
 
 from modpipe.settings import Settings
 from modpipe.settings.models import ReviewSettings
+from tests.fixtures.review import PASSWORD
 from tests.integration.review.test_review_app import run, seed
 
 pytestmark = pytest.mark.slow

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from tests.fixtures.review import PASSWORD
 
 from modpipe.settings import Settings
 from review.desk import users
 from review.desk.app import audit_path, create_app
 from review.desk.roles import ACCESS, Role
+from tests.fixtures.review import PASSWORD
 from tests.integration.review.test_review_app import run, seed, sign_in
 
 NAMES = {Role.MODERATOR: "mod", Role.SENIOR: "sen", Role.AUDITOR: "aud", Role.ADMIN: "adm"}
