@@ -10,7 +10,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from measures.gateview import Gate, barred, message_subjects
 from modpipe.clock import Clock, PinnedClock
@@ -153,43 +153,36 @@ class ModerationProcessor:
 
     @staticmethod
     def _barred(tagger: Tagger, raw: RawMessage, item: Valid, reason: str, clock: Clock) -> Verdict:
-        msg = item.message
         versions = (tagger.model_version, tagger.lexicon_version, tagger.policy_version)
-        return Verdict(
-            # Its own id: a later classification of the same message (the bar lifted, a replay) is another verdict.
-            verdict_id=verdict_id(msg.message_id, "gate", reason, versions[2]),
-            message_id=msg.message_id,
-            action=Action.BLOCK,
-            categories={},
-            model_version=versions[0],
-            lexicon_version=versions[1],
-            policy_version=versions[2],
-            decided_by="machine",
-            decided_at=clock.now(),
-            service_type=msg.service_type,
-            source=SourcePosition(topic=raw.topic, partition=raw.partition, offset=raw.offset),
-            message=item.as_received,
-            gate=reason,
-        )
+        # Its own id: a later classification of the same message (the bar lifted, a replay) is another verdict.
+        vid = verdict_id(item.message.message_id, "gate", reason, versions[2])
+        return _machine_verdict(raw, item, versions, clock, vid, action=Action.BLOCK, categories={}, gate=reason)
 
     @staticmethod
     def _verdict(tagger: Tagger, raw: RawMessage, item: Valid, result: TagResult, clock: Clock) -> Verdict:
-        msg = item.message
         versions = (tagger.model_version, tagger.lexicon_version, tagger.policy_version)
-        return Verdict(
-            verdict_id=verdict_id(msg.message_id, *versions),
-            message_id=msg.message_id,
-            action=result.action,
-            categories=result.categories,
-            flagged=result.flagged,
-            hits=result.hits,
+        return _machine_verdict(
+            raw, item, versions, clock, verdict_id(item.message.message_id, *versions),
+            action=result.action, categories=result.categories, flagged=result.flagged, hits=result.hits,
             sub_labels=result.sub_labels,
-            model_version=versions[0],
-            lexicon_version=versions[1],
-            policy_version=versions[2],
-            decided_by="machine",
-            decided_at=clock.now(),
-            service_type=msg.service_type,
-            source=SourcePosition(topic=raw.topic, partition=raw.partition, offset=raw.offset),
-            message=item.as_received,
-        )
+        )  # fmt: skip
+
+
+def _machine_verdict(
+    raw: RawMessage, item: Valid, versions: tuple[str, str, str], clock: Clock, vid: str, **outcome: Any
+) -> Verdict:
+    """A verdict the machine decided, `outcome` being what it decided (action, scores, hits, or the gate's reason)."""
+    msg = item.message
+    return Verdict(
+        verdict_id=vid,
+        message_id=msg.message_id,
+        model_version=versions[0],
+        lexicon_version=versions[1],
+        policy_version=versions[2],
+        decided_by="machine",
+        decided_at=clock.now(),
+        service_type=msg.service_type,
+        source=SourcePosition(topic=raw.topic, partition=raw.partition, offset=raw.offset),
+        message=item.as_received,
+        **outcome,
+    )

@@ -31,7 +31,7 @@ from retention.identity import record_order
 from retention.layout import RECORDS, hour_of, hour_path, hours, parse_object_name
 from retention.store import Store
 from review.queue import QueueSink, ensure_index
-from review.queue.client import make_client, translated
+from review.queue.client import OwnedClient, translated
 from review.queue.mapping import alias_name
 
 log = logging.getLogger("modpipe.reconcile")
@@ -66,8 +66,8 @@ class Reconciler:
         self._clock = clock
         self._window = timedelta(hours=settings.queue.reconcile_window_h)
         self._alias = alias_name(settings)
-        self._own_client = client is None
-        self._es = client or make_client(settings)
+        self._client = OwnedClient(settings, client)
+        self._es = self._client.es
         self._sink = QueueSink(settings, self._es)
         # Records objects already in the ledger, with their ETag: a batch retried with other boundaries rewrites
         # its key with more records, and is read again.
@@ -77,8 +77,7 @@ class Reconciler:
 
     def close(self) -> None:
         self._sink.close()
-        if self._own_client:
-            self._es.close()
+        self._client.close()
 
     def run_once(self) -> Outcome:
         """One pass; raises SearchUnavailable or a records-store error (the next interval tries again)."""

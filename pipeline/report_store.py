@@ -20,7 +20,7 @@ from elasticsearch import ApiError, Elasticsearch
 from modpipe.errors import TransientError
 from modpipe.settings import Settings
 from reports import Overdue, count_overdue
-from review.queue.client import make_client, translated
+from review.queue.client import OwnedClient, translated
 
 _MAPPING: dict[str, Any] = {
     # Only what the overdue count queries is indexed; the state itself is one opaque JSON string.
@@ -82,13 +82,12 @@ class ReporterDoc:
 class ReportStore:
     def __init__(self, settings: Settings, client: Elasticsearch | None = None) -> None:
         self.index = state_index(settings)
-        self._own_client = client is None
-        self._es = client or make_client(settings)
+        self._client = OwnedClient(settings, client)
+        self._es = self._client.es
         self._ready = False
 
     def close(self) -> None:
-        if self._own_client:
-            self._es.close()
+        self._client.close()
 
     def ensure(self) -> None:
         if self._ready:

@@ -25,6 +25,19 @@ def make_client(settings: Settings) -> Elasticsearch:
     )
 
 
+class OwnedClient:
+    """An Elasticsearch client and who closes it: one made here is closed with its holder, one given by the caller
+    belongs to the caller and stays open."""
+
+    def __init__(self, settings: Settings, client: Elasticsearch | None = None) -> None:
+        self.es = client or make_client(settings)
+        self._own = client is None
+
+    def close(self) -> None:
+        if self._own:
+            self.es.close()
+
+
 def is_transient_status(status: int) -> bool:
     return status == 429 or status >= 500
 

@@ -17,7 +17,7 @@ from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError
 
 from modpipe.settings import Settings
 from review.queue import decisions
-from review.queue.client import make_client, translated
+from review.queue.client import OwnedClient, translated
 from review.queue.decisions import Claim
 from review.queue.exceptions import AlreadyDecided, ItemNotFound
 from review.queue.mapping import alias_name
@@ -113,12 +113,11 @@ class QueueStore:
     def __init__(self, settings: Settings, client: Elasticsearch | None = None) -> None:
         self._alias = alias_name(settings)
         self._pit_keep_alive_s = settings.queue.pit_keep_alive_s
-        self._own_client = client is None
-        self._es = client or make_client(settings)
+        self._client = OwnedClient(settings, client)
+        self._es = self._client.es
 
     def close(self) -> None:
-        if self._own_client:
-            self._es.close()
+        self._client.close()
 
     def search(self, flt: QueueFilter, cursor: str | None = None) -> Page:
         """One page of the queue in `flt.sort` order: at `cursor` (a Page.next_cursor for the same filter), else

@@ -13,7 +13,7 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 from modpipe.contracts import Verdict
 from modpipe.errors import TransientError
 from modpipe.settings import Action, Settings
-from review.queue.client import make_client, translated
+from review.queue.client import OwnedClient, translated
 from review.queue.decisions import released
 from review.queue.document import new_document
 from review.queue.mapping import alias_name
@@ -31,13 +31,12 @@ class ReportedItems:
     def __init__(self, settings: Settings, client: Elasticsearch | None = None) -> None:
         self._settings = settings
         self._alias = alias_name(settings)
-        self._own_client = client is None
-        self._es = client or make_client(settings)
+        self._client = OwnedClient(settings, client)
+        self._es = self._client.es
         self._ready = False
 
     def close(self) -> None:
-        if self._own_client:
-            self._es.close()
+        self._client.close()
 
     def known(self, message_id: str) -> bool:
         return self._get(message_id) is not None

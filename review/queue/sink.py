@@ -10,7 +10,7 @@ from elasticsearch import ApiError, Elasticsearch
 
 from modpipe.contracts import Decision, Verdict
 from modpipe.settings import Action, Settings
-from review.queue.client import is_transient_status, make_client, translated
+from review.queue.client import OwnedClient, is_transient_status, make_client, translated
 from review.queue.decisions import applied
 from review.queue.document import QUEUED, DueAfter, bulk_actions
 from review.queue.exceptions import SearchRejected, SearchUnavailable
@@ -65,8 +65,8 @@ class QueueSink:
         # Waiting for a refresh costs up to a second per batch on Elasticsearch; searches see new items within the
         # refresh interval anyway. Tests that search right after a flush ask for it.
         self._refresh: Literal["wait_for", False] = "wait_for" if refresh else False
-        self._own_client = client is None
-        self._es = client or make_client(settings)
+        self._client = OwnedClient(settings, client)
+        self._es = self._client.es
         self._pending: dict[str, Verdict] = {}
         self.rejected: list[tuple[str, str]] = []  # (message_id, reason) refused for good by the last flush
         self._carried = 0  # written by earlier attempts of a flush that Elasticsearch partly throttled
@@ -132,5 +132,4 @@ class QueueSink:
             )  # fmt: skip
 
     def close(self) -> None:
-        if self._own_client:
-            self._es.close()
+        self._client.close()
