@@ -156,26 +156,42 @@ def hold(
             who = by or getpass.getuser()
             placed = holds.place(store, settings, SystemClock(), selector, value, reason, who, service=service)  # type: ignore[arg-type]
     say(f"hold {placed.id} on {selector}={value}: {len(placed.objects)} objects held")
+    if placed.selects_nothing:
+        say(f"note: the hold selects no stored record now; it keeps matching records stored later (check {selector})")
 
 
 @retention_app.command("release")
 def release(
+    hold_id: Annotated[
+        str | None, typer.Option("--id", help="The hold to release (`retention holds` lists ids).")
+    ] = None,
     message_id: MessageOpt = None,
     author: AuthorOpt = None,
     group: GroupOpt = None,
     prefix: PrefixOpt = None,
     by: ByOpt = None,
 ) -> None:
-    """Release a legal hold (the hold record stays, with the release time)."""
+    """Release one legal hold, by --id or by its subject when only one is active there (the hold record stays,
+    with who released it and when; other holds on the same subject are untouched)."""
     from retention import holds
     from retention.store import Store
 
-    selector, value = _selector(message_id, author, group, prefix)
+    subject = (
+        None
+        if hold_id and not any((message_id, author, group, prefix))
+        else _selector(message_id, author, group, prefix)
+    )
     with _failures():
         settings = State.settings()
+        who = by or getpass.getuser()
         with Store(settings) as store:
-            done = holds.release(store, settings, SystemClock(), selector, value, by or getpass.getuser())  # type: ignore[arg-type]
-    say(f"hold {done.id} on {selector}={value} released")
+            if subject is None and hold_id:
+                done = holds.release(store, settings, SystemClock(), hold_id, who)
+            elif subject is not None and not hold_id:
+                done = holds.release_on(store, settings, SystemClock(), subject[0], subject[1], who)  # type: ignore[arg-type]
+            else:
+                fail("give --id or one of --message-id, --author, --group, --prefix, not both", 2)
+    say(f"hold {done.id} on {done.selector}={done.value} ({done.reason}) released")
 
 
 @retention_app.command("holds")
@@ -187,8 +203,10 @@ def list_holds() -> None:
     with _failures(), Store(State.settings()) as store:
         found = holds.all_holds(store)
     for h in found:
-        status = "active" if h.active else f"released {h.released_at}"
-        say(f"{h.id}  {h.selector}={h.value}  {status}  by {h.created_by} at {h.created_at}: {h.reason}")
+        status = "active" if h.active else f"released {h.released_at} by {h.released_by}"
+        hidden = "  (record hidden behind a delete marker)" if h.hidden else ""
+        say(f"{h.id}  {h.selector}={h.value}  {status}  placed by {h.placed_by} at {h.placed_at}: {h.reason}"
+            f"  [{len(h.objects)} objects]{hidden}")  # fmt: skip
     if not found:
         say("no holds")
 
