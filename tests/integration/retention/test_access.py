@@ -132,6 +132,10 @@ def test_the_pipeline_keys_cannot_lift_a_hold_or_shorten_a_lock(
     assert put.value.code == "AccessDenied"
     _denied(auditor.call, auditor.client.disable_object_legal_hold, bucket, key, version_id=version)
 
+    # compliance writes hold records, nothing else
+    with pytest.raises(StorageError) as elsewhere:
+        compliance.put(f"records/c-{unique}.json", b"{}", None, FixedClock(NOW), "application/json")
+    assert elsewhere.value.code == "AccessDenied"
     # compliance lifts it
     legal.release(compliance, records_settings, FixedClock(NOW), hold.id, "counsel")
     assert not auditor.call(auditor.client.is_object_legal_hold_enabled, bucket, key, version_id=version)
