@@ -1,15 +1,17 @@
-"""Legal holds: keep records past their retention date, by message id, author, group or key prefix.
+"""Legal holds the way counsel uses them: many per subject, each with its own id, reason and who/when.
 
-Each hold is an object holds/<id>.json (id derived from the selector, so holding twice is idempotent); releasing
-writes a new version with `released_at`, so the bucket keeps the history of every hold. Placing a hold also sets
-the S3 legal hold on every version of each matching object, so no tool can delete them; the sweeper additionally
-checks active holds against objects stored after the hold was placed.
+Each hold is an object holds/<id>.json with a fresh id, so a second hold on the same author is a second hold, with
+its own reason and who placed it; releasing one writes a new version with `released_at`/`released_by` and leaves
+every other hold alone. Holds are read from the version history, so a hold record hidden behind a delete marker is
+still found and still holds. Placing a hold sets the S3 legal hold on every version of each matching object, so no
+tool can delete them; the sweeper also checks active holds against objects stored after the hold was placed. A
+version keeps its S3 legal hold as long as any active hold lists its object.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import uuid
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -32,19 +34,25 @@ class Hold:
     selector: Selector
     value: str
     reason: str
-    created_at: str
-    created_by: str
+    placed_at: str
+    placed_by: str
     released_at: str | None = None
     released_by: str | None = None
     objects: list[str] = field(default_factory=list)  # keys whose versions got the S3 legal hold
+    hidden: bool = False  # its record's current version is a delete marker (found in the history)
 
     @property
     def active(self) -> bool:
         return self.released_at is None
 
+    @property
+    def selects_nothing(self) -> bool:
+        return not self.objects
 
-def hold_id(selector: Selector, value: str) -> str:
-    return hashlib.sha256(f"{selector}\x00{value}".encode()).hexdigest()[:20]
+
+def new_hold_id() -> str:
+    # random, not derived from the selector: two holds on one subject are two holds
+    return uuid.uuid4().hex[:20]
 
 
 def hold_key(hid: str) -> str:
@@ -84,27 +92,51 @@ def matching_objects(store: Store, selector: Selector, value: str, prefix: str =
     return [key for key, records in contents.items() if any(record_matches(selector, value, r, ids) for r in records)]
 
 
-def load(store: Store, hid: str) -> Hold | None:
-    found = store.get_if_exists(hold_key(hid))
-    if found is None:
-        return None
-    doc = json.loads(found[0])
+def _parse(data: bytes, hidden: bool) -> Hold:
+    doc = json.loads(data)
+    # records written before holds had their own ids called the placing fields created_at/created_by
+    doc.setdefault("placed_at", doc.pop("created_at", ""))
+    doc.setdefault("placed_by", doc.pop("created_by", ""))
+    doc.pop("created_at", None)
+    doc.pop("created_by", None)
+    doc["hidden"] = hidden
     return Hold(**doc)
 
 
+def _from_history(store: Store, key: str, found: list[Any]) -> Hold | None:
+    """The newest data version of a hold record, delete markers skipped. A release is final: once any version
+    says released, the hold stays released (and an unreleased later version cannot revive it)."""
+    data_versions = [v for v in found if not v.is_delete_marker]
+    if not data_versions:
+        return None
+    hidden = not any(v.is_latest for v in data_versions)
+    holds = [_parse(store.get(key, v.version_id)[0], hidden) for v in data_versions]
+    released = [h for h in holds if not h.active]
+    newest = holds[0]  # S3 lists a key's versions newest first
+    if newest.active and released:
+        return replace(newest, released_at=released[0].released_at, released_by=released[0].released_by)
+    return newest
+
+
+def load(store: Store, hid: str) -> Hold | None:
+    key = hold_key(hid)
+    return _from_history(store, key, [v for v in versions(store, key) if v.key == key])
+
+
 def all_holds(store: Store) -> list[Hold]:
-    found = []
-    for key in latest_keys(store, HOLDS):
-        hold = load(store, key.removeprefix(HOLDS).removesuffix(".json"))
-        if hold is not None:
-            found.append(hold)
-    return found
+    by_key: dict[str, list[Any]] = {}
+    for v in versions(store, HOLDS):
+        by_key.setdefault(v.key, []).append(v)
+    found = [h for key, vs in sorted(by_key.items()) if (h := _from_history(store, key, vs)) is not None]
+    return sorted(found, key=lambda h: (h.placed_at, h.id))
 
 
 def _save(store: Store, settings: Settings, clock: Clock, hold: Hold) -> None:
     # the hold record itself is locked as long as the longest retention period, counted from now
     until = longest([s.retention for s in settings.services.values()], clock.now())
-    store.put(hold_key(hold.id), canonical(asdict(hold)), until, clock, "application/json")
+    doc = asdict(hold)
+    doc.pop("hidden")
+    store.put(hold_key(hold.id), canonical(doc), until, clock, "application/json")
 
 
 def _set_legal_hold(store: Store, key: str, on: bool) -> None:
@@ -128,30 +160,48 @@ def place(
     *,
     service: str | None = None,
 ) -> Hold:
-    """Hold every object that matches now (reading the records objects, of one service type if given) and
-    record the hold, so the sweeper also keeps whatever matches later."""
+    """Place a new hold: every object that matches now (reading the records objects, of one service type if
+    given) gets the S3 legal hold, and the hold is recorded, so the sweeper also keeps whatever matches later.
+    Other holds on the same subject stay as they are. A hold that selects nothing yet is still recorded (it keeps
+    what is stored later); `selects_nothing` tells the caller to say so."""
     if selector not in SELECTORS or not value:
         raise HoldError(f"a hold needs one of {SELECTORS} with a non-empty value")
-    hid = hold_id(selector, value)
-    existing = load(store, hid)
+    if not reason.strip():
+        raise HoldError("a hold needs a reason (--reason: the case number or request)")
     keys = matching_objects(store, selector, value, RECORDS + (f"service={service}/" if service else ""))
     for key in keys:
         _set_legal_hold(store, key, on=True)
-    objects = sorted(set(keys) | set(existing.objects if existing and existing.active else []))
-    hold = Hold(hid, selector, value, reason, iso(clock.now()), by, objects=objects)
+    hold = Hold(new_hold_id(), selector, value, reason, iso(clock.now()), by, objects=sorted(keys))
     _save(store, settings, clock, hold)
     return hold
 
 
-def release(store: Store, settings: Settings, clock: Clock, selector: Selector, value: str, by: str) -> Hold:
-    hid = hold_id(selector, value)
+def find_active(store: Store, selector: Selector, value: str) -> list[Hold]:
+    return [h for h in all_holds(store) if h.active and h.selector == selector and h.value == value]
+
+
+def release(store: Store, settings: Settings, clock: Clock, hid: str, by: str) -> Hold:
+    """Release one hold by its id. Objects another active hold lists keep their S3 legal hold."""
     hold = load(store, hid)
-    if hold is None or not hold.active:
-        raise HoldError(f"no active hold on {selector}={value!r}")
-    released = replace(hold, released_at=iso(clock.now()), released_by=by)
+    if hold is None:
+        raise HoldError(f"no hold with id {hid!r}; `modpipe retention holds` lists them")
+    if not hold.active:
+        raise HoldError(f"hold {hid} was already released at {hold.released_at} by {hold.released_by}")
+    released = replace(hold, released_at=iso(clock.now()), released_by=by, hidden=False)
     _save(store, settings, clock, released)
     still_held = {key for other in all_holds(store) if other.active and other.id != hid for key in other.objects}
     for key in hold.objects:
         if key not in still_held:
             _set_legal_hold(store, key, on=False)
     return released
+
+
+def release_on(store: Store, settings: Settings, clock: Clock, selector: Selector, value: str, by: str) -> Hold:
+    """Release the one active hold on a subject; with several, counsel must say which (by id)."""
+    active = find_active(store, selector, value)
+    if not active:
+        raise HoldError(f"no active hold on {selector}={value!r}")
+    if len(active) > 1:
+        ids = ", ".join(f"{h.id} ({h.reason})" for h in active)
+        raise HoldError(f"{len(active)} active holds on {selector}={value!r}: {ids}; release one with --id")
+    return release(store, settings, clock, active[0].id, by)

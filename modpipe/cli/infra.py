@@ -77,6 +77,7 @@ def stack_up() -> None:
         info = LocalStack.from_settings(settings).up(say)
     say(f"kafka          {info.kafka_bootstrap}")
     say(f"s3             http://{info.s3_endpoint}  (credentials in {info.home / 'credentials.json'})")
+    say(f"               keys of the {', '.join(info.identities)} identities in {info.home / 'identities.json'}")
     say(f"elasticsearch  {info.elasticsearch_url}")
 
 

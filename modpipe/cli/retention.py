@@ -160,28 +160,45 @@ def hold(
             placed = holds.place(store, settings, SystemClock(), selector, value, reason, who, service=service)  # type: ignore[arg-type]
             counts["objects_held"] = len(placed.objects)
     say(f"hold {placed.id} on {selector}={value}: {len(placed.objects)} objects held")
+    if placed.selects_nothing:
+        say(f"note: the hold selects no stored record now; it keeps matching records stored later (check {selector})")
 
 
 @retention_app.command("release")
 def release(
+    hold_id: Annotated[
+        str | None, typer.Option("--id", help="The hold to release (`retention holds` lists ids).")
+    ] = None,
     message_id: MessageOpt = None,
     author: AuthorOpt = None,
     group: GroupOpt = None,
     prefix: PrefixOpt = None,
     by: ByOpt = None,
 ) -> None:
-    """Release a legal hold (the hold record stays, with the release time)."""
+    """Release one legal hold, by --id or by its subject when only one is active there (the hold record stays,
+    with who released it and when; other holds on the same subject are untouched)."""
     from retention import holds
     from retention.store import Store
 
-    selector, value = _selector(message_id, author, group, prefix)
+    subject = (
+        None
+        if hold_id and not any((message_id, author, group, prefix))
+        else _selector(message_id, author, group, prefix)
+    )
+    if (subject is None) == (not hold_id):
+        fail("give --id or one of --message-id, --author, --group, --prefix, not both", 2)
     with failures():
         settings = State.settings()
         who = actor_of(by, settings)
-        with Store(settings) as store, logged(settings, store, who, "release", {selector: value}) as counts:
-            done = holds.release(store, settings, SystemClock(), selector, value, who)  # type: ignore[arg-type]
+        query = {"id": hold_id} if subject is None else {subject[0]: subject[1]}
+        with Store(settings) as store, logged(settings, store, who, "release", query) as counts:
+            if subject is None:
+                assert hold_id is not None  # the check above: --id when no subject
+                done = holds.release(store, settings, SystemClock(), hold_id, who)
+            else:
+                done = holds.release_on(store, settings, SystemClock(), subject[0], subject[1], who)  # type: ignore[arg-type]
             counts["hold_id"] = done.id
-    say(f"hold {done.id} on {selector}={value} released")
+    say(f"hold {done.id} on {done.selector}={done.value} ({done.reason}) released")
 
 
 @retention_app.command("holds")
@@ -193,8 +210,10 @@ def list_holds() -> None:
     with failures(), Store(State.settings()) as store:
         found = holds.all_holds(store)
     for h in found:
-        status = "active" if h.active else f"released {h.released_at}"
-        say(f"{h.id}  {h.selector}={h.value}  {status}  by {h.created_by} at {h.created_at}: {h.reason}")
+        status = "active" if h.active else f"released {h.released_at} by {h.released_by}"
+        hidden = "  (record hidden behind a delete marker)" if h.hidden else ""
+        say(f"{h.id}  {h.selector}={h.value}  {status}  placed by {h.placed_by} at {h.placed_at}: {h.reason}"
+            f"  [{len(h.objects)} objects]{hidden}")  # fmt: skip
     if not found:
         say("no holds")
 

@@ -1,7 +1,9 @@
 """`modpipe stack up | status | down`: the three real servers of design.md section 6 under one folder.
 
 Layout of the folder (default .modpipe/):
-    credentials.json   S3 credentials generated on the first `up` (mode 0600)
+    credentials.json   S3 admin credentials generated on the first `up` (mode 0600)
+    identities.json    the pipeline, compliance and auditor S3 keys (mode 0600); s3-identities.json: weed's copy
+    security.toml      weed's JWT keys for its filer and volume ports (mode 0600)
     stack.json         the ports in use, so status/down and the pipeline find the servers
     run/<server>.pid   one PID file per server
     logs/<server>.log  each server's output
@@ -22,8 +24,9 @@ import urllib3
 from minio import Minio
 
 from modpipe.settings import Settings
-from modpipe.stack import binaries, health, process
+from modpipe.stack import binaries, health, process, s3access
 from modpipe.stack.errors import StackError
+from modpipe.stack.s3access import Credentials
 
 SERVERS = ("s3", "elasticsearch", "kafka")
 BROKER_BUCKET = "modpipe-broker"
@@ -31,12 +34,6 @@ _WEED_INTERNAL = (
     "master.port", "master.port.grpc", "filer.port", "filer.port.grpc", "volume.port", "volume.port.grpc",
     "s3.port.grpc", "metricsPort", "admin.port", "admin.port.grpc", "s3.port.lance", "s3.port.iceberg",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Credentials:
-    access_key: str
-    secret_key: str
 
 
 @dataclass
@@ -63,7 +60,8 @@ class StackInfo:
     kafka_bootstrap: str
     s3_endpoint: str
     elasticsearch_url: str
-    credentials: Credentials
+    credentials: Credentials  # the admin identity: creates buckets; the broker uses it
+    identities: dict[str, Credentials] = field(default_factory=dict)  # pipeline, compliance, auditor
 
 
 class LocalStack:
@@ -99,8 +97,10 @@ class LocalStack:
     # -- public commands ------------------------------------------------------------------------------------
 
     def up(self, say: Callable[[str], None] = lambda _msg: None) -> StackInfo:
-        self.home.mkdir(parents=True, exist_ok=True)
+        s3access.owner_only(self.home)
         creds = self.credentials()
+        s3access.write_s3_config(self.home, creds, s3access.identities(self.home))
+        s3access.ensure_security(self.home)
         started = time.monotonic()
         self._ensure_weed_ports()
         self._save_ports()
@@ -147,6 +147,7 @@ class LocalStack:
             s3_endpoint=f"127.0.0.1:{self.ports.s3}",
             elasticsearch_url=f"http://127.0.0.1:{self.ports.elasticsearch}",
             credentials=self.credentials(),
+            identities=s3access.identities(self.home),
         )
 
     def credentials(self) -> Credentials:
@@ -199,7 +200,7 @@ class LocalStack:
             return [
                 binary, "mini", f"-dir={self.home / 's3'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
                 f"-s3.port={self.ports.s3}", "-master.telemetry=false", "-webdav=false", "-admin.ui=false",
-                *internal,
+                f"-s3.config={self.home / s3access.S3_CONFIG_FILE}", *internal,
             ]  # fmt: skip
         if name == "elasticsearch":
             return [
@@ -230,7 +231,7 @@ class LocalStack:
             say(f"{name} already running (pid {pid}) at {self._address(name)}")
             return
         self._check_port(name)
-        (self.home / name.replace("elasticsearch", "es")).mkdir(parents=True, exist_ok=True)
+        s3access.owner_only(self.home / name.replace("elasticsearch", "es"))
         new_pid = process.spawn(self._argv(name), self._env(creds), self._log(name), self._pidfile(name), self.home)
         say(f"started {name} (pid {new_pid}) at {self._address(name)}")
 

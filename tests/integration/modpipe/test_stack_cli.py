@@ -152,6 +152,13 @@ def test_credentials_are_owner_only(local: Stack) -> None:
     data = json.loads(creds.read_text(encoding="utf-8"))
     assert data["access_key"]
     assert len(data["secret_key"]) >= 30
+    # the role keys and weed's JWT keys are as private, and nobody else may enter the folder of message text and IPs
+    for name in ("identities.json", "s3-identities.json", "security.toml"):
+        assert stat.S_IMODE((local.home / name).stat().st_mode) == 0o600, name
+    assert stat.S_IMODE(local.home.stat().st_mode) == 0o700
+    assert set(json.loads((local.home / "identities.json").read_text(encoding="utf-8"))) == {
+        "pipeline", "compliance", "auditor",
+    }  # fmt: skip
 
 
 def test_topics_ensure_creates_configured_partitions_idempotently(local: Stack) -> None:

@@ -90,8 +90,8 @@ def test_sweep_deletes_exactly_what_expired(records_settings: Settings, store: S
     assert group not in _keys(store, "records/")
 
     with pytest.raises(HoldError):
-        legal.release(store, records_settings, FixedClock(NOW), "author", "nobody", "tester")
-    released = legal.release(store, records_settings, FixedClock(NOW), "author", "a-held", "tester")
+        legal.release_on(store, records_settings, FixedClock(NOW), "author", "nobody", "tester")
+    released = legal.release(store, records_settings, FixedClock(NOW), hold.id, "tester")
     assert released.released_at is not None
     assert not raw_s3.is_object_legal_hold_enabled(bucket, held, version_id=stored[held].entry.version_id)
     final = sweep(records_settings, FixedClock(BBS_DUE), store=store)
