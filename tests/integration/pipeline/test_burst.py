@@ -15,8 +15,8 @@ from pipeline.simulate import SimulationReport, simulate
 from tests.integration.pipeline.conftest import PipelineEnv, Worker
 from tests.integration.pipeline.test_workers import assert_each_message_once
 
-BASE_RATE = 60.0  # msg/s: far below one worker's rate on this 2-core machine (~500 msg/s)
-BURST_FACTOR = 10  # 600 msg/s: above it, so a backlog must form
+BASE_RATE = 250.0  # msg/s: well below one worker's rate on this 2-core machine (about 1,500-5,000 msg/s)
+BURST_FACTOR = 10  # 2,500 msg/s for 60 s (150,000 messages): at or above it, so a backlog forms
 BURST_S = 60.0
 CALM_S = 10.0
 
