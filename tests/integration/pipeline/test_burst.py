@@ -40,7 +40,8 @@ class Timeline:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+# The session's stack and default model are set up inside the first test's time: 15 min measured on a loaded machine.
+@pytest.mark.timeout(1800)
 def test_a_ten_fold_burst_is_absorbed_and_the_lag_drains(pipeline_env: PipelineEnv) -> None:
     env = pipeline_env
     # The shipped batch size, not the small one of the other pipeline tests: this is about the worker's real rate.
@@ -84,7 +85,10 @@ def test_a_ten_fold_burst_is_absorbed_and_the_lag_drains(pipeline_env: PipelineE
     env.watcher.wait(published, timeout_s=120)
 
     peaks = {name: timeline.peak(name) for name in ("calm-before", "burst", "calm-after", "drain")}
-    print(f"published {published}; peak lag per phase {peaks}; lag back to 0 at {drained_at:.0f}s")
+    # On a loaded machine the publisher falls short of the burst rate and the burst lasts longer: say so.
+    achieved = {name: round(r.sent / r.seconds) for r, name in reports if r.seconds > 0}
+    print(f"published {published}; rates reached per phase {achieved} msg/s")
+    print(f"peak lag per phase {peaks}; lag back to 0 at {drained_at:.0f}s")
     print("lag every 5 s:", [(round(t), p, lag) for t, p, lag in timeline.samples[::5]])
     # A backlog formed during the burst, far above anything the calm rate leaves queued between two batches...
     assert peaks["burst"] > 10 * max(peaks["calm-before"], 50), peaks
