@@ -1,0 +1,211 @@
+"""The long run of issue 13: one moderation worker streaming N messages (1,000,000 on a quiet machine) through the
+local broker. Prints figures; asserts nothing.
+
+In one run, on a fresh local stack:
+  1. the ceiling: a bare kafka-python consumer reading a fresh backlog of --ceiling-count messages;
+  2. a `modpipe worker --agents moderation` started on empty topics, then a publisher process streaming N messages
+     to them (--rate msg/s, 0 = as fast as it can), in chunks so its own memory stays flat;
+  3. every --interval seconds: messages done (outputs acknowledged, the worker's counter), the rate over the
+     interval and since the start as ratios to the bare consumer, the worker's memory (RSS of the worker and its
+     classifier processes) and its consumer lag (modpipe_consumer_lag summed over the input partitions);
+  4. once all N are done: the final lag, then the bare consumer again, reading --ceiling-count messages from the
+     tail of the now long partitions (fetch cost after N messages of history against the fresh broker's).
+
+    .venv/bin/python bench/long_run.py [--count 1000000] [--rate 0] [--interval 10] [--broker-storage s3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pipeline_bench import consume, launch, settings_for, wait_assigned
+
+from modpipe.settings import Settings, load_settings
+from modpipe.stack.health import free_port
+from modpipe.stack.manager import LocalStack
+from pipeline.simulate import simulate
+from tests.support import stack_overrides
+
+CHUNK = 50_000
+
+
+def publish(settings: Settings, count: int, rate: float) -> None:
+    """`count` messages at `rate` overall, as chunks of distinct message ids (simulate keeps a note per message)."""
+    started = time.monotonic()
+    sent = 0
+    for i in range((count + CHUNK - 1) // CHUNK):
+        n = min(CHUNK, count - sent)
+        if rate > 0:
+            time.sleep(max(0.0, started + sent / rate - time.monotonic()))
+        simulate(settings, rate=rate, count=n, seed=100 + i, run=f"long{i}")
+        sent += n
+
+
+def metric(port: int, prefix: str) -> tuple[float, int]:
+    """The sum of the metric lines that start with `prefix`, and how many there were."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        lines = [ln for ln in resp.read().decode().splitlines() if ln.startswith(prefix)]
+    return sum(float(ln.rsplit(" ", 1)[-1]) for ln in lines), len(lines)
+
+
+def positions(port: int) -> dict[tuple[str, int], int]:
+    """The moderation agent's next offset per input partition (modpipe_consumer_position)."""
+    found = {}
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        for line in resp.read().decode().splitlines():
+            if line.startswith('modpipe_consumer_position{agent="moderation"'):
+                labels = dict(part.split("=", 1) for part in line[line.index("{") + 1 : line.index("}")].split(","))
+                key = (labels["topic"].strip('"'), int(labels["partition"].strip('"')))
+                found[key] = int(float(line.rsplit(" ", 1)[-1]))
+    return found
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (the worker's classifier processes), in MB."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[-1].split()[1])
+            except (OSError, ValueError):
+                continue
+    family, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, ppid in parents.items():
+            if ppid == parent and child not in family:
+                family.add(child)
+                frontier.append(child)
+    total_kb = 0
+    for member in family:
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return total_kb / 1024
+
+
+def tail_read(settings: Settings, ends: dict[tuple[str, int], int], count: int) -> float:
+    """A bare consumer reading the last `count` messages of the partitions in `ends`: msg/s, as `consume` times."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka.servers, enable_auto_commit=False, fetch_max_wait_ms=500,
+        max_poll_records=5000,
+    )  # fmt: skip
+    per_partition = max(1, count // max(1, len(ends)))
+    want = sum(min(per_partition, end) for end in ends.values())
+    try:
+        consumer.assign([TopicPartition(t, p) for t, p in ends])
+        for (topic, partition), end in ends.items():
+            consumer.seek(TopicPartition(topic, partition), max(0, end - per_partition))
+        got, started = 0, None
+        deadline = time.monotonic() + 300
+        while got < want and time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=100)
+            if batch and started is None:
+                started = time.monotonic()
+            got += sum(len(records) for records in batch.values())
+        return got / (time.monotonic() - (started or time.monotonic()) or 1e-9)
+    finally:
+        consumer.close()
+
+
+def long_run(base: dict[str, Any], args: argparse.Namespace, ceiling: float, logs: Path) -> None:
+    settings, overrides = settings_for(base, "long")
+    proc, port = launch(overrides, "long", logs)
+    try:
+        wait_assigned([port], sum(t.partitions for t in settings.kafka.topics.inputs()), logs)
+        idle_mb = tree_rss_mb(proc.pid)
+        publisher = multiprocessing.get_context("spawn").Process(
+            target=publish, args=(settings, args.count, args.rate), name="long-publisher"
+        )
+        started = time.monotonic()
+        publisher.start()
+        print(f"worker ready, idle RSS {idle_mb:.0f} MB; streaming {args.count:,} messages (rate {args.rate or 'max'})")
+        print("|   t s |      done | msg/s (interval) | /bare | msg/s (overall) | /bare | RSS MB |   lag |")
+        print("|---|---|---|---|---|---|---|---|")
+        last_t, last_done, rss = started, 0, [idle_mb]
+        deadline = started + args.max_seconds
+        finished = 0
+        while finished < args.count and time.monotonic() < deadline:
+            time.sleep(args.interval)
+            now = time.monotonic()
+            finished = int(metric(port, 'modpipe_messages_done_total{agent="moderation"}')[0])
+            lag = int(metric(port, 'modpipe_consumer_lag{agent="moderation"')[0])
+            rss.append(tree_rss_mb(proc.pid))
+            interval = (finished - last_done) / (now - last_t)
+            overall = finished / (now - started)
+            row = f"| {now - started:5.0f} | {finished:9,} | {interval:16,.0f} | {interval / ceiling:5.2f} "
+            row += f"| {overall:15,.0f} | {overall / ceiling:5.2f} | {rss[-1]:6.0f} | {lag:5} |"
+            print(row, flush=True)
+            last_t, last_done = now, finished
+        elapsed = time.monotonic() - started
+        publisher.join(60)
+        time.sleep(2 * settings.kafka.fetch_max_wait_ms / 1000 + 1)  # the last fetch and the next metrics read
+        final_lag, partitions = metric(port, 'modpipe_consumer_lag{agent="moderation"')
+        overall = finished / elapsed
+        print(f"done {finished:,} of {args.count:,} in {elapsed:.0f}s = {overall:,.0f} msg/s = "
+              f"{overall / ceiling:.2f} x the bare consumer; final lag {final_lag:.0f} over {partitions} "
+              "partitions")  # fmt: skip
+        print(f"worker RSS: idle {idle_mb:.0f} MB, first sample {rss[1]:.0f} MB, peak {max(rss):.0f} MB, "
+              f"last {rss[-1]:.0f} MB (last / first = {rss[-1] / rss[1]:.2f})")  # fmt: skip
+        ends = positions(port)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    tail = tail_read(settings, ends, args.ceiling_count)
+    print(f"bare consumer on the tail of the long partitions: {tail:,.0f} msg/s = {tail / ceiling:.2f} x the "
+          f"fresh broker's")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--rate", type=float, default=0, help="publish rate, msg/s (0: as fast as possible)")
+    parser.add_argument("--interval", type=float, default=10, help="seconds between samples")
+    parser.add_argument("--ceiling-count", type=int, default=20_000, help="messages the bare consumer reads")
+    parser.add_argument("--max-seconds", type=float, default=6 * 3600, help="give up after this long")
+    parser.add_argument("--broker-storage", choices=("s3", "memory"), default="s3")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="more setting overrides")
+    args = parser.parse_args()
+    for name in ("count", "interval", "ceiling_count"):
+        if getattr(args, name) <= 0:
+            raise SystemExit(f"--{name.replace('_', '-')}: expected a positive number, got {getattr(args, name)}")
+    with tempfile.TemporaryDirectory(prefix="modpipe-long-") as tmp:
+        home = Path(tmp)
+        stack = LocalStack(home / "stack", free_port(), free_port(), free_port(), broker_storage=args.broker_storage)
+        print(f"broker storage: {args.broker_storage}, {args.count:,} messages")
+        info = stack.up()
+        try:
+            base = stack_overrides(info)
+            base["stack.home"] = str(home / "stack")
+            base.update(item.split("=", 1) for item in args.set)
+            from classifiers.loading import load_tagger
+
+            load_tagger(load_settings(environ={}, overrides=base))  # trained once here, not inside the timing
+            settings, _ = settings_for(base, "ceiling")
+            simulate(settings, rate=0, count=args.ceiling_count, seed=7, run="ceiling")
+            inputs = [t.name for t in settings.kafka.topics.inputs()]
+            seconds, got = consume(settings, inputs, args.ceiling_count, group="bench-bare")
+            ceiling = len(got) / seconds
+            print(f"bare kafka-python consumer, fresh broker: {len(got)} msgs in {seconds:.2f}s = {ceiling:,.0f} msg/s")
+            long_run(base, args, ceiling, home)
+        finally:
+            stack.down()
+
+
+if __name__ == "__main__":
+    main()
