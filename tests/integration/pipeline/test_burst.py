@@ -4,6 +4,7 @@ lost, none doubled (no crash, no rebalance: not even an identical re-delivery)."
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -12,12 +13,14 @@ from dataclasses import dataclass, field
 import pytest
 
 from pipeline.simulate import SimulationReport, simulate
-from tests.integration.pipeline.conftest import PipelineEnv, Worker
+from tests.fixtures.workers import PipelineEnv, Worker
 from tests.integration.pipeline.test_workers import assert_each_message_once
 
 BASE_RATE = 250.0  # msg/s: well below one worker's rate on this 2-core machine (about 1,500-5,000 msg/s)
-BURST_FACTOR = 10  # 2,500 msg/s for 60 s (150,000 messages): at or above it, so a backlog forms
-BURST_S = 60.0
+BURST_FACTOR = 10  # 2,500 msg/s: at or above one worker's rate, so a backlog forms
+# The issue's burst lasts 60 s (150,000 messages; 461-884 s of test time measured). In the suite it lasts 15 s
+# (37,500), which still builds a backlog of tens of thousands: MODPIPE_TEST_BURST_S=60 runs the full one.
+BURST_S_DEFAULT = 15.0
 CALM_S = 10.0
 
 
@@ -44,6 +47,7 @@ class Timeline:
 @pytest.mark.timeout(1800)
 def test_a_ten_fold_burst_is_absorbed_and_the_lag_drains(pipeline_env: PipelineEnv) -> None:
     env = pipeline_env
+    burst_s = float(os.environ.get("MODPIPE_TEST_BURST_S", BURST_S_DEFAULT))
     # The shipped batch size, not the small one of the other pipeline tests: this is about the worker's real rate.
     env.overrides.pop("worker.batch_size")
     worker = env.start_worker("moderation,decisions", "burst")
@@ -55,7 +59,7 @@ def test_a_ten_fold_burst_is_absorbed_and_the_lag_drains(pipeline_env: PipelineE
     def publish() -> None:
         for name, rate, seconds, seed in (
             ("calm-before", BASE_RATE, CALM_S, 61),
-            ("burst", BASE_RATE * BURST_FACTOR, BURST_S, 62),
+            ("burst", BASE_RATE * BURST_FACTOR, burst_s, 62),
             ("calm-after", BASE_RATE, CALM_S, 63),
         ):
             phase[0] = name
