@@ -30,7 +30,7 @@ from kafka import KafkaConsumer, TopicPartition
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pipeline_bench import consume, launch, settings_for, wait_assigned
+from bench_workers import consume, launch, settings_for, wait_assigned
 
 from modpipe.settings import Settings, load_settings
 from modpipe.stack.health import free_port

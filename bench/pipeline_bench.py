@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -34,105 +33,13 @@ from kafka import KafkaConsumer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from modpipe.settings import Settings, load_settings
-from modpipe.stack.environment import modpipe_environ, stack_overrides, topic_overrides, worker_command
+from bench_workers import consume, done, launch, outputs, settings_for, start_worker, wait_assigned
+
+from modpipe.settings import load_settings
+from modpipe.stack.environment import modpipe_environ, stack_overrides
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import LocalStack
-from modpipe.topics import ensure_topics
 from pipeline.simulate import simulate
-
-
-def settings_for(base: dict[str, Any], tag: str) -> tuple[Settings, dict[str, Any]]:
-    overrides = {**base, **topic_overrides(f"bench-{tag}-{{topic}}")}
-    settings = load_settings(environ={}, overrides=overrides)
-    ensure_topics(settings)
-    return settings, overrides
-
-
-def launch(overrides: dict[str, Any], name: str, logs: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Start a `modpipe worker` running the moderation agent; returns at once."""
-    env = modpipe_environ(overrides)
-    port = free_port()
-    with (logs / f"{name}.log").open("ab") as out:
-        proc = subprocess.Popen(worker_command("moderation", port, name), env=env, stdout=out, stderr=subprocess.STDOUT)
-    return proc, port
-
-
-def assigned(port: int) -> set[str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
-            return set(json.loads(resp.read())["assigned"])
-    except OSError:
-        return set()
-
-
-def wait_assigned(ports: list[int], partitions: int, logs: Path) -> None:
-    """Until every worker holds partitions and together they hold all of them (the group has settled)."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        held = [assigned(port) for port in ports]
-        if all(held) and len(set().union(*held)) == partitions:
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"workers did not settle on {partitions} partitions; see the logs in {logs}")
-
-
-def start_worker(overrides: dict[str, Any], name: str, logs: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """A `modpipe worker` running the moderation agent; returns once it has partitions."""
-    proc, port = launch(overrides, name, logs)
-    deadline = time.monotonic() + 120
-    while not assigned(port):
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise SystemExit(f"worker {name} did not start; see {logs / name}.log")
-        time.sleep(0.2)
-    return proc, port
-
-
-def consume(
-    settings: Settings, topic_names: list[str], n: int, group: str | None = None, fetch_max_wait_ms: int = 500
-) -> tuple[float, list[Any]]:
-    """Read n records; returns seconds from the first poll and the records (assign-all when no group).
-    Short fetch waits make the S3-backed local broker answer empty fetches all the time, slowing everyone: the
-    ceiling uses the client's default (500 ms)."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka.servers, group_id=group, enable_auto_commit=False,
-        auto_offset_reset="earliest", fetch_max_wait_ms=fetch_max_wait_ms, session_timeout_ms=6000,
-        heartbeat_interval_ms=1000, max_poll_records=5000,
-    )  # fmt: skip
-    if group is None:
-        consumer.assign([TopicPartition(t, p) for t in topic_names for p in consumer.partitions_for_topic(t) or ()])
-        consumer.seek_to_beginning()
-    else:
-        consumer.subscribe(topic_names)
-    got: list[Any] = []
-    started = None
-    try:
-        deadline = time.monotonic() + 600
-        while len(got) < n and time.monotonic() < deadline:
-            batch = consumer.poll(timeout_ms=100)
-            if batch and started is None:
-                started = time.monotonic()
-            for records in batch.values():
-                got.extend(records)
-        return time.monotonic() - (started or time.monotonic()), got
-    finally:
-        consumer.close()
-
-
-def outputs(settings: Settings) -> list[str]:
-    return [settings.kafka.topics.verdicts.name, settings.kafka.topics.dead_letters.name]
-
-
-def done(ports: list[int]) -> int:
-    """Messages whose outputs the workers' broker acknowledged (modpipe_messages_done_total), summed."""
-    total = 0
-    for port in ports:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-            for line in resp.read().decode().splitlines():
-                if line.startswith('modpipe_messages_done_total{agent="moderation"}'):
-                    total += int(float(line.split()[-1]))
-    return total
 
 
 def run_script(script: str, overrides: dict[str, Any], args: list[str], name: str, logs: Path) -> float:
