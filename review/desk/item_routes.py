@@ -36,7 +36,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
                 "next_cursor": page.next_cursor, "items": [api_item(i, show_ip) for i in page.items],
             }
         )  # fmt: skip
-    return html(render.queue_page(review.settings, page, flt, query, session.user, session.csrf))
+    return html(render.queue_page(review.settings, page, flt, query, session.user, session.csrf, review.clock.now()))
 
 
 async def selection(request: web.Request) -> web.StreamResponse:
@@ -93,7 +93,7 @@ async def item_view(
         return web.json_response(body, status=status)
     page = render.item_page(
         review.settings, item, parent, author_items, session.user, session.csrf, notice=notice, error=error,
-        can_decide=request[ROLE] in DECIDERS, show_ip=show_ip,
+        can_decide=request[ROLE] in DECIDERS, show_ip=show_ip, now=review.clock.now(),
     )  # fmt: skip
     return html(page, status)
 

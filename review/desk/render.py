@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -97,12 +98,22 @@ def _excerpt(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def queue_page(settings: Settings, page: Page, flt: QueueFilter, query: Mapping[str, str], user: str, csrf: str) -> str:
+def queue_page(
+    settings: Settings,
+    page: Page,
+    flt: QueueFilter,
+    query: Mapping[str, str],
+    user: str,
+    csrf: str,
+    now: datetime | None = None,
+) -> str:
     rows = []
     for item in page.items:
         src = item.source
         m = item.moderation
         decided = f" by {e(m.get('decided_by'))}" if m.get("decided_by") else ""
+        if overdue(m, now):
+            decided += ' <b class="overdue">overdue</b>'
         rows.append(
             f'<tr data-id="{e(item.id)}"><td><time>{e(src.get("@timestamp"))}</time></td>'
             f"<td>{e(src.get('service', {}).get('type'))}</td>"
@@ -205,11 +216,25 @@ def _parent(parent_id: str | None, parent: Item | None) -> str:
     )
 
 
-def _reports(m: Mapping[str, Any]) -> str:
-    """User reports of the item (L7): how many, why, when due, and what the screening found."""
+def overdue(m: Mapping[str, Any], now: datetime | None) -> bool:
+    """An item with open user reports whose earliest due time has passed (L7: reports are handled in time)."""
+    r = m.get("reports") or {}
+    if now is None or not r.get("open") or not r.get("due_at"):
+        return False
+    try:
+        due = datetime.fromisoformat(str(r["due_at"]).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return due.tzinfo is not None and due <= now
+
+
+def _reports(m: Mapping[str, Any], now: datetime | None = None) -> str:
+    """User reports of the item (L7): how many, why, when due (and whether that has passed), and what the
+    screening found."""
     r = m.get("reports")
     if not r:
         return ""
+    late = ' <b class="overdue" id="overdue">overdue</b>' if overdue(m, now) else ""
     reasons = ", ".join(str(x) for x in r.get("reason_counts") or ())
     campaign = (
         '<p class="error" id="campaign"><b>Suspected report campaign</b>: reports alone never take content down.</p>'
@@ -220,7 +245,7 @@ def _reports(m: Mapping[str, Any]) -> str:
     return (
         f'<section class="reports" id="reports"><h2>User reports</h2>{campaign}<dl>'
         f"<dt>Reports</dt><dd>{e(r.get('count'))} ({e(r.get('open'))} open, {e(r.get('reporters'))} reporters)</dd>"
-        f"<dt>Reasons</dt><dd>{e(reasons)}</dd><dt>Due</dt><dd><time>{e(r.get('due_at') or '-')}</time></dd>"
+        f"<dt>Reasons</dt><dd>{e(reasons)}</dd><dt>Due</dt><dd><time>{e(r.get('due_at') or '-')}</time>{late}</dd>"
         f"<dt>Priority</dt><dd>{e(r.get('priority'))}</dd></dl>"
         + (f'<h3>Screening</h3><ul id="screening">{screening}</ul>' if screening else "")
         + "</section>"
@@ -267,6 +292,7 @@ def item_page(
     *,
     can_decide: bool = True,
     show_ip: bool = True,
+    now: datetime | None = None,
 ) -> str:
     src = item.source
     m = item.moderation
@@ -296,7 +322,7 @@ def item_page(
 <h1>Item {e(item.id)} {_badge("action", src.get("event", {}).get("action"))} {_badge("status", status_of(item))}</h1>
 <div class="columns"><div class="main">
 <section><h2>Text</h2><div class="text" id="text" lang="zh">{text}</div></section>
-{_reports(m)}
+{_reports(m, now)}
 {_decision_box(item, csrf, can_decide)}
 <section><h2>Lexicon hits</h2>{_hits(hits)}</section>
 {_parent(labels.get("parent_id"), parent)}
