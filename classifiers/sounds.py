@@ -72,6 +72,12 @@ def _common_by_sound() -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
+@lru_cache(maxsize=1)
+def two_character_words() -> frozenset[str]:
+    """Everyday words of two characters (jieba's dictionary, frequency >= COMMON_WORD_FREQ)."""
+    return frozenset(w for words in _common_by_sound().values() for w in words if len(w) == 2)
+
+
 def common_words(keys: Iterable[str]) -> frozenset[str]:
     """The everyday words that sound like one of `keys` (a lexicon's sound keys)."""
     table = _common_by_sound()

@@ -48,6 +48,16 @@ def test_sound_alikes_hit_never_block_and_everyday_words_are_signals(tmp_path: P
     assert [(x.level, x.homophone) for x in exact] == [(Level.BLOCK, False)]
 
 
+def test_a_sound_alike_that_straddles_two_words_is_only_a_signal(tmp_path: Path) -> None:
+    m = Matcher(lexicon(tmp_path, "魔考|cult|review\n坐台|porn|review\n"))
+    exam = m.find(match_view("期末考试的安排"))  # 期末|考试: 末考 reads like 魔考
+    play = m.find(match_view("这波操作太秀了"))  # 操作|太: 作太 reads like 坐台
+    disguised = m.find(match_view("找妹子作太 私聊"))  # no everyday word around it: a disguise
+    assert [(x.term.term, x.level) for x in exam] == [("魔考", Level.SIGNAL)]
+    assert [(x.term.term, x.level) for x in play] == [("坐台", Level.SIGNAL)]
+    assert [(x.term.term, x.level) for x in disguised] == [("坐台", Level.REVIEW)]
+
+
 def test_sound_alikes_do_not_span_punctuation_and_respect_the_allow_list(tmp_path: Path) -> None:
     lx = lexicon(tmp_path, "无码|porn|review\n博彩|gambling|review\n", allow="菠菜汤\n")
     m = Matcher(lx)
