@@ -78,12 +78,16 @@ def test_spam_signals_are_found_with_their_spans() -> None:
 
 
 def test_levels_act_on_the_verdict(clf_settings: Settings, default_model_obj: CategoryModel, tmp_path: Path) -> None:
-    lx = lexicon(tmp_path, "博彩平台直招代理|gambling|block\n上分下分|gambling|signal\n")
+    # The signal-level term is an everyday phrase the model has no reason to score: what is measured is the level.
+    # (It was 上分下分, real gambling jargon, which the model trained on the written spam now scores 0.9 by itself.)
+    lx = lexicon(tmp_path, "博彩平台直招代理|gambling|block\n周末野餐|gambling|signal\n")
     tagger = Tagger(clf_settings.categories, lx, default_model_obj)
-    blocked, hinted = tagger.classify_batch(["博彩平台直招代理", "上分下分"])
+    blocked, hinted = tagger.classify_batch(["博彩平台直招代理", "周末野餐"])
     assert blocked.action is Action.BLOCK
     assert [(h.level, h.kind) for h in blocked.hits if h.category == "C7"] == [("block", "term")]
-    assert hinted.categories["C7"] < clf_settings.categories["C7"].thresholds.block
+    assert [(h.level, h.kind) for h in hinted.hits if h.category == "C7"] == [("signal", "term")]
+    assert hinted.categories["C7"] < clf_settings.categories["C7"].thresholds.review
+    assert hinted.action is Action.PASS
 
 
 def test_signals_are_evidence_in_the_verdict(tagger: Tagger) -> None:
