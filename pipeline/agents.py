@@ -256,7 +256,7 @@ def records_agent(app: faust.App, ctx: WorkerContext) -> None:
     # User reports and their outcomes are records too (L7), kept like the service's logs.
     others = {topics.reports.name: report_check(settings), topics.report_outcomes.name: is_outcome}
     records = RecordSink(settings, clock=ctx.clock, worker_id=ctx.worker_id)
-    sink = RecordsIntake(records, topics.decisions.name, others, topics.dead_letters.name)
+    sink = RecordsIntake(records, topics.decisions.name, others=others, dead_letters_topic=topics.dead_letters.name)
     # One take batch becomes one flush: bounded by count (size) and age (within); the sink splits by bytes.
     limits = settings.records
     # dead letters are records too (retention.dead_letters): what no agent could take is still kept

@@ -26,6 +26,7 @@ class RecordsIntake:
         self,
         sink: RecordSink,
         decisions_topic: str,
+        *,
         others: Mapping[str, Callable[[RawMessage], bool]] | None = None,
         dead_letters_topic: str | None = None,
     ) -> None:

@@ -46,7 +46,7 @@ def stored(records_settings: Settings) -> dict[str, str]:
         dead_letter(_raw(topics.posts.name, 42, json.dumps(LATE).encode()), "bad_timestamp", "9999", "validate", clock),
     ]
     with RecordSink(records_settings, clock=FixedClock(AT + timedelta(seconds=5)), worker_id="w-dl") as sink:
-        intake = RecordsIntake(sink, topics.decisions.name, topics.dead_letters.name)
+        intake = RecordsIntake(sink, topics.decisions.name, dead_letters_topic=topics.dead_letters.name)
         for offset, letter in enumerate(letters):
             assert intake.add(_raw(topics.dead_letters.name, offset, letter.model_dump_json().encode())) is None
         # a dead letter that is not even JSON is kept too (in quarantine), never refused (that would loop)
