@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from modpipe.settings import Settings
+from retention.dates import parse_time
 from review.desk.filters import PERIODS, STATUSES
 from review.desk.highlight import highlight
 from review.queue import Item, Page, QueueFilter
@@ -219,13 +220,8 @@ def _parent(parent_id: str | None, parent: Item | None) -> str:
 def overdue(m: Mapping[str, Any], now: datetime | None) -> bool:
     """An item with open user reports whose earliest due time has passed (L7: reports are handled in time)."""
     r = m.get("reports") or {}
-    if now is None or not r.get("open") or not r.get("due_at"):
-        return False
-    try:
-        due = datetime.fromisoformat(str(r["due_at"]).replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return due.tzinfo is not None and due <= now
+    due = parse_time(r.get("due_at"))
+    return now is not None and bool(r.get("open")) and due is not None and due <= now
 
 
 def _reports(m: Mapping[str, Any], now: datetime | None = None) -> str:
