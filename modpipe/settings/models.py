@@ -230,6 +230,10 @@ class ReviewSettings(Frozen):
     audit_file: str = ""
     # Proxies (IPs or CIDRs) whose X-Forwarded-For / X-Forwarded-Proto are believed; nobody else's are.
     trusted_proxies: tuple[str, ...] = ()
+    # How long a moderator's claim on an open item lasts without renewal (the item page renews it while open).
+    claim_ttl_s: Annotated[int, Field(ge=30, le=3600, description="seconds (30 to 3600) a claim on an item lasts")] = (
+        300
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

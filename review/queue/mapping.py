@@ -83,6 +83,8 @@ def properties(settings: Settings) -> dict[str, Any]:
                 "sub_labels": {"type": "object", "dynamic": True},
                 "tokens": TOKENS,
                 "assignee": KEYWORD,
+                # Who has the open item in hand and until when (review.queue.claims); not a decision.
+                "claim": {"properties": {"holder": KEYWORD, "until": DATE, "at": DATE}},
                 "outcome": KEYWORD,
                 "decided_by": KEYWORD,
                 "decided_at": DATE,
