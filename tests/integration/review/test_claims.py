@@ -3,6 +3,7 @@ expiry, release, and work mode's "next unclaimed item" in the queue's order."""
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -38,7 +39,8 @@ def test_two_moderators_racing_for_one_item_leave_one_holder_and_claims_expire(r
         loser = "bob" if winner == "alice" else "alice"
         assert all(r in (f"took:{winner}", f"held:{winner}") for r in results), results
         hold = live_hold(store.get("m1"), NOW)
-        assert hold is not None and (hold.holder, hold.until) == (winner, NOW + ttl)
+        assert hold is not None
+        assert (hold.holder, hold.until) == (winner, NOW + ttl)
 
         # The loser cannot release the winner's claim; after expiry the loser may take it.
         assert claims.release("m1", loser, NOW) is False
@@ -66,28 +68,31 @@ def test_work_mode_hands_each_moderator_the_next_item_nobody_else_holds(rsetting
     flt = QueueFilter()
     try:
         order = [i.id for i in store.search(flt).items]
-        assert len(order) == 4 and order[-1] == "m2"  # review items first (still online), then the block m2
+        assert len(order) == 4
+        assert order[-1] == "m2"
         first = claims.next_item(flt, "alice", NOW)
         second = claims.next_item(flt, "bob", NOW)
-        assert first is not None and second is not None
+        assert first is not None
+        assert second is not None
         assert (first[0], second[0]) == (order[0], order[1])
         # Alice skips hers: she is handed the next one nobody holds; bob's stays his.
         assert claims.release(order[0], "alice", NOW)
         third = claims.next_item(flt, "alice", NOW, exclude={order[0]})
-        assert third is not None and third[0] == order[2]
+        assert third is not None
+        assert third[0] == order[2]
         # By category: only C7 (the block m2).
         c7 = claims.next_item(QueueFilter(category="C7"), "bob", NOW)
-        assert c7 is not None and c7[0] == "m2"
+        assert c7 is not None
+        assert c7[0] == "m2"
         # Later, everything alice and bob hold has expired: carol gets the first item again.
         late = NOW + timedelta(seconds=rsettings.review.claim_ttl_s + 1)
         again = claims.next_item(flt, "carol", late)
-        assert again is not None and again[0] == order[0]
+        assert again is not None
+        assert again[0] == order[0]
         # All four held by carol now: dave gets nothing.
         for message_id in order:
-            try:
+            with contextlib.suppress(Held):
                 claims.take(message_id, "carol", late)
-            except Held:
-                pass
         assert claims.next_item(flt, "dave", late) is None
     finally:
         claims.close()
