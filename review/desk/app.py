@@ -19,7 +19,8 @@ from aiohttp import web
 
 from modpipe.clock import Clock, SystemClock
 from modpipe.settings import Settings
-from review.desk import admin_routes, auth_routes, decision_routes, item_routes
+from review.desk import admin_routes, auth_routes, decision_routes, item_routes, work_routes
+from review.desk.assignments import Assignments
 from review.desk.audit import AuditLog
 from review.desk.decide import Decider, KafkaPublisher, Publisher
 from review.desk.exceptions import PortBusy, UsersFileError
@@ -30,6 +31,7 @@ from review.desk.throttle import LoginBrake
 from review.desk.users import Accounts
 from review.desk.web import REVIEW, Review
 from review.queue import QueueStore
+from review.queue.claims import Claims
 
 STATIC = Path(__file__).with_name("static")
 
@@ -51,6 +53,11 @@ def audit_path(settings: Settings) -> Path:
     return users_path(settings).with_name("audit.jsonl")
 
 
+def assignments_path(settings: Settings) -> Path:
+    """The seniors' queue assignments: assignments.json beside the users file."""
+    return users_path(settings).with_name("assignments.json")
+
+
 def _routes(app: web.Application) -> None:
     add = app.router
     add.add_get("/login", auth_routes.login_form)
@@ -65,6 +72,14 @@ def _routes(app: web.Application) -> None:
     add.add_get("/api/selection", item_routes.selection)
     add.add_get("/api/items/{message_id}", item_routes.item)
     add.add_post("/api/items/{message_id}/decision", decision_routes.decide)
+    add.add_post("/work", work_routes.start)
+    add.add_post("/items/{message_id}/skip", work_routes.skip)
+    add.add_post("/api/items/{message_id}/claim", work_routes.renew)
+    add.add_post("/bulk", work_routes.bulk_form)
+    add.add_post("/api/bulk", work_routes.bulk_api)
+    add.add_get("/assignments", work_routes.assignments_page)
+    add.add_post("/assignments", work_routes.assign)
+    add.add_get("/api/assignments", work_routes.assignments_api)
     add.add_get("/accounts", admin_routes.accounts_page)
     add.add_get("/api/users", admin_routes.accounts)
     add.add_get("/api/audit", admin_routes.audit)
@@ -108,7 +123,9 @@ def create_app(
             Sessions(clk, settings.review.session_ttl_s), LoginBrake(clk), AuditLog(audit_path(settings), clk), clk,
             pool, proxies,
         )  # fmt: skip
+        app[work_routes.WORK] = work_routes.Work(Claims(settings), Assignments(assignments_path(settings)))
         yield
+        app[work_routes.WORK].claims.close()
         await asyncio.get_running_loop().run_in_executor(pool, pub.close)
         if store is None:
             own_store.close()

@@ -9,6 +9,7 @@ from review.desk import render
 from review.desk.exceptions import PublishFailed
 from review.desk.item_routes import item_view
 from review.desk.web import ROLE, SESSION, client_ip, fail, is_api, redirect, review_of
+from review.desk.work_routes import next_response
 from review.queue import AlreadyDecided, ItemNotFound
 
 MAX_COMMENT = 2000
@@ -18,6 +19,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
     review = review_of(request)
     session = request[SESSION]
     message_id = request.match_info["message_id"]
+    work = ""
     if is_api(request):
         try:
             body = await request.json()
@@ -27,6 +29,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
     else:
         form = await request.post()
         outcome_raw, comment = str(form.get("outcome", "")), str(form.get("comment", ""))
+        work = str(form.get("work", ""))
     try:
         outcome = DecisionOutcome(outcome_raw)
     except ValueError:
@@ -48,7 +51,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
                 request, 409, "already_decided", message, decided_by=exc.decided_by, outcome=exc.outcome,
                 in_flight=exc.in_flight, decision_id=exc.decision_id,
             )  # fmt: skip
-        return await item_view(request, message_id, error=message, status=409)
+        return await item_view(request, message_id, error=message, status=409, work=work)
     except ItemNotFound:
         return fail(request, 404, "not_found", f"No item {message_id} in the queue.")
     except PublishFailed:
@@ -57,4 +60,6 @@ async def decide(request: web.Request) -> web.StreamResponse:
     audit("decision", decision_id=decision.decision_id, comment=comment)
     if is_api(request):
         return web.json_response({"decision": decision.model_dump(mode="json")}, status=201)
+    if work:  # work mode: on to the next item of the same queue
+        return await next_response(request, work)
     return redirect(f"{render.item_url(message_id)}?decided=1")

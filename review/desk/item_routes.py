@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from review.desk import render
+from review.desk import render, work_routes, worklist
 from review.desk.filters import BadFilter, parse_filter
 from review.desk.roles import DECIDERS
 from review.desk.web import ROLE, SESSION, fail, html, is_api, review_of, sees_source_ip
@@ -36,7 +36,15 @@ async def queue(request: web.Request) -> web.StreamResponse:
                 "next_cursor": page.next_cursor, "items": [api_item(i, show_ip) for i in page.items],
             }
         )  # fmt: skip
-    return html(render.queue_page(review.settings, page, flt, query, session.user, session.csrf, review.clock.now()))
+    can_decide = request[ROLE] in DECIDERS
+    mine = work_routes.work_of(request).assignments.get(session.user) if can_decide else None
+    assigned = work_routes.assigned_label(mine)
+    return html(
+        render.queue_page(
+            review.settings, page, flt, query, session.user, session.csrf, review.clock.now(), can_decide=can_decide,
+            assigned=assigned,
+        )
+    )  # fmt: skip
 
 
 async def selection(request: web.Request) -> web.StreamResponse:
@@ -71,11 +79,14 @@ def api_item(item: Any, show_ip: bool) -> dict[str, Any]:
 
 
 async def item_view(
-    request: web.Request, message_id: str, notice: str = "", error: str = "", status: int = 200
+    request: web.Request, message_id: str, notice: str = "", error: str = "", status: int = 200, work: str = ""
 ) -> web.StreamResponse:
     review = review_of(request)
     session = request[SESSION]
     show_ip = sees_source_ip(request)
+    # The page (not the API) is a moderator having the item open: it claims it, or names who has it.
+    hold_note, mine = await work_routes.claim_on_open(request, message_id) if not is_api(request) else ("", False)
+    renew_s = max(10, review.settings.review.claim_ttl_s // 3) if mine else 0
     try:
         item = await review.run(review.store.get, message_id)
     except ItemNotFound:
@@ -93,11 +104,13 @@ async def item_view(
         return web.json_response(body, status=status)
     page = render.item_page(
         review.settings, item, parent, author_items, session.user, session.csrf, notice=notice, error=error,
-        can_decide=request[ROLE] in DECIDERS, show_ip=show_ip, now=review.clock.now(),
+        can_decide=request[ROLE] in DECIDERS, show_ip=show_ip, now=review.clock.now(), work=work,
+        bar=worklist.item_bar(message_id, session.csrf, work, hold_note, renew_s),
     )  # fmt: skip
     return html(page, status)
 
 
 async def item(request: web.Request) -> web.StreamResponse:
     notice = "Your decision was recorded and sent for execution." if request.query.get("decided") else ""
-    return await item_view(request, request.match_info["message_id"], notice=notice)
+    work = request.query.get("work", "") if request[ROLE] in DECIDERS else ""
+    return await item_view(request, request.match_info["message_id"], notice=notice, work=work)

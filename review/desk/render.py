@@ -10,8 +10,10 @@ from urllib.parse import quote, urlencode
 
 from modpipe.settings import Settings
 from retention.dates import parse_time
+from review.desk import worklist
 from review.desk.filters import PERIODS, STATUSES
 from review.desk.highlight import highlight
+from review.desk.i18n import t
 from review.queue import Item, Page, QueueFilter
 from review.queue.queue import OPEN
 
@@ -107,35 +109,22 @@ def queue_page(
     user: str,
     csrf: str,
     now: datetime | None = None,
+    *,
+    can_decide: bool = True,
+    assigned: str = "",
 ) -> str:
-    rows = []
-    for item in page.items:
-        src = item.source
-        m = item.moderation
-        decided = f" by {e(m.get('decided_by'))}" if m.get("decided_by") else ""
-        if overdue(m, now):
-            decided += ' <b class="overdue">overdue</b>'
-        rows.append(
-            f'<tr data-id="{e(item.id)}"><td><time>{e(src.get("@timestamp"))}</time></td>'
-            f"<td>{e(src.get('service', {}).get('type'))}</td>"
-            f"<td>{_badge('action', src.get('event', {}).get('action'))}</td>"
-            f"<td>{e(' '.join(src.get('rule', {}).get('category') or []))}</td>"
-            f'<td><a href="/?{e(urlencode({"author": src.get("user", {}).get("id", ""), "status": "all"}))}">'
-            f"{e(src.get('user', {}).get('id'))}</a></td>"
-            f'<td class="text"><a href="{e(item_url(item.id))}">{e(_excerpt(str(src.get("message", ""))))}</a></td>'
-            f"<td>{_badge('status', status_of(item))}{decided}</td></tr>"
-        )
-    table = (
-        '<table class="queue"><thead><tr><th>Published</th><th>Service</th><th>Action</th><th>Categories</th>'
-        "<th>Author</th><th>Text</th><th>Status</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-        if rows
-        else '<p class="empty">Nothing here: no item matches these filters.</p>'
-    )
+    listed = [(item, status_of(item), overdue(item.moderation, now)) for item in page.items]
+    table = worklist.rows(listed, now, user, can_decide)
+    done = ""
+    if query.get("worked"):
+        done = f'<p class="notice" id="worked">{e(t("Nothing left to work in this queue."))}</p>'
+
     counts = " · ".join(f"{e(k)}: {v}" for k, v in sorted(page.counts.items()))
     body = (
-        f"<h1>Moderation queue</h1>{_filter_form(settings, flt, query)}"
+        f"<h1>Moderation queue</h1>{done}{_filter_form(settings, flt, query)}"
+        f"{worklist.work_bar(query, csrf, can_decide, assigned)}"
         f'<p class="summary">{_shown(page)} · by status: {counts or "none"}</p>'
-        f"{table}{_pages(page, flt, query)}"
+        f"{table}{_pages(page, flt, query)}{worklist.help_overlay()}"
     )
     return layout("Queue", body, user, csrf)
 
@@ -248,7 +237,7 @@ def _reports(m: Mapping[str, Any], now: datetime | None = None) -> str:
     )
 
 
-def _decision_box(item: Item, csrf: str, can_decide: bool) -> str:
+def _decision_box(item: Item, csrf: str, can_decide: bool, work: str = "") -> str:
     m = item.moderation
     status = status_of(item)
     if status in OPEN and not can_decide:
@@ -269,11 +258,16 @@ def _decision_box(item: Item, csrf: str, can_decide: bool) -> str:
     )
     return f"""<section class="decision" id="decision"><h2>Decide</h2>
 <form method="post" action="{e(item_url(item.id))}/decision" class="decide">
-<input type="hidden" name="csrf" value="{e(csrf)}">
+<input type="hidden" name="csrf" value="{e(csrf)}">{_work_field(work)}
 <label>Comment (optional) <textarea name="comment" rows="2" maxlength="2000"></textarea></label>
 <button type="submit" name="outcome" value="confirmed" class="confirm">{e(confirm)}</button>
 <button type="submit" name="outcome" value="overturned" class="overturn">{e(overturn)}</button>
 </form></section>"""
+
+
+def _work_field(work: str) -> str:
+    """In work mode the decision carries the work filter, so the answer opens the next item."""
+    return f'<input type="hidden" name="work" value="{e(work)}">' if work else ""
 
 
 def item_page(
@@ -289,6 +283,8 @@ def item_page(
     can_decide: bool = True,
     show_ip: bool = True,
     now: datetime | None = None,
+    work: str = "",
+    bar: str = "",
 ) -> str:
     src = item.source
     m = item.moderation
@@ -314,12 +310,12 @@ def item_page(
     banner += f'<p class="error" role="alert">{e(error)}</p>' if error else ""
     author = src.get("user", {}).get("id", "")
     text = highlight(str(src.get("message", "")), hits)
-    body = f"""<p><a href="/">← queue</a></p>{banner}
+    body = f"""<p><a href="/">← queue</a></p>{banner}{bar}
 <h1>Item {e(item.id)} {_badge("action", src.get("event", {}).get("action"))} {_badge("status", status_of(item))}</h1>
 <div class="columns"><div class="main">
 <section><h2>Text</h2><div class="text" id="text" lang="zh">{text}</div></section>
 {_reports(m, now)}
-{_decision_box(item, csrf, can_decide)}
+{_decision_box(item, csrf, can_decide, work)}
 <section><h2>Lexicon hits</h2>{_hits(hits)}</section>
 {_parent(labels.get("parent_id"), parent)}
 </div><aside>
@@ -327,7 +323,7 @@ def item_page(
 <section><h2>Details</h2><dl>{dl}</dl></section>
 <section class="author"><h2>Author's recent flagged items</h2>{_mini_list(author_items)}
 <p><a href="/?{e(urlencode({"author": author, "status": "all", "sort": "newest"}))}">all of {e(author)}'s items</a></p>
-</section></aside></div>"""
+</section></aside></div>{worklist.help_overlay()}"""
     return layout(f"Item {item.id}", body, user, csrf)
 
 
