@@ -120,6 +120,8 @@ class Claims:
             current = live_hold(item, now)
             if current is not None and current.holder != who:
                 raise Held(message_id, current.holder, current.until.isoformat())
+            if current is not None and current.until - now > self._ttl / 2:
+                return current, False  # fresh enough: a write per page view would only slow the desk down
             hold = Hold(who, now + self._ttl)
             claim = {"holder": who, "until": hold.until.isoformat(), "at": now.isoformat()}
             if self._write(item, claim):

@@ -49,7 +49,10 @@ def test_two_moderators_racing_for_one_item_leave_one_holder_and_claims_expire(r
         _, new = claims.take("m1", loser, NOW + ttl)
         assert new is True
         _, again = claims.take("m1", loser, NOW + ttl)
+        assert again is False  # still fresh: nothing written
+        renewed, again = claims.take("m1", loser, NOW + ttl * 1.6)
         assert again is False  # a renewal
+        assert renewed.until == NOW + ttl * 2.6
         assert claims.release("m1", loser, NOW + ttl) is True
         assert live_hold(store.get("m1"), NOW + ttl) is None
 
