@@ -132,7 +132,7 @@ def work_bar(query: Mapping[str, str], csrf: str, can_decide: bool, assigned: st
 <input name="comment" id="bulk-reason" required maxlength="2000" placeholder="{e(t("Reason (required)"))}">
 <button type="submit" name="outcome" value="confirmed" class="confirm">{e(t("Confirm selected"))}</button>
 <button type="submit" name="outcome" value="overturned" class="overturn">{e(t("Overturn selected"))}</button>
-<span id="bulk-result" role="status"></span></form></div>"""
+<span id="bulk-result" role="status" data-empty="{e(t("Select items and give a reason."))}"></span></form></div>"""
 
 
 def item_bar(message_id: str, csrf: str, work: str, hold_note: str, renew_s: int = 0) -> str:

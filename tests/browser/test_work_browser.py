@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -100,7 +100,7 @@ def _seed(settings: Settings) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_a_moderator_works_50_items_by_keyboard_and_bulk_decides_112(
-    desk: tuple[Settings, str], record_property: pytest.RecordProperty, capsys: pytest.CaptureFixture[str]
+    desk: tuple[Settings, str], record_property: Callable[[str, object], None], capsys: pytest.CaptureFixture[str]
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
