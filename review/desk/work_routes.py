@@ -98,6 +98,7 @@ async def next_response(request: web.Request, filters: str) -> web.StreamRespons
     """Claim the next item of the work filter and open it; back to the list when nothing is left."""
     review, work = review_of(request), work_of(request)
     user = request[SESSION].user
+    filters = urlencode(parse_qsl(filters))  # rebuilt, so nothing but a query string reaches the Location header
     try:
         flt = work_filter(request, filters)
     except BadFilter as exc:
