@@ -105,6 +105,12 @@ def test_work_mode_claims_skips_assignments_and_bulk_decisions(rsettings: Settin
         assert sorted(body["ids"]) == sorted([third, "m2"])
         assert set(body["failed"]) == {first, "nope"}
         assert "alice" in body["failed"][first]
+        # Without JavaScript: the ticked rows posted as a form answer a page with the same report.
+        resp = await bob.post("/bulk", data={"csrf": csrf_b, "ids": first, "outcome": "confirmed", "comment": "again"})
+        page = await resp.text()
+        assert resp.status == 200
+        assert "0 decided, 1 not decided" in page
+        assert "by alice" in page
 
     run(settings, scenario)
     sent = read_topic(settings, settings.kafka.topics.decisions.name, want=3)
@@ -123,4 +129,4 @@ def test_work_mode_claims_skips_assignments_and_bulk_decisions(rsettings: Settin
     assert len(bulk) == 2
     assert {e["comment"] for e in bulk} == {"news report"}
     refused = [e for e in events if e["event"] == "decision_refused" and e.get("via") == "bulk"]
-    assert [e["decided_by"] for e in refused] == ["alice"]
+    assert [e["decided_by"] for e in refused] == ["alice", "alice"]  # m1 through the API, then the form

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from modpipe.settings import SettingsError, load_settings
 from review.desk.worklist import WINDOW, evidence, help_overlay, rows
 from review.queue import Item
 from review.queue.claims import live_hold
@@ -48,3 +51,9 @@ def test_the_overlay_lists_every_shortcut() -> None:
     html = help_overlay()
     for key in ("j", "k", "Enter", "c", "x", "s", "g", "?", "w"):
         assert f"<kbd>{key}" in html
+
+
+def test_the_claim_lifetime_is_a_checked_setting() -> None:
+    assert load_settings(environ={}).review.claim_ttl_s == 300
+    with pytest.raises(SettingsError, match=r"review\.claim_ttl_s"):
+        load_settings(environ={}, overrides={"review.claim_ttl_s": 5})
