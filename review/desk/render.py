@@ -336,7 +336,7 @@ def item_page(
         (t("Message id"), item.id),
         (t("Service type"), name_of(service) if service else None),
         (t("Platform"), labels.get("platform")),
-        (t("Kind"), labels.get("kind")),
+        (t("Kind"), word(labels.get("kind")) if labels.get("kind") else None),
         (t("Author"), src.get("user", {}).get("id")),
         (t("Source IP"), (src.get("source", {}).get("ip") or labels.get("source_ip")) if show_ip else None),
         (t("Group"), labels.get("group_id")),

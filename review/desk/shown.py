@@ -22,10 +22,10 @@ def when(value: object) -> str:
     return f'<time datetime="{e(value)}">{e(shown)}</time>'
 
 
-# Stored values shown on the page, marked here for the catalogue and translated where shown by word().
+# Stored values shown on the page (statuses, actions, message kinds): marked for the catalogue, shown by word().
 WORDS = frozenset(
     {N_("pending"), N_("reported"), N_("claimed"), N_("confirmed"), N_("overturned"), N_("all"), N_("review"),
-     N_("block"), N_("pass")}
+     N_("block"), N_("pass"), N_("post"), N_("comment"), N_("group_message")}
 )  # fmt: skip
 
 
