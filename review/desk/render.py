@@ -347,7 +347,8 @@ def item_page(
                          policy=m.get("policy_version"))),
     ]  # fmt: skip
     published = f"<dt>{e(t('Published'))}</dt><dd>{when(src.get('@timestamp'))}</dd>"
-    dl = published + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in meta if v)
+    rows = [f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in meta if v]
+    dl = "".join([*rows[:1], published, *rows[1:]])  # the id first, then the (zoned) time, as before
     flagged = list(src.get("rule", {}).get("category") or [])
     hits = m.get("hits") or []
     banner = f'<p class="notice" role="status">{e(notice)}</p>' if notice else ""
