@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+def _zone_exists(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError("an IANA time zone name such as Asia/Shanghai or UTC") from None
+    return value
+
+
+ZoneName = Annotated[str, Field(min_length=1), AfterValidator(_zone_exists)]
 
 
 class Frozen(BaseModel):

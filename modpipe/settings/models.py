@@ -6,11 +6,11 @@ import ipaddress
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from modpipe.settings.base import Frozen, NonEmpty, Port
+from modpipe.settings.base import Frozen, NonEmpty, Port, ZoneName
 from modpipe.settings.datasets import DatasetSpec
 from modpipe.settings.measures import MeasuresSettings
 from modpipe.settings.reports import ReportSettings
@@ -205,20 +205,15 @@ class RecordsSettings(Frozen):
     # read what: give each auditor or operator account its own value.
     actor: NonEmpty | None = None
     # The zone whose calendar days `modpipe report --date` counts (regulators count Beijing days).
-    report_timezone: NonEmpty = "Asia/Shanghai"
-
-    @field_validator("report_timezone")
-    @classmethod
-    def _zone_exists(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError("an IANA time zone name such as Asia/Shanghai or UTC") from None
-        return value
+    report_timezone: ZoneName = "Asia/Shanghai"
 
     @property
     def report_zone(self) -> ZoneInfo:
         return ZoneInfo(self.report_timezone)
+
+
+# The languages the review desk has a catalogue for (review/desk/locale; en is the source).
+REVIEW_LANGUAGES = ("zh-CN", "en")
 
 
 class ReviewSettings(Frozen):
@@ -234,6 +229,20 @@ class ReviewSettings(Frozen):
     claim_ttl_s: Annotated[int, Field(ge=30, le=3600, description="seconds (30 to 3600) a claim on an item lasts")] = (
         300
     )
+    # The desk's language (its catalogue in review/desk/locale) and the one zone every time on it is shown in.
+    language: str = "zh-CN"
+    time_zone: ZoneName = "Asia/Shanghai"
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in REVIEW_LANGUAGES:
+            raise ValueError(f"one of {', '.join(REVIEW_LANGUAGES)} (the review desk's catalogues)")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
     @field_validator("trusted_proxies")
     @classmethod

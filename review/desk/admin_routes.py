@@ -6,6 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from review.desk import render
+from review.desk.i18n import t
+from review.desk.shown import te
 from review.desk.web import SESSION, fail, html, review_of
 
 MAX_AUDIT = 10_000
@@ -24,12 +26,16 @@ async def accounts_page(request: web.Request) -> web.StreamResponse:
         for name, role in review_of(request).accounts.listing()
     )
     body = (
-        '<h1>Accounts</h1><table class="accounts"><thead><tr><th>Name</th><th>Role</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table><p>Add, change or remove accounts on the server: "
-        "<code>modpipe review users add NAME --role moderator|senior|auditor|admin</code>, "
-        "<code>modpipe review users remove NAME</code>.</p>"
+        f'<h1>{render.e(t("Accounts"))}</h1><table class="accounts"><thead><tr><th>{render.e(t("Name"))}</th>'
+        f"<th>{render.e(t('Role'))}</th></tr></thead><tbody>{rows}</tbody></table><p>"
+        + te(
+            "Add, change or remove accounts on the server: {add}, {remove}.",
+            add="<code>modpipe review users add NAME --role moderator|senior|auditor|admin</code>",
+            remove="<code>modpipe review users remove NAME</code>",
+        )
+        + "</p>"
     )
-    return html(render.layout("Accounts", body, session.user, session.csrf))
+    return html(render.layout(t("Accounts"), body, session.user, session.csrf))
 
 
 async def audit(request: web.Request) -> web.StreamResponse:
@@ -38,6 +44,6 @@ async def audit(request: web.Request) -> web.StreamResponse:
     except ValueError:
         limit = 0
     if not 1 <= limit <= MAX_AUDIT:
-        return fail(request, 400, "bad_request", f"limit: a whole number from 1 to {MAX_AUDIT}")
+        return fail(request, 400, "bad_request", t("limit: a whole number from 1 to {max}", max=MAX_AUDIT))
     review = review_of(request)
     return web.json_response({"events": await review.run(review.audit.tail, limit)})

@@ -25,8 +25,10 @@ from review.desk.audit import AuditLog
 from review.desk.decide import Decider, KafkaPublisher, Publisher
 from review.desk.exceptions import PortBusy, UsersFileError
 from review.desk.guard import guard
+from review.desk.i18n import speech_for
 from review.desk.roles import ACCESS, PUBLIC
 from review.desk.sessions import Sessions
+from review.desk.speaking import SPEECH, speak
 from review.desk.throttle import LoginBrake
 from review.desk.users import Accounts
 from review.desk.web import REVIEW, Review
@@ -107,7 +109,8 @@ def create_app(
     Accounts(path)._current()  # a malformed users file stops start-up with its line number
     clk = clock or SystemClock()
     proxies = tuple(ipaddress.ip_network(p, strict=False) for p in settings.review.trusted_proxies)
-    app = web.Application(middlewares=[guard], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[speak, guard], client_max_size=64 * 1024)
+    app[SPEECH] = speech_for(settings)
     app[auth_routes.HASHING] = auth_routes.Hashing()
 
     async def resources(app: web.Application) -> Any:

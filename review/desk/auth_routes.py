@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from review.desk import render
+from review.desk.i18n import t
 from review.desk.roles import home
 from review.desk.sessions import same_token
 from review.desk.web import (
@@ -60,13 +61,14 @@ async def _check_password(request: web.Request, name: str, password: str) -> Ref
     refusal: Refusal | None = None
     if wait > 0:
         seconds = math.ceil(wait)
-        refusal = Refusal(429, "slow_down", f"Too many failed attempts; try again in {seconds} s.", seconds)
+        message = t("Too many failed attempts; try again in {seconds} s.", seconds=seconds)
+        refusal = Refusal(429, "slow_down", message, seconds)
     elif not name or not password:
-        refusal = Refusal(401, "not_signed_in", "Wrong account or password.")
+        refusal = Refusal(401, "not_signed_in", t("Wrong account or password."))
     else:
         hashing = request.app[HASHING]
         if hashing.waiting >= hashing.limit:
-            refusal = Refusal(503, "busy", "Sign-in is busy; try again in a moment.", 1)
+            refusal = Refusal(503, "busy", t("Sign-in is busy; try again in a moment."), 1)
         else:
             hashing.waiting += 1
             try:
@@ -75,7 +77,7 @@ async def _check_password(request: web.Request, name: str, password: str) -> Ref
             finally:
                 hashing.waiting -= 1
             if not right:
-                refusal = Refusal(401, "not_signed_in", "Wrong account or password.")
+                refusal = Refusal(401, "not_signed_in", t("Wrong account or password."))
     if refusal is None:
         review.brake.succeeded(client, name)
         review.audit.record("login", name, client, role=str(review.accounts.role(name)), via=_via(request))
@@ -104,7 +106,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     name, password = str(form.get("username", "")), str(form.get("password", ""))
     login_token = request.cookies.get(LOGIN_COOKIE, "")
     if not login_token or not same_token(str(form.get("csrf", "")), login_token):
-        return html(render.login_page(login_token or secrets.token_urlsafe(24), "Reload the page and try again."), 403)
+        return html(
+            render.login_page(login_token or secrets.token_urlsafe(24), t("Reload the page and try again.")), 403
+        )
     refusal = await _check_password(request, name, password)
     if refusal:
         response = html(render.login_page(login_token, refusal.message, name), refusal.status)

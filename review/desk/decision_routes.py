@@ -7,7 +7,9 @@ from aiohttp import web
 from modpipe.contracts import DecisionOutcome
 from review.desk import render
 from review.desk.exceptions import PublishFailed
+from review.desk.i18n import local_time, t
 from review.desk.item_routes import item_view
+from review.desk.shown import word
 from review.desk.web import ROLE, SESSION, client_ip, fail, is_api, redirect, review_of
 from review.desk.work_routes import next_response
 from review.queue import AlreadyDecided, ItemNotFound
@@ -33,7 +35,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
     try:
         outcome = DecisionOutcome(outcome_raw)
     except ValueError:
-        return fail(request, 400, "bad_request", "outcome: confirmed or overturned")
+        return fail(request, 400, "bad_request", t("outcome: confirmed or overturned"))
     comment = comment.strip()[:MAX_COMMENT]
 
     def audit(event: str, **what: object) -> None:
@@ -44,8 +46,11 @@ async def decide(request: web.Request) -> web.StreamResponse:
         decision = await review.run(review.decider.decide, message_id, outcome, session.user, comment)
     except AlreadyDecided as exc:
         audit("decision_refused", reason="already_decided", decided_by=exc.decided_by, in_flight=exc.in_flight)
-        state = "A decision is in flight (not yet carried out)" if exc.in_flight else "Already decided"
-        message = f"{state}: {exc.outcome} by {exc.decided_by} at {exc.decided_at}. Your decision was not sent."
+        state = t("A decision is in flight (not yet carried out)") if exc.in_flight else t("Already decided")
+        message = t(
+            "{state}: {outcome} by {user} at {time}. Your decision was not sent.", state=state,
+            outcome=word(exc.outcome), user=exc.decided_by, time=local_time(exc.decided_at) or exc.decided_at,
+        )  # fmt: skip
         if is_api(request):
             return fail(
                 request, 409, "already_decided", message, decided_by=exc.decided_by, outcome=exc.outcome,
@@ -53,10 +58,10 @@ async def decide(request: web.Request) -> web.StreamResponse:
             )  # fmt: skip
         return await item_view(request, message_id, error=message, status=409, work=work)
     except ItemNotFound:
-        return fail(request, 404, "not_found", f"No item {message_id} in the queue.")
+        return fail(request, 404, "not_found", t("No item {id} in the queue.", id=message_id))
     except PublishFailed:
         audit("decision_refused", reason="publish_failed")
-        return fail(request, 503, "publish_failed", "The decision could not be sent (broker unavailable); retry.")
+        return fail(request, 503, "publish_failed", t("The decision could not be sent (broker unavailable); retry."))
     audit("decision", decision_id=decision.decision_id, comment=comment)
     if is_api(request):
         return web.json_response({"decision": decision.model_dump(mode="json")}, status=201)

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from review.desk.i18n import t
 from review.desk.roles import PUBLIC, allowed
 from review.desk.sessions import Session, same_token
 from review.desk.web import COOKIE, ROLE, SESSION, add_headers, fail, is_api, redirect, review_of
@@ -51,17 +52,19 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.match_info.http_exception is not None:  # no such route or method: 404/405 for the signed-in
         return add_headers(request, await handler(request))
     if not allowed(request.method, _route(request), role):
-        message = f"Your role ({role.value}) may not do this."
+        message = t("Your role ({role}) may not do this.", role=role.value)
         return add_headers(request, fail(request, 403, "forbidden", message, role=role.value))
     if request.method == "POST" and via == "cookie":
         given = request.headers.get("X-CSRF-Token")
         if given is None and request.content_type == "application/x-www-form-urlencoded":
             given = str((await request.post()).get("csrf", ""))
         if not same_token(given, session.csrf):
-            message = "This form has expired; reload the page and try again."
+            message = t("This form has expired; reload the page and try again.")
             return add_headers(request, fail(request, 403, "csrf", message))
     try:
         return add_headers(request, await handler(request))
     except SearchUnavailable:
         log.exception("Elasticsearch unavailable")
-        return add_headers(request, fail(request, 503, "search_unavailable", "The queue store is unavailable; retry."))
+        return add_headers(
+            request, fail(request, 503, "search_unavailable", t("The queue store is unavailable; retry."))
+        )

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from review.desk import render, work_routes, worklist
 from review.desk.filters import BadFilter, parse_filter
+from review.desk.i18n import t
 from review.desk.roles import DECIDERS
 from review.desk.web import ROLE, SESSION, fail, html, is_api, review_of, sees_source_ip
 from review.queue import ItemNotFound
@@ -21,7 +22,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
     session = request[SESSION]
     query = dict(request.query)
     try:
-        flt = parse_filter(query, review.clock.now())
+        flt = parse_filter(query, review.clock.now(), review.settings.review.zone)
     except BadFilter as exc:
         return fail(request, 400, "bad_filter", str(exc))
     try:
@@ -51,14 +52,14 @@ async def selection(request: web.Request) -> web.StreamResponse:
     """The ids of every item the filters match, from one snapshot: what a bulk action over a whole queue acts on."""
     review = review_of(request)
     try:
-        flt = parse_filter(dict(request.query), review.clock.now())
+        flt = parse_filter(dict(request.query), review.clock.now(), review.settings.review.zone)
         limit = int(request.query.get("limit", str(MAX_SELECTION)) or MAX_SELECTION)
     except BadFilter as exc:
         return fail(request, 400, "bad_filter", str(exc))
     except ValueError:
-        return fail(request, 400, "bad_filter", f"limit: a whole number from 1 to {MAX_SELECTION}")
+        return fail(request, 400, "bad_filter", t("limit: a whole number from 1 to {max}", max=MAX_SELECTION))
     if not 1 <= limit <= MAX_SELECTION:
-        return fail(request, 400, "bad_filter", f"limit: a whole number from 1 to {MAX_SELECTION}")
+        return fail(request, 400, "bad_filter", t("limit: a whole number from 1 to {max}", max=MAX_SELECTION))
     ids = await review.run(review.store.select_ids, flt, limit)
     return web.json_response({"count": len(ids), "limit": limit, "ids": ids})
 
@@ -90,7 +91,7 @@ async def item_view(
     try:
         item = await review.run(review.store.get, message_id)
     except ItemNotFound:
-        return fail(request, 404, "not_found", f"No item {message_id} in the queue.")
+        return fail(request, 404, "not_found", t("No item {id} in the queue.", id=message_id))
     parent_id = item.source.get("labels", {}).get("parent_id")
     parent = await review.run(review.store.find, parent_id) if parent_id else None
     author = item.source.get("user", {}).get("id")
@@ -111,6 +112,6 @@ async def item_view(
 
 
 async def item(request: web.Request) -> web.StreamResponse:
-    notice = "Your decision was recorded and sent for execution." if request.query.get("decided") else ""
+    notice = t("Your decision was recorded and sent for execution.") if request.query.get("decided") else ""
     work = request.query.get("work", "") if request[ROLE] in DECIDERS else ""
     return await item_view(request, request.match_info["message_id"], notice=notice, work=work)

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from modpipe.settings import Settings
 from retention.dates import parse_time
-from review.desk import worklist
+from review.desk import shown, worklist
 from review.desk.filters import PERIODS, STATUSES
 from review.desk.highlight import highlight
-from review.desk.i18n import t
+from review.desk.i18n import N_, language, name_of, t, zone_label
+from review.desk.shown import categories, te, when, word
 from review.queue import Item, Page, QueueFilter
 from review.queue.queue import OPEN
 
-
-def e(value: object) -> str:
-    return escape("" if value is None else str(value), quote=True)
+e = shown.e  # render.e: how the route modules escape what they put in a page
 
 
 def item_url(message_id: str) -> str:
@@ -30,24 +28,27 @@ def layout(title: str, body: str, user: str | None = None, csrf: str = "") -> st
     account = ""
     if user:
         account = (
-            f'<form method="post" action="/logout" class="account"><span>Signed in as <b>{e(user)}</b></span>'
-            f'<input type="hidden" name="csrf" value="{e(csrf)}"><button type="submit">Sign out</button></form>'
+            f'<form method="post" action="/logout" class="account"><span>{e(t("Signed in as"))} <b>{e(user)}</b></span>'
+            f'<input type="hidden" name="csrf" value="{e(csrf)}"><button type="submit">{e(t("Sign out"))}</button>'
+            "</form>"
         )
+    brand = e(t("modpipe review"))
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(title)} · modpipe review</title><link rel="stylesheet" href="/static/review.css">
+<html lang="{e(language())}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{e(title)} · {brand}</title><link rel="stylesheet" href="/static/review.css">
 <script src="/static/review.js" defer></script></head>
-<body><header><a class="brand" href="/">modpipe review</a>{account}</header><main>{body}</main></body></html>"""
+<body><header><a class="brand" href="/">{brand}</a>{account}</header><main>{body}</main></body></html>"""
 
 
 def login_page(csrf: str, error: str = "", name: str = "") -> str:
     msg = f'<p class="error" role="alert">{e(error)}</p>' if error else ""
-    body = f"""<section class="login"><h1>Sign in</h1>{msg}
+    body = f"""<section class="login"><h1>{e(t("Sign in"))}</h1>{msg}
 <form method="post" action="/login"><input type="hidden" name="csrf" value="{e(csrf)}">
-<label>Account <input name="username" autocomplete="username" required value="{e(name)}"></label>
-<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-<button type="submit">Sign in</button></form></section>"""
-    return layout("Sign in", body)
+<label>{e(t("Account"))} <input name="username" autocomplete="username" required value="{e(name)}"></label>
+<label>{e(t("Password"))} <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">{e(t("Sign in"))}</button></form></section>"""
+    return layout(t("Sign in"), body)
 
 
 def _options(values: Iterable[tuple[str, str]], chosen: str) -> str:
@@ -57,38 +58,39 @@ def _options(values: Iterable[tuple[str, str]], chosen: str) -> str:
 
 
 def _filter_form(settings: Settings, flt: QueueFilter, query: Mapping[str, str]) -> str:
-    cats = [("", "all categories")] + [(c.code, f"{c.code} {c.id}") for c in settings.categories.values()]
-    svcs = [("", "all services")] + [(s.name, s.name) for s in settings.services.values()]
-    periods = [("", "any time")] + [(p, f"last {p}") for p in PERIODS]
+    cats = [("", t("all categories"))] + [(c.code, f"{c.code} {name_of(c.code)}") for c in settings.categories.values()]
+    svcs = [("", t("all services"))] + [(s.name, name_of(s.name)) for s in settings.services.values()]
+    periods = [("", t("any time"))] + [(p, t("last {period}", period=p)) for p in PERIODS]
+    zone = e(zone_label())
     return f"""<form method="get" action="/" class="filters" id="filters">
-<label>Status <select name="status">{_options(((s, s) for s in STATUSES), flt.status)}</select></label>
-<label>Category <select name="category">{_options(cats, flt.category)}</select></label>
-<label>Service <select name="service_type">{_options(svcs, flt.service_type)}</select></label>
-<label>Action <select name="action">{
-        _options([("", "review + block"), ("review", "review"), ("block", "block")], flt.action)
+<label>{e(t("Status"))} <select name="status">{_options(((s, word(s)) for s in STATUSES), flt.status)}</select></label>
+<label>{e(t("Category"))} <select name="category">{_options(cats, flt.category)}</select></label>
+<label>{e(t("Service"))} <select name="service_type">{_options(svcs, flt.service_type)}</select></label>
+<label>{e(t("Action"))} <select name="action">{
+        _options([("", t("review + block")), ("review", word("review")), ("block", word("block"))], flt.action)
     }</select></label>
-<label>Period <select name="period">{_options(periods, query.get("period", ""))}</select></label>
-<label>From (UTC) <input type="datetime-local" name="since" value="{e(query.get("since", ""))}"></label>
-<label>Until (UTC) <input type="datetime-local" name="until" value="{e(query.get("until", ""))}"></label>
-<label>Author <input name="author" value="{e(flt.author)}" size="12"></label>
-<label>Text <input name="q" type="search" value="{e(flt.text)}" size="14"></label>
-<label>Sort <select name="sort">{_options(SORT_LABELS, flt.sort)}</select></label>
-<button type="submit">Filter</button></form>"""
+<label>{e(t("Period"))} <select name="period">{_options(periods, query.get("period", ""))}</select></label>
+<label>{e(t("From"))} ({zone}) <input type="datetime-local" name="since" value="{e(query.get("since", ""))}"></label>
+<label>{e(t("Until"))} ({zone}) <input type="datetime-local" name="until" value="{e(query.get("until", ""))}"></label>
+<label>{e(t("Author"))} <input name="author" value="{e(flt.author)}" size="12"></label>
+<label>{e(t("Text"))} <input name="q" type="search" value="{e(flt.text)}" size="14"></label>
+<label>{e(t("Sort"))} <select name="sort">{_options(((k, t(v)) for k, v in SORT_LABELS), flt.sort)}</select></label>
+<button type="submit">{e(t("Filter"))}</button></form>"""
 
 
 SORT_LABELS = [
-    ("default", "review first, then blocks, by due time"),
-    ("due", "due time"),
-    ("score", "highest score"),
-    ("oldest", "oldest first"),
-    ("newest", "newest first"),
-    ("reports_due", "reports due first"),
-    ("priority", "report priority"),
+    ("default", N_("review first, then blocks, by due time")),
+    ("due", N_("due time")),
+    ("score", N_("highest score")),
+    ("oldest", N_("oldest first")),
+    ("newest", N_("newest first")),
+    ("reports_due", N_("reports due first")),
+    ("priority", N_("report priority")),
 ]
 
 
 def _badge(kind: str, value: object) -> str:
-    return f'<span class="badge {e(kind)}-{e(value)}">{e(value)}</span>'
+    return f'<span class="badge {e(kind)}-{e(value)}">{e(word(value))}</span>'
 
 
 def status_of(item: Item) -> str:
@@ -119,20 +121,25 @@ def queue_page(
     if query.get("worked"):
         done = f'<p class="notice" id="worked">{e(t("Nothing left to work in this queue."))}</p>'
 
-    counts = " · ".join(f"{e(k)}: {v}" for k, v in sorted(page.counts.items()))
+    counts = " · ".join(f"{e(word(k))}: {v}" for k, v in sorted(page.counts.items()))
     body = (
-        f"<h1>Moderation queue</h1>{done}{_filter_form(settings, flt, query)}"
+        f"<h1>{e(t('Moderation queue'))}</h1>{done}{_filter_form(settings, flt, query)}"
         f"{worklist.work_bar(query, csrf, can_decide, assigned)}"
-        f'<p class="summary">{_shown(page)} · by status: {counts or "none"}</p>'
+        f'<p class="summary">{_shown(page)} · {e(t("by status:"))} {counts or e(t("none"))}</p>'
         f"{table}{_pages(page, flt, query)}{worklist.help_overlay()}"
     )
-    return layout("Queue", body, user, csrf)
+    return layout(t("Queue"), body, user, csrf)
 
 
 def _shown(page: Page) -> str:
     first, last = page.position + 1, page.position + len(page.items)
-    where = f'items <span id="first">{first}</span>–<span id="last">{last}</span> of ' if page.items else ""
-    return f'{where}<span id="total">{page.total}</span> matching'
+    if not page.items:
+        return te("{total} matching", total=f'<span id="total">{page.total}</span>')
+    return te(
+        "items {first}–{last} of {total} matching",
+        first=f'<span id="first">{first}</span>', last=f'<span id="last">{last}</span>',
+        total=f'<span id="total">{page.total}</span>',
+    )  # fmt: skip
 
 
 def _pages(page: Page, flt: QueueFilter, query: Mapping[str, str]) -> str:
@@ -141,15 +148,16 @@ def _pages(page: Page, flt: QueueFilter, query: Mapping[str, str]) -> str:
     base = {k: v for k, v in query.items() if k not in ("offset", "cursor")}
     links = []
     if page.position > 0:
-        links.append(f'<a href="/?{e(urlencode(base))}" rel="first">« first</a>')
+        links.append(f'<a href="/?{e(urlencode(base))}" rel="first">« {e(t("first"))}</a>')
         previous = {**base, "offset": max(0, page.position - flt.size)}
-        links.append(f'<a href="/?{e(urlencode(previous))}" rel="prev" id="prev">← previous</a>')
+        links.append(f'<a href="/?{e(urlencode(previous))}" rel="prev" id="prev">← {e(t("previous"))}</a>')
     if page.next_cursor:
         links.append(
-            f'<a href="/?{e(urlencode({**base, "cursor": page.next_cursor}))}" rel="next" id="next">next →</a>'
+            f'<a href="/?{e(urlencode({**base, "cursor": page.next_cursor}))}" rel="next" id="next">'
+            f"{e(t('next'))} →</a>"
         )
         last = {**base, "offset": (page.total - 1) // flt.size * flt.size}
-        links.append(f'<a href="/?{e(urlencode(last))}" rel="last" id="last-page">last »</a>')
+        links.append(f'<a href="/?{e(urlencode(last))}" rel="last" id="last-page">{e(t("last"))} »</a>')
     return f'<nav class="pages">{" ".join(links)}</nav>'
 
 
@@ -157,7 +165,7 @@ def _scores(settings: Settings, scores: Mapping[str, Any], flagged: list[str]) -
     rows = []
     for code, score in sorted(scores.items(), key=lambda kv: -float(kv[1] or 0)):
         cat = settings.categories.get(code)
-        name = f"{cat.id} · {cat.name_zh}" if cat else ""
+        name = name_of(code) if cat else ""
         mark = " flagged" if code in flagged else ""
         value = float(score or 0)
         rows.append(
@@ -169,10 +177,10 @@ def _scores(settings: Settings, scores: Mapping[str, Any], flagged: list[str]) -
 
 def _hits(hits: list[dict[str, Any]]) -> str:
     if not hits:
-        return "<p>No lexicon hits (model score only).</p>"
+        return f"<p>{e(t('No lexicon hits (model score only).'))}</p>"
     items = "".join(
         f'<li><mark class="hit cat-{e(h.get("category"))}">{e(h.get("matched") or h.get("term"))}</mark> '
-        f"{e(h.get('category'))}{' / ' + e(h.get('sub_label')) if h.get('sub_label') else ''} "
+        f"{categories([h.get('category')])}{' / ' + e(h.get('sub_label')) if h.get('sub_label') else ''} "
         f'<span class="span">[{e(h.get("start"))}, {e(h.get("end"))})</span></li>'
         for h in hits
     )
@@ -181,10 +189,10 @@ def _hits(hits: list[dict[str, Any]]) -> str:
 
 def _mini_list(items: list[Item]) -> str:
     if not items:
-        return "<p>None.</p>"
+        return f"<p>{e(t('None.'))}</p>"
     lis = "".join(
         f'<li><a href="{e(item_url(i.id))}">{e(_excerpt(str(i.source.get("message", "")), 60))}</a> '
-        f"{_badge('status', status_of(i))} <time>{e(i.source.get('@timestamp'))}</time></li>"
+        f"{_badge('status', status_of(i))} {when(i.source.get('@timestamp'))}</li>"
         for i in items
     )
     return f'<ul class="mini">{lis}</ul>'
@@ -195,13 +203,18 @@ def _parent(parent_id: str | None, parent: Item | None) -> str:
         return ""
     if parent is None:
         return (
-            f'<section class="parent"><h2>Replies to</h2><p>Item <code>{e(parent_id)}</code> is not in the queue '
-            "(it was not flagged); its text is in the kept records.</p></section>"
+            f'<section class="parent"><h2>{e(t("Replies to"))}</h2><p>'
+            + te(
+                "Item {id} is not in the queue (it was not flagged); its text is in the kept records.",
+                id=f"<code>{e(parent_id)}</code>",
+            )
+            + "</p></section>"
         )
     text = highlight(str(parent.source.get("message", "")), parent.moderation.get("hits") or [])
     return (
-        f'<section class="parent"><h2>Replies to</h2><blockquote class="text">{text}</blockquote>'
-        f'<p><a href="{e(item_url(parent.id))}">open {e(parent.id)}</a> {_badge("status", status_of(parent))}</p>'
+        f'<section class="parent"><h2>{e(t("Replies to"))}</h2><blockquote class="text">{text}</blockquote>'
+        f'<p><a href="{e(item_url(parent.id))}">{e(t("open {id}", id=parent.id))}</a> '
+        f"{_badge('status', status_of(parent))}</p>"
         "</section>"
     )
 
@@ -219,20 +232,30 @@ def _reports(m: Mapping[str, Any], now: datetime | None = None) -> str:
     r = m.get("reports")
     if not r:
         return ""
-    late = ' <b class="overdue" id="overdue">overdue</b>' if overdue(m, now) else ""
+    late = f' <b class="overdue" id="overdue">{e(t("overdue"))}</b>' if overdue(m, now) else ""
     reasons = ", ".join(str(x) for x in r.get("reason_counts") or ())
     campaign = (
-        '<p class="error" id="campaign"><b>Suspected report campaign</b>: reports alone never take content down.</p>'
+        f'<p class="error" id="campaign"><b>{e(t("Suspected report campaign"))}</b>: '
+        f"{e(t('reports alone never take content down.'))}</p>"
         if r.get("suspected_campaign")
         else ""
     )
     screening = "".join(f"<li>{e(line)}</li>" for line in r.get("screening") or ())
     return (
-        f'<section class="reports" id="reports"><h2>User reports</h2>{campaign}<dl>'
-        f"<dt>Reports</dt><dd>{e(r.get('count'))} ({e(r.get('open'))} open, {e(r.get('reporters'))} reporters)</dd>"
-        f"<dt>Reasons</dt><dd>{e(reasons)}</dd><dt>Due</dt><dd><time>{e(r.get('due_at') or '-')}</time>{late}</dd>"
-        f"<dt>Priority</dt><dd>{e(r.get('priority'))}</dd></dl>"
-        + (f'<h3>Screening</h3><ul id="screening">{screening}</ul>' if screening else "")
+        f'<section class="reports" id="reports"><h2>{e(t("User reports"))}</h2>{campaign}<dl>'
+        f"<dt>{e(t('Reports'))}</dt><dd>"
+        + e(
+            t(
+                "{count} ({open} open, {reporters} reporters)",
+                count=r.get("count"),
+                open=r.get("open"),
+                reporters=r.get("reporters"),
+            )
+        )
+        + f"</dd><dt>{e(t('Reasons'))}</dt><dd>{e(reasons)}</dd>"
+        f"<dt>{e(t('Due'))}</dt><dd>{when(r.get('due_at') or '-')}{late}</dd>"
+        f"<dt>{e(t('Priority'))}</dt><dd>{e(r.get('priority'))}</dd></dl>"
+        + (f'<h3>{e(t("Screening"))}</h3><ul id="screening">{screening}</ul>' if screening else "")
         + "</section>"
     )
 
@@ -241,25 +264,30 @@ def _decision_box(item: Item, csrf: str, can_decide: bool, work: str = "") -> st
     m = item.moderation
     status = status_of(item)
     if status in OPEN and not can_decide:
-        return '<section class="decision" id="decision"><h2>Decide</h2><p>Open; your role reads only.</p></section>'
-    if status not in OPEN:
-        state = "being carried out" if status == "claimed" else "carried out"
-        comment = f"<p>Comment: {e(m.get('comment'))}</p>" if m.get("comment") else ""
         return (
-            f'<section class="decision done" id="decision"><h2>Decision</h2><p><b>{e(m.get("outcome") or status)}</b>'
-            f" by <b>{e(m.get('decided_by'))}</b> at <time>{e(m.get('decided_at'))}</time> ({state}).</p>"
-            f"{comment}</section>"
+            f'<section class="decision" id="decision"><h2>{e(t("Decide"))}</h2>'
+            f"<p>{e(t('Open; your role reads only.'))}</p></section>"
+        )
+    if status not in OPEN:
+        state = t("being carried out") if status == "claimed" else t("carried out")
+        comment = f"<p>{e(t('Comment:'))} {e(m.get('comment'))}</p>" if m.get("comment") else ""
+        said = te(
+            "{outcome} by {user} at {time} ({state}).", outcome=f"<b>{e(word(m.get('outcome') or status))}</b>",
+            user=f"<b>{e(m.get('decided_by'))}</b>", time=when(m.get("decided_at")), state=e(state),
+        )  # fmt: skip
+        return (
+            f'<section class="decision done" id="decision"><h2>{e(t("Decision"))}</h2><p>{said}</p>{comment}</section>'
         )
     action = item.source.get("event", {}).get("action")
     confirm, overturn = (
-        ("Confirm block (stays down)", "Overturn (restore the item)")
+        (t("Confirm block (stays down)"), t("Overturn (restore the item)"))
         if action == "block"
-        else ("Confirm (take the item down)", "Overturn (leave it up)")
+        else (t("Confirm (take the item down)"), t("Overturn (leave it up)"))
     )
-    return f"""<section class="decision" id="decision"><h2>Decide</h2>
+    return f"""<section class="decision" id="decision"><h2>{e(t("Decide"))}</h2>
 <form method="post" action="{e(item_url(item.id))}/decision" class="decide">
 <input type="hidden" name="csrf" value="{e(csrf)}">{_work_field(work)}
-<label>Comment (optional) <textarea name="comment" rows="2" maxlength="2000"></textarea></label>
+<label>{e(t("Comment (optional)"))} <textarea name="comment" rows="2" maxlength="2000"></textarea></label>
 <button type="submit" name="outcome" value="confirmed" class="confirm">{e(confirm)}</button>
 <button type="submit" name="outcome" value="overturned" class="overturn">{e(overturn)}</button>
 </form></section>"""
@@ -289,45 +317,55 @@ def item_page(
     src = item.source
     m = item.moderation
     labels = src.get("labels", {})
+    service = src.get("service", {}).get("type")
     meta = [
-        ("Message id", item.id),
-        ("Published", src.get("@timestamp")),
-        ("Service type", src.get("service", {}).get("type")),
-        ("Platform", labels.get("platform")),
-        ("Kind", labels.get("kind")),
-        ("Author", src.get("user", {}).get("id")),
-        ("Source IP", (src.get("source", {}).get("ip") or labels.get("source_ip")) if show_ip else None),
-        ("Group", labels.get("group_id")),
-        ("Public account", labels.get("account_id")),
-        ("URL", src.get("url", {}).get("original")),
-        ("Verdict", f"{m.get('verdict_id')} (model {m.get('model_version')}, lexicon {m.get('lexicon_version')}, "
-                    f"policy {m.get('policy_version')})"),
+        (t("Message id"), item.id),
+        (t("Service type"), name_of(service) if service else None),
+        (t("Platform"), labels.get("platform")),
+        (t("Kind"), word(labels.get("kind")) if labels.get("kind") else None),
+        (t("Author"), src.get("user", {}).get("id")),
+        (t("Source IP"), (src.get("source", {}).get("ip") or labels.get("source_ip")) if show_ip else None),
+        (t("Group"), labels.get("group_id")),
+        (t("Public account"), labels.get("account_id")),
+        (t("URL"), src.get("url", {}).get("original")),
+        (t("Verdict"), t("{verdict} (model {model}, lexicon {lexicon}, policy {policy})", verdict=m.get("verdict_id"),
+                         model=m.get("model_version"), lexicon=m.get("lexicon_version"),
+                         policy=m.get("policy_version"))),
     ]  # fmt: skip
-    dl = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in meta if v)
+    published = f"<dt>{e(t('Published'))}</dt><dd>{when(src.get('@timestamp'))}</dd>"
+    rows = [f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in meta if v]
+    dl = "".join([*rows[:1], published, *rows[1:]])  # the id first, then the (zoned) time, as before
     flagged = list(src.get("rule", {}).get("category") or [])
     hits = m.get("hits") or []
     banner = f'<p class="notice" role="status">{e(notice)}</p>' if notice else ""
     banner += f'<p class="error" role="alert">{e(error)}</p>' if error else ""
     author = src.get("user", {}).get("id", "")
     text = highlight(str(src.get("message", "")), hits)
-    body = f"""<p><a href="/">← queue</a></p>{banner}{bar}
-<h1>Item {e(item.id)} {_badge("action", src.get("event", {}).get("action"))} {_badge("status", status_of(item))}</h1>
+    body = f"""<p><a href="/">← {e(t("queue"))}</a></p>{banner}{bar}
+<h1>{e(t("Item {id}", id=item.id))} {_badge("action", src.get("event", {}).get("action"))} {
+        _badge("status", status_of(item))
+    }</h1>
 <div class="columns"><div class="main">
-<section><h2>Text</h2><div class="text" id="text" lang="zh">{text}</div></section>
+<section><h2>{e(t("Text"))}</h2><div class="text" id="text" lang="zh">{text}</div></section>
 {_reports(m, now)}
 {_decision_box(item, csrf, can_decide, work)}
-<section><h2>Lexicon hits</h2>{_hits(hits)}</section>
+<section><h2>{e(t("Lexicon hits"))}</h2>{_hits(hits)}</section>
 {_parent(labels.get("parent_id"), parent)}
 </div><aside>
-<section><h2>Category scores</h2>{_scores(settings, m.get("scores") or {}, flagged)}</section>
-<section><h2>Details</h2><dl>{dl}</dl></section>
-<section class="author"><h2>Author's recent flagged items</h2>{_mini_list(author_items)}
-<p><a href="/?{e(urlencode({"author": author, "status": "all", "sort": "newest"}))}">all of {e(author)}'s items</a></p>
+<section><h2>{e(t("Category scores"))}</h2>{_scores(settings, m.get("scores") or {}, flagged)}</section>
+<section><h2>{e(t("Details"))}</h2><dl>{dl}</dl></section>
+<section class="author"><h2>{e(t("Author's recent flagged items"))}</h2>{_mini_list(author_items)}
+<p><a href="/?{e(urlencode({"author": author, "status": "all", "sort": "newest"}))}">{
+        e(t("all of {author}'s items", author=author))
+    }</a></p>
 </section></aside></div>{worklist.help_overlay()}"""
-    return layout(f"Item {item.id}", body, user, csrf)
+    return layout(t("Item {id}", id=item.id), body, user, csrf)
 
 
 def error_page(title: str, message: str, user: str | None = None, csrf: str = "") -> str:
     return layout(
-        title, f'<h1>{e(title)}</h1><p class="error">{e(message)}</p><p><a href="/">← queue</a></p>', user, csrf
+        title,
+        f'<h1>{e(title)}</h1><p class="error">{e(message)}</p><p><a href="/">← {e(t("queue"))}</a></p>',
+        user,
+        csrf,
     )

@@ -17,6 +17,7 @@ from modpipe.settings import Settings
 from review.desk import render
 from review.desk.audit import AuditLog
 from review.desk.decide import Decider
+from review.desk.i18n import t
 from review.desk.roles import SEES_SOURCE_IP, Role
 from review.desk.sessions import Session, Sessions
 from review.desk.throttle import LoginBrake
@@ -99,7 +100,7 @@ def fail(request: web.Request, status: int, code: str, message: str, **extra: An
     if is_api(request):
         return web.json_response({"error": code, "message": message, **extra}, status=status)
     session = request.get(SESSION)
-    html = render.error_page("Sorry", message, session.user if session else None, session.csrf if session else "")
+    html = render.error_page(t("Sorry"), message, session.user if session else None, session.csrf if session else "")
     return web.Response(text=html, content_type="text/html", status=status)
 
 

@@ -67,7 +67,7 @@ def work_filter(request: web.Request, filters: str) -> QueueFilter:
     assignment = work_of(request).assignments.get(request[SESSION].user)
     if assignment is not None:
         query["category"], query["service_type"] = assignment.category, assignment.service_type
-    return parse_filter(query, review.clock.now())
+    return parse_filter(query, review.clock.now(), review.settings.review.zone)
 
 
 async def claim_on_open(request: web.Request, message_id: str) -> tuple[str, bool]:

@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from review.desk.highlight import highlight
-from review.desk.i18n import t
+from review.desk.i18n import N_, local_time, name_of, t
+from review.desk.shown import categories, word
 from review.queue import Item
 from review.queue.claims import live_hold
 
@@ -22,17 +23,21 @@ WINDOW = 60  # characters of text shown around the first hit
 LEAD = 12  # of which before it
 
 SHORTCUTS = [
-    ("j / ↓", "next row"),
-    ("k / ↑", "previous row"),
-    ("Enter / o", "open the row"),
-    ("Space", "select the row for a bulk decision"),
-    ("w", "work the queue: claim and open the next item"),
-    ("c", "confirm the item"),
-    ("x", "overturn the item"),
-    ("s", "skip (release the claim, next item)"),
-    ("g", "go to the context"),
-    ("?", "this help"),
+    ("j / ↓", N_("next row")),
+    ("k / ↑", N_("previous row")),
+    ("Enter / o", N_("open the row")),
+    ("Space", N_("select the row for a bulk decision")),
+    ("w", N_("work the queue: claim and open the next item")),
+    ("c", N_("confirm the item")),
+    ("x", N_("overturn the item")),
+    ("s", N_("skip (release the claim, next item)")),
+    ("g", N_("go to the context")),
+    ("?", N_("this help")),
 ]
+HEADINGS = (
+    N_("Due"), N_("Action"), N_("Score"), N_("Categories"), N_("Service"), N_("Author"), N_("Text"),
+    N_("Claimed by"), N_("Status"),
+)  # fmt: skip
 
 
 def e(value: object) -> str:
@@ -55,9 +60,15 @@ def _int_span(hit: Mapping[str, Any]) -> bool:
 
 
 def _short_time(value: object) -> str:
-    """The minute, as written in the document (the page's one time zone comes with the zh-CN catalogue)."""
-    text = str(value or "")
-    return text[:16].replace("T", " ") if len(text) >= 16 else text
+    """The minute in the page's zone, with its offset (`2026-11-23 16:00 +08:00`): the list has no room for seconds."""
+    shown = local_time(value)
+    if shown is None:
+        return str(value or "")
+    parts = shown.split(" ")
+    if len(parts) != 3:
+        return shown
+    day, clock, offset = parts
+    return f"{day} {clock[:5]} {offset}"
 
 
 def rows(items: list[tuple[Item, str, bool]], now: datetime | None, user: str, can_decide: bool) -> str:
@@ -77,7 +88,7 @@ def rows(items: list[tuple[Item, str, bool]], now: datetime | None, user: str, c
                 f'<span class="holder{mine}" title="{e(t("claimed until"))} {e(hold.until.isoformat())}">'
                 f"{e(hold.holder)}</span>"
             )
-        decided = f" {e(m.get('decided_by'))}" if m.get("decided_by") else ""
+        decided = " " + e(t("by {user}", user=m.get("decided_by"))) if m.get("decided_by") else ""
         if late:
             decided += f' <b class="overdue">{e(t("overdue"))}</b>'
         check = (
@@ -92,21 +103,18 @@ def rows(items: list[tuple[Item, str, bool]], now: datetime | None, user: str, c
             f'<tr data-id="{e(item.id)}" data-href="{e("/items/" + quote(item.id, safe=""))}">{check}'
             f'<td class="due"><time datetime="{e(m.get("due_at"))}">{e(_short_time(m.get("due_at")))}</time></td>'
             f'<td><span class="badge action-{e(src.get("event", {}).get("action"))}">'
-            f"{e(src.get('event', {}).get('action'))}</span></td>"
+            f"{e(word(src.get('event', {}).get('action')))}</span></td>"
             f'<td class="score">{score:.2f}</td>'
-            f'<td class="cats">{e(" ".join(src.get("rule", {}).get("category") or []))}</td>'
-            f'<td class="svc">{e(src.get("service", {}).get("type"))}</td>'
+            f'<td class="cats">{categories(src.get("rule", {}).get("category") or [])}</td>'
+            f'<td class="svc">{e(name_of(str(src.get("service", {}).get("type"))))}</td>'
             f'<td class="author"><a href="/?{e(urlencode({"author": author, "status": "all"}))}">'
             f"{e(src.get('user', {}).get('id'))}</a></td>"
             f'<td class="text"><a href="{e("/items/" + quote(item.id, safe=""))}">'
             f"{evidence(str(src.get('message', '')), m.get('hits') or [])}</a></td>"
             f'<td class="who">{holder}</td>'
-            f'<td><span class="badge status-{e(status)}">{e(status)}</span>{decided}</td></tr>'
+            f'<td><span class="badge status-{e(status)}">{e(word(status))}</span>{decided}</td></tr>'
         )
-    head = "".join(
-        f"<th>{e(t(h))}</th>"
-        for h in ("Due", "Action", "Score", "Categories", "Service", "Author", "Text", "Claimed by", "Status")
-    )
+    head = "".join(f"<th>{e(t(h))}</th>" for h in HEADINGS)
     pick = f'<th class="pick"><input type="checkbox" id="pick-page" aria-label="{e(t("select the page"))}"></th>'
     return (
         f'<table class="queue dense"><thead><tr>{pick if can_decide else ""}{head}</tr></thead>'

@@ -48,10 +48,8 @@ def test_a_moderator_pages_a_25000_item_queue_to_its_end(live: tuple[Settings, s
             page.goto(f"{base}/?size=1000")
             seen: list[str] = []
             while True:
-                expect(page.locator("#first")).to_have_text(str(len(seen) + 1))  # the next page has loaded
-                # #first is parsed before the table: read the rows once the whole page is in (a 1000-row page of
-                # the dense list is large enough for the read to catch it half parsed).
-                page.wait_for_load_state("domcontentloaded")
+                expect(page.locator("#first")).to_have_text(str(len(seen) + 1))  # the next page has come
+                page.wait_for_load_state()  # and is parsed to its end: #first comes before the 1000 rows
                 ids = page.locator("tr[data-id]").evaluate_all("rows => rows.map(r => r.dataset.id)")
                 seen.extend(ids)
                 if page.locator("#next").count() == 0:
