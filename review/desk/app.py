@@ -19,8 +19,10 @@ from aiohttp import web
 
 from modpipe.clock import Clock, SystemClock
 from modpipe.settings import Settings
+from retention.store import Store
 from review.desk import admin_routes, auth_routes, decision_routes, item_routes
 from review.desk.audit import AuditLog
+from review.desk.context import ContextReader
 from review.desk.decide import Decider, KafkaPublisher, Publisher
 from review.desk.exceptions import PortBusy, UsersFileError
 from review.desk.guard import guard
@@ -103,12 +105,15 @@ def create_app(
             pub = publisher
         else:
             pub = await asyncio.get_running_loop().run_in_executor(pool, KafkaPublisher, settings)
+        # The records (S3) give the context the queue lacks: messages the machine passed (review.desk.context).
+        records = Store(settings, timeout_s=10.0)
         app[REVIEW] = Review(
             settings, own_store, Decider(own_store, pub, clk), Accounts(path),
             Sessions(clk, settings.review.session_ttl_s), LoginBrake(clk), AuditLog(audit_path(settings), clk), clk,
-            pool, proxies,
+            pool, proxies, ContextReader(settings, own_store, records),
         )  # fmt: skip
         yield
+        records.close()
         await asyncio.get_running_loop().run_in_executor(pool, pub.close)
         if store is None:
             own_store.close()

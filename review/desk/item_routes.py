@@ -7,7 +7,9 @@ from typing import Any
 from aiohttp import web
 
 from review.desk import render
+from review.desk.context import Context
 from review.desk.filters import BadFilter, parse_filter
+from review.desk.render_context import context_section
 from review.desk.roles import DECIDERS
 from review.desk.web import ROLE, SESSION, fail, html, is_api, review_of, sees_source_ip
 from review.queue import ItemNotFound
@@ -84,16 +86,19 @@ async def item_view(
     parent = await review.run(review.store.find, parent_id) if parent_id else None
     author = item.source.get("user", {}).get("id")
     author_items = await review.run(review.store.by_author, author, item.id) if author else []
+    context = await review.run(review.context.around, item, parent) if review.context else Context()
     if is_api(request):
         body = {
             **api_item(item, show_ip),
             "parent": api_item(parent, show_ip) if parent else None,
             "author_items": [api_item(i, show_ip) for i in author_items],
+            "context": context.as_json(),
         }
         return web.json_response(body, status=status)
+    around = context_section(context, item.id, str(item.source.get("message", "")))
     page = render.item_page(
         review.settings, item, parent, author_items, session.user, session.csrf, notice=notice, error=error,
-        can_decide=request[ROLE] in DECIDERS, show_ip=show_ip, now=review.clock.now(),
+        can_decide=request[ROLE] in DECIDERS, show_ip=show_ip, now=review.clock.now(), context=around,
     )  # fmt: skip
     return html(page, status)
 

@@ -289,7 +289,9 @@ def item_page(
     can_decide: bool = True,
     show_ip: bool = True,
     now: datetime | None = None,
+    context: str = "",
 ) -> str:
+    """`context`: the rendered context around the item (render_context), shown instead of the bare parent."""
     src = item.source
     m = item.moderation
     labels = src.get("labels", {})
@@ -321,7 +323,7 @@ def item_page(
 {_reports(m, now)}
 {_decision_box(item, csrf, can_decide)}
 <section><h2>Lexicon hits</h2>{_hits(hits)}</section>
-{_parent(labels.get("parent_id"), parent)}
+{context or _parent(labels.get("parent_id"), parent)}
 </div><aside>
 <section><h2>Category scores</h2>{_scores(settings, m.get("scores") or {}, flagged)}</section>
 <section><h2>Details</h2><dl>{dl}</dl></section>

@@ -241,6 +241,14 @@ class QueueStore:
         except ItemNotFound:
             return None
 
+    def many(self, ids: list[str]) -> dict[str, Item]:
+        """The queued items among `ids` (one mget); ids not in the queue are left out."""
+        if not ids:
+            return {}
+        with translated("queue mget"):
+            res = self._es.mget(index=self._alias, ids=ids)
+        return {str(d["_id"]): Item(str(d["_id"]), d["_source"]) for d in res["docs"] if d.get("found")}
+
     def by_author(self, author_id: str, exclude: str, size: int = 10) -> list[Item]:
         flt = {"bool": {"filter": [{"term": {"user.id": author_id}}], "must_not": [{"term": {"event.id": exclude}}]}}
         with translated("author items"):
