@@ -20,7 +20,7 @@ from aiohttp import web
 from modpipe.clock import Clock, SystemClock
 from modpipe.settings import Settings
 from retention.store import Store
-from review.desk import admin_routes, auth_routes, decision_routes, item_routes
+from review.desk import admin_routes, auth_routes, correction_routes, decision_routes, item_routes
 from review.desk.audit import AuditLog
 from review.desk.context import ContextReader
 from review.desk.decide import Decider, KafkaPublisher, Publisher
@@ -67,6 +67,8 @@ def _routes(app: web.Application) -> None:
     add.add_get("/api/selection", item_routes.selection)
     add.add_get("/api/items/{message_id}", item_routes.item)
     add.add_post("/api/items/{message_id}/decision", decision_routes.decide)
+    add.add_post("/items/{message_id}/correction", correction_routes.correct)
+    add.add_post("/api/items/{message_id}/correction", correction_routes.correct)
     add.add_get("/accounts", admin_routes.accounts_page)
     add.add_get("/api/users", admin_routes.accounts)
     add.add_get("/api/audit", admin_routes.audit)

@@ -248,18 +248,18 @@ def _reports(m: Mapping[str, Any], now: datetime | None = None) -> str:
     )
 
 
-def _decision_box(item: Item, csrf: str, can_decide: bool) -> str:
+def _decision_box(item: Item, csrf: str, can_decide: bool, extra: str = "") -> str:
     m = item.moderation
     status = status_of(item)
     if status in OPEN and not can_decide:
         return '<section class="decision" id="decision"><h2>Decide</h2><p>Open; your role reads only.</p></section>'
     if status not in OPEN:
-        state = "being carried out" if status == "claimed" else "carried out"
+        state = "being carried out" if item.claimed else "carried out"
         comment = f"<p>Comment: {e(m.get('comment'))}</p>" if m.get("comment") else ""
         return (
             f'<section class="decision done" id="decision"><h2>Decision</h2><p><b>{e(m.get("outcome") or status)}</b>'
             f" by <b>{e(m.get('decided_by'))}</b> at <time>{e(m.get('decided_at'))}</time> ({state}).</p>"
-            f"{comment}</section>"
+            f"{comment}{extra}</section>"
         )
     action = item.source.get("event", {}).get("action")
     confirm, overturn = (
@@ -270,7 +270,7 @@ def _decision_box(item: Item, csrf: str, can_decide: bool) -> str:
     return f"""<section class="decision" id="decision"><h2>Decide</h2>
 <form method="post" action="{e(item_url(item.id))}/decision" class="decide">
 <input type="hidden" name="csrf" value="{e(csrf)}">
-<label>Comment (optional) <textarea name="comment" rows="2" maxlength="2000"></textarea></label>
+<label>Comment (optional) <textarea name="comment" rows="2" maxlength="2000"></textarea></label>{extra}
 <button type="submit" name="outcome" value="confirmed" class="confirm">{e(confirm)}</button>
 <button type="submit" name="outcome" value="overturned" class="overturn">{e(overturn)}</button>
 </form></section>"""
@@ -290,8 +290,11 @@ def item_page(
     show_ip: bool = True,
     now: datetime | None = None,
     context: str = "",
+    decision_extra: str = "",
+    correction: str = "",
 ) -> str:
-    """`context`: the rendered context around the item (render_context), shown instead of the bare parent."""
+    """`context`: the rendered context around the item (render_context), shown instead of the bare parent;
+    `decision_extra`: inside the decision box (tags to choose, or the tags chosen); `correction`: after it."""
     src = item.source
     m = item.moderation
     labels = src.get("labels", {})
@@ -321,7 +324,7 @@ def item_page(
 <div class="columns"><div class="main">
 <section><h2>Text</h2><div class="text" id="text" lang="zh">{text}</div></section>
 {_reports(m, now)}
-{_decision_box(item, csrf, can_decide)}
+{_decision_box(item, csrf, can_decide, decision_extra)}{correction}
 <section><h2>Lexicon hits</h2>{_hits(hits)}</section>
 {context or _parent(labels.get("parent_id"), parent)}
 </div><aside>
