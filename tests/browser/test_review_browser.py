@@ -273,6 +273,7 @@ def test_an_auditor_reads_but_cannot_decide_and_each_page_refuses_a_wrong_role(
     assert _queue_docs(settings)["web-1"]["moderation"]["status"] == "pending"
 
 
+@pytest.mark.slow  # about 45 s at load 15 (the worker carries out two decisions), plus the live fixture
 def test_a_moderator_sees_a_passed_parent_and_a_senior_reverses_her_decision_with_a_reason(
     live: tuple[Settings, str, Path],
 ) -> None:
