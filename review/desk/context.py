@@ -50,6 +50,7 @@ class Neighbour:
     kind: str = ""
     status: str = ""  # the queue's status when the message is queued
     queued: bool = False
+    hits: tuple[dict[str, Any], ...] = ()  # a queued message's lexicon hits, to highlight
 
 
 @dataclass
@@ -89,7 +90,7 @@ def from_item(item: Item) -> Neighbour:
     return Neighbour(
         item.id, str(src.get("message", "")), str(src.get("@timestamp", "")), str((src.get("user") or {}).get("id")),
         str((src.get("event") or {}).get("action", "")), str((src.get("labels") or {}).get("kind", "")),
-        str(m.get("status") or "pending"), True,
+        str(m.get("status") or "pending"), True, tuple(m.get("hits") or ()),
     )  # fmt: skip
 
 

@@ -4,12 +4,14 @@ around it, the author's other recent messages; each with the machine's verdict a
 from __future__ import annotations
 
 from review.desk.context import Context, Neighbour
+from review.desk.highlight import highlight
 from review.desk.i18n import t
 from review.desk.render import e, item_url
 
 
 def _line(n: Neighbour, mark: str = "") -> str:
-    text = f'<a href="{e(item_url(n.message_id))}">{e(n.text)}</a>' if n.queued else e(n.text)
+    shown = highlight(n.text, list(n.hits)) if n.hits else e(n.text)  # highlight() escapes every piece
+    text = f'<a href="{e(item_url(n.message_id))}">{shown}</a>' if n.queued else shown
     status = f' <span class="badge status-{e(n.status)}">{e(n.status)}</span>' if n.queued else ""
     verdict = e(t("machine verdict"))
     return (
