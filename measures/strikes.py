@@ -95,6 +95,8 @@ def strikes_for_decision(
     The decision does not carry the message, so the verdict it ruled on says who the subjects are."""
     if decision.message_id != verdict.message_id:
         raise ValueError(f"decision {decision.decision_id} is on {decision.message_id}, not on {verdict.message_id}")
+    if decision.outcome is DecisionOutcome.REOPENED:
+        return ()  # sent back for re-review: the strike (or its withdrawal) waits for the next decision
     if decision.outcome is DecisionOutcome.OVERTURNED:
         return tuple(
             Withdraw(subject=subject, source_id=decision.message_id, by=decision.decision_id)

@@ -165,7 +165,7 @@ class Reconciler:
                 res = self._es.mget(
                     index=self._alias, ids=chunk,
                     source_includes=["event.created", "moderation.verdict_id", "moderation.decision_id",
-                                     "moderation.status", "moderation.decided_at"],
+                                     "moderation.status", "moderation.decided_at", "moderation.applied_id"],
                 )  # fmt: skip
             for doc in res["docs"]:
                 message_id = str(doc["_id"])
@@ -211,6 +211,8 @@ def _decision_missing(source: dict[str, Any], ref: Ref, reindexing: bool) -> boo
     if reindexing:
         return True  # the document comes back from its verdict alone, without the decision's fields
     m = source.get("moderation") or {}
+    if m.get("applied_id") == ref.own_id:
+        return False  # carried out (a reopening leaves the item pending, without a decision id)
     if m.get("decision_id") == ref.own_id and m.get("status") not in (None, "pending"):
         return False
     decided = parse_time(m.get("decided_at"))

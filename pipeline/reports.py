@@ -124,7 +124,8 @@ class ReportProcessor:
                 self._receive(state, event, now, result)
             elif event.verdict is not None:
                 verdicts[message_id] = event.verdict
-            elif event.decision is not None:
+            elif event.decision is not None and event.decision.outcome is not DecisionOutcome.REOPENED:
+                # A reopening rules on nothing: the reports wait for the re-review's decision.
                 ruling = _ruling(event.decision, state)
                 at = event.decision.decided_at
                 for outcome in state.decide(message_id, ruling, at):

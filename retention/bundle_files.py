@@ -263,8 +263,9 @@ Written by `modpipe {command}` (format `{format}`). This folder can be read and 
 判定 `data` 的主要字段 / main fields of a verdict's `data`: `verdict_id`, `action` (pass / review / block),
 `categories` (类别分数 / scores), `flagged` (达到阈值的类别 / categories at their threshold), `hits`,
 `model_version`, `lexicon_version`, `policy_version`, `decided_by`, `decided_at`, `message`.
-复核 `data` / a decision's `data`: `decision_id`, `outcome` (confirmed / overturned), `moderator`, `decided_at`,
-`previous_action`, `verdict_id`, `categories`, `comment`.
+复核 `data` / a decision's `data`: `decision_id`, `outcome` (confirmed / overturned / reopened 重新复核), `moderator`,
+`decided_at`, `previous_action`, `verdict_id`, `categories`, `comment`, `tags` (违规标签 / violation tags),
+`corrects` (所更正的复核 / the decision it corrects), `prior_outcome` (更正前的结果 / the outcome before it).
 类别代码见 `records.csv` 的“类别名称”列 / category codes are named in the CSV's "category names" column
 (config/categories.yaml: the nine kinds of Order 292 Art. 15).
 

@@ -22,15 +22,28 @@ def takedown_for(verdict: Verdict, clock: Clock, decided_by: str = "machine") ->
     )
 
 
+def is_down(decision: Decision) -> bool:
+    """Whether the item is down before this decision is carried out: as the decision it corrects left it, else as
+    the machine left it (only a block is taken down at once)."""
+    if decision.prior_outcome is not None and decision.prior_outcome is not DecisionOutcome.REOPENED:
+        return decision.prior_outcome is DecisionOutcome.CONFIRMED
+    return decision.previous_action is Action.BLOCK
+
+
 def command_for(decision: Decision, clock: Clock) -> TakedownCommand | None:
-    """The command a decision calls for, or None when the item already is where the moderator wants it."""
-    if decision.outcome is DecisionOutcome.OVERTURNED and decision.previous_action is Action.BLOCK:
+    """The command a decision calls for, or None when the item already is where the moderator wants it.
+
+    A confirmation wants the item down (a confirmed pass is a message users reported, L7, that breaks the rules),
+    an overturn wants it up; a reopening changes nothing until the next decision. So a confirmed block, an
+    overturned review and the reversal of nothing call for no command."""
+    if decision.outcome is DecisionOutcome.REOPENED:
+        return None
+    down = is_down(decision)
+    if decision.outcome is DecisionOutcome.OVERTURNED and down:
         command = CommandType.RESTORE
-    elif decision.outcome is DecisionOutcome.CONFIRMED and decision.previous_action in (Action.REVIEW, Action.PASS):
-        # A confirmed pass is a message users reported (L7) that the moderator found breaks the rules.
+    elif decision.outcome is DecisionOutcome.CONFIRMED and not down:
         command = CommandType.TAKEDOWN
     else:
-        # A confirmed block is already down; an overturned review was never taken down.
         return None
     return TakedownCommand(
         command=command,

@@ -84,6 +84,9 @@ class TakedownCommand(_Model):
 class DecisionOutcome(StrEnum):
     CONFIRMED = "confirmed"
     OVERTURNED = "overturned"
+    # A senior moderator sent a decided item back for re-review: no command, the item stays as it is until the
+    # next decision (issue 16).
+    REOPENED = "reopened"
 
 
 class Decision(_Model):
@@ -100,6 +103,12 @@ class Decision(_Model):
     service_type: str
     platform: str | None = None
     categories: tuple[str, ...] = ()
+    # Violation tags: sub-labels of the categories and free tags of the setting review.tags.
+    tags: tuple[str, ...] = ()
+    # A correction (reopen or reversal) names the decision it corrects, and the outcome in effect before it: what
+    # the platform shows now (confirmed = down, overturned = up), so the right command follows.
+    corrects: str | None = None
+    prior_outcome: DecisionOutcome | None = None
 
 
 class DeadLetter(_Model):

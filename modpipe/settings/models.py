@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal, get_args
@@ -243,6 +244,23 @@ class ReviewSettings(Frozen):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+    # Free violation tags a decision may carry besides its categories' sub-labels (issue 16).
+    tags: tuple[str, ...] = ()
+    # How far before an item the records are searched for the post it replies to when that is not queued.
+    context_lookback_h: Annotated[
+        float, Field(gt=0, le=24 * 31, description="hours > 0 searched back for a reply's parent (e.g. 24)")
+    ] = 24.0
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [tag for tag in value if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", tag)]
+        if bad:
+            raise ValueError(f"tags of lower-case letters, digits and _ (a letter first, up to 40); not {bad}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"each tag once; {sorted(t for t in set(value) if value.count(t) > 1)} repeat")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

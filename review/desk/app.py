@@ -19,9 +19,11 @@ from aiohttp import web
 
 from modpipe.clock import Clock, SystemClock
 from modpipe.settings import Settings
-from review.desk import admin_routes, auth_routes, decision_routes, item_routes, work_routes
+from retention.store import Store
+from review.desk import admin_routes, auth_routes, correction_routes, decision_routes, item_routes, work_routes
 from review.desk.assignments import Assignments
 from review.desk.audit import AuditLog
+from review.desk.context import ContextReader
 from review.desk.decide import Decider, KafkaPublisher, Publisher
 from review.desk.exceptions import PortBusy, UsersFileError
 from review.desk.guard import guard
@@ -82,6 +84,8 @@ def _routes(app: web.Application) -> None:
     add.add_get("/assignments", work_routes.assignments_page)
     add.add_post("/assignments", work_routes.assign)
     add.add_get("/api/assignments", work_routes.assignments_api)
+    add.add_post("/items/{message_id}/correction", correction_routes.correct)
+    add.add_post("/api/items/{message_id}/correction", correction_routes.correct)
     add.add_get("/accounts", admin_routes.accounts_page)
     add.add_get("/api/users", admin_routes.accounts)
     add.add_get("/api/audit", admin_routes.audit)
@@ -121,14 +125,17 @@ def create_app(
             pub = publisher
         else:
             pub = await asyncio.get_running_loop().run_in_executor(pool, KafkaPublisher, settings)
+        # The records (S3) give the context the queue lacks: messages the machine passed (review.desk.context).
+        records = Store(settings, timeout_s=10.0)
         app[REVIEW] = Review(
             settings, own_store, Decider(own_store, pub, clk), Accounts(path),
             Sessions(clk, settings.review.session_ttl_s), LoginBrake(clk), AuditLog(audit_path(settings), clk), clk,
-            pool, proxies,
+            pool, proxies, ContextReader(settings, own_store, records),
         )  # fmt: skip
         app[work_routes.WORK] = work_routes.Work(Claims(settings), Assignments(assignments_path(settings)))
         yield
         app[work_routes.WORK].claims.close()
+        records.close()
         await asyncio.get_running_loop().run_in_executor(pool, pub.close)
         if store is None:
             own_store.close()

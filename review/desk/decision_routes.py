@@ -10,11 +10,24 @@ from review.desk.exceptions import PublishFailed
 from review.desk.i18n import local_time, t
 from review.desk.item_routes import item_view
 from review.desk.shown import word
+from review.desk.tags import BadTags, allowed_tags, check_tags
 from review.desk.web import ROLE, SESSION, client_ip, fail, is_api, redirect, review_of
 from review.desk.work_routes import next_response
 from review.queue import AlreadyDecided, ItemNotFound
 
 MAX_COMMENT = 2000
+
+
+async def checked_tags(request: web.Request, message_id: str, given: object) -> tuple[str, ...]:
+    """The tags of a decision, checked against what the item allows (one read of the item, only when tagged).
+    Raises BadTags, ItemNotFound."""
+    if given is None or given == []:
+        return ()
+    if not isinstance(given, list):
+        raise BadTags("tags: a list of tag names")
+    review = review_of(request)
+    item = await review.run(review.store.get, message_id)
+    return check_tags(given, allowed_tags(review.settings, item))
 
 
 async def decide(request: web.Request) -> web.StreamResponse:
@@ -26,24 +39,36 @@ async def decide(request: web.Request) -> web.StreamResponse:
         try:
             body = await request.json()
             outcome_raw, comment = str(body["outcome"]), str(body.get("comment") or "")
-        except (ValueError, KeyError, TypeError):
-            return fail(request, 400, "bad_request", 'JSON {"outcome": "confirmed"|"overturned", "comment": ""}')
+            given: object = body.get("tags")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return fail(
+                request, 400, "bad_request", 'JSON {"outcome": "confirmed"|"overturned", "comment": "", "tags": []}'
+            )
     else:
         form = await request.post()
         outcome_raw, comment = str(form.get("outcome", "")), str(form.get("comment", ""))
         work = str(form.get("work", ""))
+        given = list(form.getall("tags", []))
     try:
         outcome = DecisionOutcome(outcome_raw)
     except ValueError:
         return fail(request, 400, "bad_request", t("outcome: confirmed or overturned"))
+    if outcome is DecisionOutcome.REOPENED:
+        return fail(request, 400, "bad_request", t("outcome: confirmed or overturned (a reopening is a correction)"))
     comment = comment.strip()[:MAX_COMMENT]
+    try:
+        tags = await checked_tags(request, message_id, given)
+    except ItemNotFound:
+        return fail(request, 404, "not_found", t("No item {id} in the queue.", id=message_id))
+    except BadTags as exc:
+        return fail(request, 400, "bad_tags", str(exc))
 
     def audit(event: str, **what: object) -> None:
         who, role = session.user, request[ROLE].value
         review.audit.record(event, who, client_ip(request), role=role, item=message_id, outcome=outcome.value, **what)
 
     try:
-        decision = await review.run(review.decider.decide, message_id, outcome, session.user, comment)
+        decision = await review.run(review.decider.decide, message_id, outcome, session.user, comment, tags)
     except AlreadyDecided as exc:
         audit("decision_refused", reason="already_decided", decided_by=exc.decided_by, in_flight=exc.in_flight)
         state = t("A decision is in flight (not yet carried out)") if exc.in_flight else t("Already decided")
@@ -62,7 +87,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
     except PublishFailed:
         audit("decision_refused", reason="publish_failed")
         return fail(request, 503, "publish_failed", t("The decision could not be sent (broker unavailable); retry."))
-    audit("decision", decision_id=decision.decision_id, comment=comment)
+    audit("decision", decision_id=decision.decision_id, comment=comment, tags=list(tags))
     if is_api(request):
         return web.json_response({"decision": decision.model_dump(mode="json")}, status=201)
     if work:  # work mode: on to the next item of the same queue

@@ -7,9 +7,13 @@ from typing import Any
 from aiohttp import web
 
 from review.desk import render, work_routes, worklist
+from review.desk.context import Context
 from review.desk.filters import BadFilter, parse_filter
 from review.desk.i18n import t
-from review.desk.roles import DECIDERS
+from review.desk.render_context import context_section
+from review.desk.render_decision import decision_parts
+from review.desk.roles import CORRECTORS, DECIDERS
+from review.desk.tags import allowed_tags
 from review.desk.web import ROLE, SESSION, fail, html, is_api, review_of, sees_source_ip
 from review.queue import ItemNotFound
 from review.queue.exceptions import BadCursor
@@ -96,22 +100,30 @@ async def item_view(
     parent = await review.run(review.store.find, parent_id) if parent_id else None
     author = item.source.get("user", {}).get("id")
     author_items = await review.run(review.store.by_author, author, item.id) if author else []
+    context = await review.run(review.context.around, item, parent) if review.context else Context()
     if is_api(request):
         body = {
             **api_item(item, show_ip),
             "parent": api_item(parent, show_ip) if parent else None,
             "author_items": [api_item(i, show_ip) for i in author_items],
+            "context": context.as_json(),
         }
         return web.json_response(body, status=status)
+    around = context_section(context, item.id, str(item.source.get("message", "")))
+    allowed = allowed_tags(review.settings, item)
+    inside, correction = decision_parts(item, session.csrf, allowed, can_correct=request[ROLE] in CORRECTORS)
     page = render.item_page(
         review.settings, item, parent, author_items, session.user, session.csrf, notice=notice, error=error,
         can_decide=request[ROLE] in DECIDERS, show_ip=show_ip, now=review.clock.now(), work=work,
-        bar=worklist.item_bar(message_id, session.csrf, work, hold_note, renew_s),
+        bar=worklist.item_bar(message_id, session.csrf, work, hold_note, renew_s), context=around,
+        decision_extra=inside, correction=correction,
     )  # fmt: skip
     return html(page, status)
 
 
 async def item(request: web.Request) -> web.StreamResponse:
     notice = t("Your decision was recorded and sent for execution.") if request.query.get("decided") else ""
+    if request.query.get("corrected"):
+        notice = t("Your correction was recorded and sent for execution.")
     work = request.query.get("work", "") if request[ROLE] in DECIDERS else ""
     return await item_view(request, request.match_info["message_id"], notice=notice, work=work)

@@ -260,7 +260,7 @@ def _reports(m: Mapping[str, Any], now: datetime | None = None) -> str:
     )
 
 
-def _decision_box(item: Item, csrf: str, can_decide: bool, work: str = "") -> str:
+def _decision_box(item: Item, csrf: str, can_decide: bool, work: str = "", extra: str = "") -> str:
     m = item.moderation
     status = status_of(item)
     if status in OPEN and not can_decide:
@@ -269,15 +269,14 @@ def _decision_box(item: Item, csrf: str, can_decide: bool, work: str = "") -> st
             f"<p>{e(t('Open; your role reads only.'))}</p></section>"
         )
     if status not in OPEN:
-        state = t("being carried out") if status == "claimed" else t("carried out")
+        state = t("being carried out") if item.claimed else t("carried out")
         comment = f"<p>{e(t('Comment:'))} {e(m.get('comment'))}</p>" if m.get("comment") else ""
         said = te(
             "{outcome} by {user} at {time} ({state}).", outcome=f"<b>{e(word(m.get('outcome') or status))}</b>",
             user=f"<b>{e(m.get('decided_by'))}</b>", time=when(m.get("decided_at")), state=e(state),
         )  # fmt: skip
-        return (
-            f'<section class="decision done" id="decision"><h2>{e(t("Decision"))}</h2><p>{said}</p>{comment}</section>'
-        )
+        heading = f'<section class="decision done" id="decision"><h2>{e(t("Decision"))}</h2>'
+        return f"{heading}<p>{said}</p>{comment}{extra}</section>"
     action = item.source.get("event", {}).get("action")
     confirm, overturn = (
         (t("Confirm block (stays down)"), t("Overturn (restore the item)"))
@@ -287,7 +286,7 @@ def _decision_box(item: Item, csrf: str, can_decide: bool, work: str = "") -> st
     return f"""<section class="decision" id="decision"><h2>{e(t("Decide"))}</h2>
 <form method="post" action="{e(item_url(item.id))}/decision" class="decide">
 <input type="hidden" name="csrf" value="{e(csrf)}">{_work_field(work)}
-<label>{e(t("Comment (optional)"))} <textarea name="comment" rows="2" maxlength="2000"></textarea></label>
+<label>{e(t("Comment (optional)"))} <textarea name="comment" rows="2" maxlength="2000"></textarea></label>{extra}
 <button type="submit" name="outcome" value="confirmed" class="confirm">{e(confirm)}</button>
 <button type="submit" name="outcome" value="overturned" class="overturn">{e(overturn)}</button>
 </form></section>"""
@@ -313,7 +312,12 @@ def item_page(
     now: datetime | None = None,
     work: str = "",
     bar: str = "",
+    context: str = "",
+    decision_extra: str = "",
+    correction: str = "",
 ) -> str:
+    """`context`: the rendered context around the item (render_context), shown instead of the bare parent;
+    `decision_extra`: inside the decision box (tags to choose, or the tags chosen); `correction`: after it."""
     src = item.source
     m = item.moderation
     labels = src.get("labels", {})
@@ -348,9 +352,9 @@ def item_page(
 <div class="columns"><div class="main">
 <section><h2>{e(t("Text"))}</h2><div class="text" id="text" lang="zh">{text}</div></section>
 {_reports(m, now)}
-{_decision_box(item, csrf, can_decide, work)}
+{_decision_box(item, csrf, can_decide, work, decision_extra)}{correction}
 <section><h2>{e(t("Lexicon hits"))}</h2>{_hits(hits)}</section>
-{_parent(labels.get("parent_id"), parent)}
+{context or _parent(labels.get("parent_id"), parent)}
 </div><aside>
 <section><h2>{e(t("Category scores"))}</h2>{_scores(settings, m.get("scores") or {}, flagged)}</section>
 <section><h2>{e(t("Details"))}</h2><dl>{dl}</dl></section>

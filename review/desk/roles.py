@@ -17,6 +17,8 @@ MOD, SENIOR, AUDITOR, ADMIN = Role.MODERATOR, Role.SENIOR, Role.AUDITOR, Role.AD
 ANY = frozenset(Role)
 READERS = frozenset({MOD, SENIOR, AUDITOR})
 DECIDERS = frozenset({MOD, SENIOR})
+# Reopening or reversing a carried-out decision is a senior's (issue 16): a second pair of eyes on the first.
+CORRECTORS = frozenset({SENIOR})
 # Source IPs are personal data (PIPL) only needed to escalate a case to the police or to investigate abuse:
 # seniors escalate, auditors check the escalations, admins investigate account abuse; moderators judge the text.
 SEES_SOURCE_IP = frozenset({SENIOR, AUDITOR, ADMIN})
@@ -42,6 +44,8 @@ ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/assignments"): frozenset({SENIOR}),
     ("POST", "/assignments"): frozenset({SENIOR}),
     ("GET", "/api/assignments"): frozenset({SENIOR, AUDITOR}),
+    ("POST", "/items/{message_id}/correction"): CORRECTORS,
+    ("POST", "/api/items/{message_id}/correction"): CORRECTORS,
     ("GET", "/accounts"): frozenset({ADMIN}),
     ("GET", "/api/users"): frozenset({ADMIN}),
     ("GET", "/api/audit"): frozenset({AUDITOR, ADMIN}),

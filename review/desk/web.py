@@ -16,6 +16,7 @@ from modpipe.clock import Clock
 from modpipe.settings import Settings
 from review.desk import render
 from review.desk.audit import AuditLog
+from review.desk.context import ContextReader
 from review.desk.decide import Decider
 from review.desk.i18n import t
 from review.desk.roles import SEES_SOURCE_IP, Role
@@ -42,6 +43,7 @@ class Review:
     clock: Clock
     pool: ThreadPoolExecutor
     proxies: tuple[Network, ...] = ()
+    context: ContextReader | None = None
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)

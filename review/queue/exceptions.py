@@ -42,6 +42,15 @@ class AlreadyDecided(SearchError, TerminalError):
         self.decision_id = decision_id
 
 
+class NothingToCorrect(SearchError, TerminalError):
+    """A reopening or reversal of an item that has no carried-out decision (open, or never decided)."""
+
+    def __init__(self, message_id: str, status: str) -> None:
+        super().__init__(f"{message_id} has no carried-out decision to correct (status {status})")
+        self.message_id = message_id
+        self.status = status
+
+
 class ItemNotFound(SearchError, TerminalError):
     """No queue document has this message id."""
 

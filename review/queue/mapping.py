@@ -90,6 +90,12 @@ def properties(settings: Settings) -> dict[str, Any]:
                 "decided_at": DATE,
                 "decision_id": KEYWORD,
                 "comment": {"type": "text"},
+                # Corrections and violation tags (review.queue.decisions).
+                "tags": KEYWORD,
+                "corrects": KEYWORD,
+                "prior_outcome": KEYWORD,
+                "applied_id": KEYWORD,
+                "in_effect": KEYWORD,
                 "verdict_id": KEYWORD,
                 "model_version": KEYWORD,
                 "lexicon_version": KEYWORD,

@@ -19,7 +19,7 @@ from modpipe.settings import Settings
 from review.queue import decisions
 from review.queue.client import OwnedClient, translated
 from review.queue.decisions import Claim
-from review.queue.exceptions import AlreadyDecided, ItemNotFound
+from review.queue.exceptions import AlreadyDecided, ItemNotFound, NothingToCorrect
 from review.queue.mapping import alias_name
 from review.queue.paging import Cursor, fingerprint, sort_clause
 
@@ -97,7 +97,8 @@ class Item:
 
     @property
     def claimed(self) -> bool:
-        return bool(self.moderation.get("decision_id"))
+        """A decision is in flight: claimed, not yet carried out by the worker."""
+        return decisions.in_flight(self.moderation, OPEN)
 
 
 @dataclass(frozen=True)
@@ -241,19 +242,41 @@ class QueueStore:
         except ItemNotFound:
             return None
 
+    def many(self, ids: list[str]) -> dict[str, Item]:
+        """The queued items among `ids` (one mget); ids not in the queue are left out."""
+        if not ids:
+            return {}
+        with translated("queue mget"):
+            res = self._es.mget(index=self._alias, ids=ids)
+        return {str(d["_id"]): Item(str(d["_id"]), d["_source"]) for d in res["docs"] if d.get("found")}
+
     def by_author(self, author_id: str, exclude: str, size: int = 10) -> list[Item]:
         flt = {"bool": {"filter": [{"term": {"user.id": author_id}}], "must_not": [{"term": {"event.id": exclude}}]}}
         with translated("author items"):
             res = self._es.search(index=self._alias, query=flt, size=size, sort=[{"@timestamp": "desc"}])
         return [Item(h["_id"], h["_source"]) for h in res["hits"]["hits"]]
 
-    def claim(self, item: Item, claim: Claim) -> Item:
+    def claim(self, item: Item, claim: Claim, *, correcting: bool = False) -> Item:
         """Mark `item` as decided by `claim.moderator`, only if nobody changed it since it was read. A write that
-        lost the race to a change other than a claim (the worker re-indexing the verdict) reads and tries again."""
+        lost the race to a change other than a claim (the worker re-indexing the verdict) reads and tries again.
+        `correcting`: a reopening or reversal, which needs a carried-out decision and no other one in flight
+        (raises NothingToCorrect on an open item); a decision needs an open item."""
         for _ in range(CLAIM_ATTEMPTS):
-            if item.claimed or item.moderation.get("status", "pending") not in OPEN:
+            status = item.moderation.get("status", "pending")
+            if item.claimed:
+                raise _already(item)
+            if correcting and status not in decisions.DECIDED:
+                raise NothingToCorrect(item.id, str(status))
+            if not correcting and status not in OPEN:
                 raise _already(item)
             doc = {"moderation": decisions.claimed(claim)}
+            if correcting:
+                # A document carried out before corrections existed records neither: the claim fills them in.
+                m = item.moderation
+                doc["moderation"] |= {
+                    "applied_id": m.get("applied_id") or m.get("decision_id"),
+                    "in_effect": decisions.in_effect(m),
+                }
             with translated("claim"):
                 try:
                     self._es.update(
@@ -268,12 +291,13 @@ class QueueStore:
             return self.get(item.id)
         raise _already(item)
 
-    def release(self, item: Item, decision_id: str) -> bool:
-        """Undo a claim whose decision could not be published, so the item is open again. Conditional too: a
-        claim that changed since (the worker already applied it) is left alone."""
+    def release(self, item: Item, decision_id: str, previous: dict[str, Any] | None = None) -> bool:
+        """Undo a claim whose decision could not be published: the claim's fields go back to `previous` (the
+        `moderation` read before the claim), so the item is as it was. Conditional too: a claim that changed since
+        (the worker already applied it) is left alone."""
         if item.moderation.get("decision_id") != decision_id:
             return False
-        empty = decisions.released()
+        empty = decisions.released(previous)
         with translated("release"):
             try:
                 self._es.update(
@@ -289,6 +313,6 @@ def _already(item: Item) -> AlreadyDecided:
     m = item.moderation
     return AlreadyDecided(
         item.id, str(m.get("decided_by") or "?"), str(m.get("outcome") or m.get("status")), str(m.get("decided_at")),
-        in_flight=item.claimed and m.get("status", "pending") in OPEN,
+        in_flight=item.claimed,
         decision_id=str(m.get("decision_id") or ""),
     )  # fmt: skip

@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,14 @@ from modpipe.stack.health import free_port
 from modpipe.stack.manager import StackInfo
 from modpipe.topics import ensure_topics
 from review.queue import ensure_index
-from tests.fixtures.review import PASSWORD, drop_queue, review_overrides
+from tests.fixtures.review import (
+    PASSWORD,
+    drop_queue,
+    make_records_bucket,
+    records_overrides,
+    review_overrides,
+    store_records,
+)
 from tests.support import modpipe_environ, read_topic, worker_command
 from tests.unit.review.factory import T0, make_verdict
 
@@ -66,11 +74,12 @@ def live(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[tuple[Settin
 
     users_file = tmp_path / "users"
     users.set_password(users_file, "alice", PASSWORD)
-    overrides = review_overrides(stack, unique, users_file)
+    overrides = review_overrides(stack, unique, users_file) | records_overrides(unique)
     port = free_port()
     overrides |= {"review.port": port, "worker.batch_timeout_s": 0.2}
     settings = load_settings(environ={}, overrides=overrides)
     ensure_topics(settings)
+    make_records_bucket(settings)  # the desk reads the context the queue lacks from the records
     ensure_index(settings)
     env = modpipe_environ(overrides)
     procs: list[subprocess.Popen[bytes]] = []
@@ -262,3 +271,94 @@ def test_an_auditor_reads_but_cannot_decide_and_each_page_refuses_a_wrong_role(
         finally:
             browser.close()
     assert _queue_docs(settings)["web-1"]["moderation"]["status"] == "pending"
+
+
+@pytest.mark.slow  # about 45 s at load 15 (the worker carries out two decisions), plus the live fixture
+def test_a_moderator_sees_a_passed_parent_and_a_senior_reverses_her_decision_with_a_reason(
+    live: tuple[Settings, str, Path],
+) -> None:
+    """Issue 16 items 4 and 5. The reply is queued, the post it answers was passed by the machine (only in the
+    records): the moderator reads it beside the reply, tags and confirms; the worker takes the reply down. A senior
+    reverses that with a reason (the form will not go without one, nor will a forged request); the worker restores
+    the reply. Each step is a decision on the topic; the commands follow."""
+    from playwright.sync_api import Page, expect, sync_playwright
+
+    from review.desk import users
+    from review.desk.roles import Role
+
+    settings, base, _ = live
+    users.set_password(Path(settings.review.users_file), "sen", PASSWORD, Role.SENIOR)
+    post = make_verdict("ctx-post", "周末一起去爬山吗", action=Action.PASS, flagged=(), terms={}, author="hiker",
+                        published_at=T0 - timedelta(minutes=10))  # fmt: skip
+    reply = make_verdict("ctx-reply", "出售枪支弹药，私聊价格", parent_id="ctx-post", published_at=T0)
+    other = make_verdict("ctx-other", "我也去", action=Action.PASS, flagged=(), terms={}, author="friend",
+                         parent_id="ctx-post", published_at=T0 + timedelta(minutes=1))  # fmt: skip
+    store_records(settings, [post, reply, other], T0 + timedelta(hours=1))
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.servers, acks="all")
+    try:
+        producer.send(settings.kafka.topics.verdicts.name, key=b"ctx-reply", value=reply.model_dump_json().encode())
+        producer.flush()
+    finally:
+        producer.close()
+    _wait("worker indexed the reply", lambda: "ctx-reply" in _queue_docs(settings), 90)
+
+    def sign_in(page: Page, name: str) -> None:
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", name)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Moderation queue")
+
+    def status() -> str:
+        return str(_queue_docs(settings)["ctx-reply"]["moderation"]["status"])
+
+    forge = """async () => {
+        const csrf = document.querySelector('input[name=csrf]').value;
+        const resp = await fetch('/items/ctx-reply/correction', {method: 'POST', body: 'action=reverse&reason=',
+            headers: {'X-CSRF-Token': csrf, 'Content-Type': 'application/x-www-form-urlencoded'}});
+        return resp.status;
+    }"""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            alice = browser.new_context().new_page()
+            sign_in(alice, "alice")
+            alice.goto(f"{base}/items/ctx-reply")
+            parent = alice.locator("#context-parent")
+            expect(parent).to_contain_text("周末一起去爬山吗")
+            expect(parent).to_contain_text("from the records")
+            expect(parent.locator("li[data-id=ctx-post] .action-pass")).to_have_text("pass")
+            expect(parent.locator(".siblings li[data-id=ctx-other]")).to_contain_text("我也去")
+            alice.check("form.decide input[name=tags][value=weapons]")
+            alice.click("button.confirm")
+            expect(alice.locator(".notice")).to_contain_text("recorded")
+            _wait("worker applied the confirmation", lambda: status() == "confirmed", 60)
+
+            sen = browser.new_context().new_page()
+            sign_in(sen, "sen")
+            sen.goto(f"{base}/items/ctx-reply")
+            expect(sen.locator("#decision-tags")).to_contain_text("weapons")
+            expect(alice.locator("#correction")).to_have_count(0)  # a moderator gets no correction form
+            sen.click("button.reverse")  # no reason: the browser keeps the form
+            expect(sen).to_have_url(f"{base}/items/ctx-reply")
+            assert sen.evaluate("document.querySelector('form.correct').checkValidity()") is False
+            assert sen.evaluate(forge) == 400  # nor does the server take one without a reason
+            sen.fill("form.correct textarea[name=reason]", "a replica sale ad, reported by the police as fake")
+            sen.click("button.reverse")
+            expect(sen.locator(".notice")).to_contain_text("correction was recorded")
+            _wait("worker applied the reversal", lambda: status() == "overturned", 60)
+            sen.reload()
+            expect(sen.locator("#decision")).to_contain_text("overturned by sen")
+            alice.reload()
+            expect(alice.locator("#correction")).to_have_count(0)
+        finally:
+            browser.close()
+    decisions = [v for k, v in read_topic(settings, settings.kafka.topics.decisions.name, want=2) if k == b"ctx-reply"]
+    assert [(d["outcome"], d["moderator"], d["tags"]) for d in decisions] == [
+        ("confirmed", "alice", ["weapons"]), ("overturned", "sen", []),
+    ]  # fmt: skip
+    assert decisions[1]["corrects"] == decisions[0]["decision_id"]
+    commands = read_topic(settings, settings.kafka.topics.takedowns.name, want=2, idle_s=5)
+    assert [(v["command"], v["decided_by"]) for k, v in commands if k == b"ctx-reply"] == [
+        ("takedown", "alice"), ("restore", "sen"),
+    ]  # fmt: skip

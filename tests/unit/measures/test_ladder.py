@@ -246,3 +246,10 @@ def test_events_for_another_subject_and_naive_times_are_refused() -> None:
         desk.policy.apply(state, BlacklistAdd(subject=account("b"), moderator="m", reason="r"), T0)
     with pytest.raises(ValueError, match="timezone-aware"):
         desk.policy.apply(state, Tick(), T0.replace(tzinfo=None))
+
+
+def test_a_reopening_neither_strikes_nor_withdraws() -> None:
+    """Issue 16: a senior's reopening sends the item back for re-review; the strike waits for that decision."""
+    verdict = make_verdict("m1", "u9", T0)
+    reopening = make_decision(verdict, DecisionOutcome.REOPENED, day(1))
+    assert strikes_for_decision(reopening, verdict, MEASURES) == ()

@@ -49,3 +49,24 @@ def test_each_decision_gets_the_command_it_calls_for(
     assert command.reason == ("C8",)
     assert command.decided_by == "mod-li"
     assert command.issued_at == NOW
+
+
+@pytest.mark.parametrize(
+    ("outcome", "previous", "prior", "expected"),
+    [
+        # A reversal: the decision it corrects left the item down (confirmed) or up (overturned).
+        (DecisionOutcome.OVERTURNED, Action.REVIEW, DecisionOutcome.CONFIRMED, CommandType.RESTORE),
+        (DecisionOutcome.CONFIRMED, Action.BLOCK, DecisionOutcome.OVERTURNED, CommandType.TAKEDOWN),
+        (DecisionOutcome.CONFIRMED, Action.PASS, DecisionOutcome.OVERTURNED, CommandType.TAKEDOWN),
+        # A reopening changes nothing; the decision after it starts from what the platform shows.
+        (DecisionOutcome.REOPENED, Action.BLOCK, DecisionOutcome.CONFIRMED, None),
+        (DecisionOutcome.CONFIRMED, Action.REVIEW, DecisionOutcome.CONFIRMED, None),
+        (DecisionOutcome.OVERTURNED, Action.BLOCK, DecisionOutcome.OVERTURNED, None),
+    ],
+)
+def test_a_correction_gets_the_command_the_state_before_it_calls_for(
+    outcome: DecisionOutcome, previous: Action, prior: DecisionOutcome, expected: CommandType | None
+) -> None:
+    corrected = decision(outcome, previous).model_copy(update={"corrects": "d0", "prior_outcome": prior})
+    command = command_for(corrected, FixedClock(NOW))
+    assert (command.command if command else None) is expected

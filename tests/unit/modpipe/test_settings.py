@@ -218,3 +218,11 @@ def test_credentials_come_from_the_stack_home(tmp_path: Path) -> None:
     s = load(MODPIPE__STACK__HOME=str(tmp_path))
     assert s.s3.access_key == "ak"
     assert s.s3.secret_key.get_secret_value() == "sk"
+
+
+def test_review_tags_are_validated_on_load() -> None:
+    assert "repeat_offender" in load().review.tags
+    problem = problem_of({"MODPIPE__REVIEW__TAGS": '["ok_tag", "Bad Tag"]'})
+    assert "review.tags" in problem
+    assert "Bad Tag" in problem
+    assert "review.tags" in problem_of({"MODPIPE__REVIEW__TAGS": '["twice", "twice"]'})

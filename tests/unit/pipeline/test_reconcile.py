@@ -63,3 +63,14 @@ def test_a_recorded_decision_the_queue_does_not_show_is_applied_again() -> None:
     assert _decision_missing(claimed, decision, reindexing=False)  # recorded, so carried out: final status
     later = {"moderation": {"decision_id": "d2", "status": "pending", "decided_at": (T0 + timedelta(1)).isoformat()}}
     assert not _decision_missing(later, decision, reindexing=False)  # a newer claim in flight is the desk's
+
+
+def test_a_carried_out_reopening_is_not_applied_again() -> None:
+    """A reopening leaves the item pending without a decision id; `applied_id` says it was carried out."""
+    reopening = ref("d3", T0)
+    reopened = {"moderation": {"status": "pending", "applied_id": "d3", "decided_at": T0.isoformat()}}
+    assert not _decision_missing(reopened, reopening, reindexing=False)
+    assert _decision_missing(reopened, reopening, reindexing=True)
+    earlier = {"moderation": {"status": "confirmed", "decision_id": "d2", "applied_id": "d2",
+                              "decided_at": (T0 - timedelta(minutes=5)).isoformat()}}  # fmt: skip
+    assert _decision_missing(earlier, reopening, reindexing=False)  # the reopening was lost: applied again
