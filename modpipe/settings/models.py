@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from modpipe.settings.base import Frozen, NonEmpty, Port
 from modpipe.settings.datasets import DatasetSpec
 from modpipe.settings.measures import MeasuresSettings
+from modpipe.settings.qa import QaSampling
 from modpipe.settings.reports import ReportSettings
 
 
@@ -234,6 +235,7 @@ class ReviewSettings(Frozen):
     claim_ttl_s: Annotated[int, Field(ge=30, le=3600, description="seconds (30 to 3600) a claim on an item lasts")] = (
         300
     )
+    qa_sample: QaSampling = QaSampling()  # the QA queue's draw of machine verdicts (review.queue.qa)
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -249,8 +251,7 @@ class ReviewSettings(Frozen):
 
 
 class QueueSettings(Frozen):
-    """The moderation queue: when an item is due, how long a page's point in time lives, and the reconciler that
-    re-indexes review and block verdicts the search server lost (the records are the source of truth)."""
+    """The moderation queue: due times, a page's snapshot, the reconciler of what the search server lost."""
 
     review_due_s: Annotated[int, Field(gt=0, le=30 * 86_400, description="seconds > 0 to decide a review item")] = 3600
     block_due_s: Annotated[int, Field(gt=0, le=30 * 86_400, description="seconds > 0 to confirm a machine block")] = (
