@@ -324,7 +324,7 @@ def queue_agent(app: faust.App, ctx: WorkerContext) -> None:
 
     settings = ctx.settings
     topics = settings.kafka.topics
-    qa = QaMetrics(ctx)
+    qa = QaMetrics(ctx.metrics.registry)
     sink = QueueIntake(QueueSink(settings), topics.decisions.name, qa_sink(ctx, qa))
     qa_timer(app, ctx, qa)
     sources = [topics.verdicts.name, topics.decisions.name]

@@ -8,7 +8,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import faust
-from prometheus_client import Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from pipeline.context import WorkerContext
 from review.queue.qa import Stratum
@@ -19,8 +19,8 @@ MEASURES = {"block": "precision", "pass": "miss_rate"}
 
 
 class QaMetrics:
-    def __init__(self, ctx: WorkerContext) -> None:
-        r = ctx.metrics.registry
+    def __init__(self, registry: CollectorRegistry) -> None:
+        r = registry
         self.drawn = Counter(
             "modpipe_qa_sampled_total", "Machine verdicts drawn into the QA queue", ["action", "category"], registry=r
         )

@@ -58,9 +58,11 @@ def _pick(pool: list[QaItem], user: str) -> QaItem | None:
 async def queue_page(request: web.Request) -> web.StreamResponse:
     review = review_of(request)
     session = request[SESSION]
-    pool = await review.run(request.app[QA].open_items, NEXT_POOL)
+    store = request.app[QA]
+    pool = await review.run(store.open_items, NEXT_POOL)
+    count = await review.run(store.open_count)
     notice = str(request.query.get("notice", ""))[:300]
-    page = render_qa.qa_page(review.settings, _pick(pool, session.user), len(pool), session.user, session.csrf,
+    page = render_qa.qa_page(review.settings, _pick(pool, session.user), count, session.user, session.csrf,
                              notice=notice)  # fmt: skip
     return html(page)
 

@@ -27,8 +27,8 @@ def qa_page(
 ) -> str:
     banner = f'<p class="notice" role="status" id="qa-notice">{e(notice)}</p>' if notice else ""
     banner += f'<p class="error" role="alert">{e(error)}</p>' if error else ""
-    head = f'<h1>{e(t("Quality sampling"))}</h1>{banner}<p class="summary" id="qa-open">{e(t("Open QA items"))}: '
-    head += f"{open_count}</p>"
+    head = f'<p><a href="/">{e(t("← queue"))}</a></p><h1>{e(t("Quality sampling"))}</h1>{banner}'
+    head += f'<p class="summary" id="qa-open">{e(t("Open QA items"))}: {open_count}</p>'
     if item is None:
         body = head + f'<p class="empty">{e(t("Nothing to judge: every drawn verdict has an answer."))}</p>'
         return layout(t("Quality sampling"), body, user, csrf)
@@ -60,8 +60,9 @@ def _pct(value: float | None) -> str:
 def _cell(est: Estimate | None, stratum: Stratum | None) -> str:
     if stratum is None or est is None:
         return f'<td class="none">{e(t("no sample"))}</td>'
-    share = f"{e(t('share'))} {_pct(stratum.share)}"
-    counts = f"{est.hits}/{est.n} · {e(t('drawn'))} {stratum.sampled} · {share}"
+    counts = e(t("{hits} of {n} answered · {drawn} drawn · share {share}")).format(
+        hits=est.hits, n=est.n, drawn=stratum.sampled, share=_pct(stratum.share)
+    )
     if est.point is None:
         return f'<td class="none">{e(t("no answer yet"))}<br><small>{counts}</small></td>'
     return (
@@ -99,7 +100,7 @@ def dashboard_page(
         f'<option value="{e(m)}"{" selected" if m == model else ""}>{e(m)}</option>' for m in models
     )
     answered = sum(s.answered for s in strata)
-    body = f"""<h1>{e(t("QA dashboard: the tagger in production"))}</h1>
+    body = f"""<p><a href="/">{e(t("← queue"))}</a></p><h1>{e(t("QA dashboard: the tagger in production"))}</h1>
 <form method="get" action="/qa/dashboard" class="filters">
 <label>{e(t("Days"))} <input name="days" type="number" min="1" max="3650" value="{window_days}"></label>
 <label>{e(t("Model"))} <select name="model">{options}</select></label>

@@ -180,6 +180,12 @@ class QaStore:
             )
         return [QaItem(h["_id"], h["_source"]) for h in res["hits"]["hits"]]
 
+    def open_count(self) -> int:
+        if not self._exists():
+            return 0
+        with translated("qa open count"):
+            return int(self._es.count(index=self._index, query={"term": {"status": OPEN}})["count"])
+
     def get(self, qa_id: str) -> QaItem:
         with translated("qa get"):
             try:
