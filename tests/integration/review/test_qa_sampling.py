@@ -52,10 +52,7 @@ def qa_env(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[PipelineEn
         yield env
     finally:
         env.close()
-        drop_queue(settings)
-        es = Elasticsearch(settings.elasticsearch.url, request_timeout=30)
-        es.options(ignore_status=404).indices.delete(index=qa_index(settings))
-        es.close()
+        drop_queue(settings)  # the QA index too
 
 
 def _verdicts(now: datetime) -> list[Verdict]:
