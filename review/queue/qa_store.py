@@ -120,8 +120,14 @@ class QaSink:
         for qa_id, doc in self._pending.items():
             ops.append({"update": {"_index": self._index, "_id": qa_id, "retry_on_conflict": 3}})
             ops.append({"doc": doc, "upsert": {**doc, "status": OPEN}})
-        with translated("qa flush"):
-            response = self._es.bulk(operations=ops, refresh=self._refresh)
+        try:
+            with translated("qa flush"):
+                response = self._es.bulk(operations=ops, refresh=self._refresh)
+        except SearchUnavailable:
+            # A server that comes back may have lost the index, and a write would auto-create it with guessed
+            # mappings (a text `status` the dashboard cannot count by): set it up again first.
+            self._ready = False
+            raise
         retry: dict[str, dict[str, Any]] = {}
         written = 0
         for (qa_id, doc), item in zip(self._pending.items(), response["items"], strict=True):
