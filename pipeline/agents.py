@@ -318,12 +318,15 @@ async def run_checkpoint(ctx: WorkerContext, executor: ThreadPoolExecutor, key: 
 
 
 def queue_agent(app: faust.App, ctx: WorkerContext) -> None:
+    from pipeline.qa_metrics import QaMetrics, qa_sink, qa_timer
     from review.queue import QueueSink
     from review.queue.intake import QueueIntake
 
     settings = ctx.settings
     topics = settings.kafka.topics
-    sink = QueueIntake(QueueSink(settings), topics.decisions.name)
+    qa = QaMetrics(ctx.metrics.registry)
+    sink = QueueIntake(QueueSink(settings), topics.decisions.name, qa_sink(ctx, qa))
+    qa_timer(app, ctx, qa)
     sources = [topics.verdicts.name, topics.decisions.name]
     worker = settings.worker
     sink_agent(app, ctx, "queue", sources, sink, ctx.metrics.queued.inc, worker.batch_size, worker.batch_timeout_s)

@@ -3,9 +3,10 @@
 from modpipe.settings.errors import SettingsError, SettingsProblem
 from modpipe.settings.loader import load_settings
 from modpipe.settings.measures import MeasureKind, MeasuresSettings, SubjectType
-from modpipe.settings.models import REVIEW_LANGUAGES, Action, Category, LockMode, ServiceType, Settings
+from modpipe.settings.models import Action, Category, LockMode, ServiceType, Settings
 from modpipe.settings.redact import mask_urls
 from modpipe.settings.reports import ReportSettings
+from modpipe.settings.review import REVIEW_LANGUAGES
 
 __all__ = [
     "REVIEW_LANGUAGES",

@@ -80,6 +80,11 @@ def load_settings(
         for key, setting in sorted(settings.reports.reason_keys().items())
         if not settings.is_report_reason(key)
     ]
+    unknown += [
+        SettingsProblem(f"review.qa_sample.categories.{code}", repr(code), "a category code of categories.yaml",
+                        _source(["review", "qa_sample", "categories", code], origin))
+        for code in sorted(set(settings.review.qa_sample.categories) - set(settings.categories))
+    ]  # fmt: skip
     if unknown:
         raise SettingsError(unknown)
     return settings
@@ -114,7 +119,10 @@ def _read_files(folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
 def _env_path(name: str) -> tuple[str, ...]:
     # Category codes are upper case (C8); every other key is lower case.
     parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
-    code_at = {"categories": 1, "measures": 2 if parts[1:2] == ["weights"] else -1}.get(parts[0], -1)
+    code_at = {
+        "categories": 1, "measures": 2 if parts[1:2] == ["weights"] else -1,
+        "review": 3 if parts[1:3] == ["qa_sample", "categories"] else -1,
+    }.get(parts[0], -1)  # fmt: skip
     return tuple(p.upper() if i == code_at else p for i, p in enumerate(parts))
 
 

@@ -20,7 +20,15 @@ from aiohttp import web
 from modpipe.clock import Clock, SystemClock
 from modpipe.settings import Settings
 from retention.store import Store
-from review.desk import admin_routes, auth_routes, correction_routes, decision_routes, item_routes, work_routes
+from review.desk import (
+    admin_routes,
+    auth_routes,
+    correction_routes,
+    decision_routes,
+    item_routes,
+    qa_routes,
+    work_routes,
+)  # fmt: skip
 from review.desk.assignments import Assignments
 from review.desk.audit import AuditLog
 from review.desk.context import ContextReader
@@ -143,6 +151,7 @@ def create_app(
         app[auth_routes.HASHING].pool.shutdown(wait=True)
 
     app.cleanup_ctx.append(resources)
+    qa_routes.install(app, settings)
     _routes(app)
     return app
 

@@ -22,6 +22,7 @@ CORRECTORS = frozenset({SENIOR})
 # Source IPs are personal data (PIPL) only needed to escalate a case to the police or to investigate abuse:
 # seniors escalate, auditors check the escalations, admins investigate account abuse; moderators judge the text.
 SEES_SOURCE_IP = frozenset({SENIOR, AUDITOR, ADMIN})
+QA_OVERSIGHT = frozenset({SENIOR, AUDITOR, ADMIN})
 
 PUBLIC = frozenset({"/login", "/api/login", "/healthz"})
 
@@ -49,6 +50,13 @@ ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/accounts"): frozenset({ADMIN}),
     ("GET", "/api/users"): frozenset({ADMIN}),
     ("GET", "/api/audit"): frozenset({AUDITOR, ADMIN}),
+    # Quality sampling (review.desk.qa_routes): deciders judge drawn verdicts; the estimates are for oversight.
+    ("GET", "/qa"): DECIDERS,
+    ("GET", "/api/qa/items"): DECIDERS,
+    ("POST", "/qa/items/{qa_id}/answer"): DECIDERS,
+    ("POST", "/api/qa/items/{qa_id}/answer"): DECIDERS,
+    ("GET", "/qa/dashboard"): QA_OVERSIGHT,
+    ("GET", "/api/qa/dashboard"): QA_OVERSIGHT,
 }
 
 

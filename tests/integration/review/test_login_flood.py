@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from modpipe.settings import Settings
-from modpipe.settings.models import ReviewSettings
+from modpipe.settings.review import ReviewSettings
 from tests.fixtures.review import PASSWORD
 from tests.integration.review.test_review_app import run, seed
 

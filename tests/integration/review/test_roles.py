@@ -4,6 +4,7 @@ people, and `Secure` + HSTS behind a trusted TLS proxy; on the real Elasticsearc
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ def test_every_route_refuses_a_missing_or_wrong_role(staff: Settings) -> None:
         tokens = {role: await _token(client, name) for role, name in NAMES.items()}
         # Sign-out routes last: they end the token they are called with.
         for (method, route), allowed in sorted(ACCESS.items(), key=lambda kv: "logout" in kv[0][1]):
-            url = route.replace("{message_id}", "m1")
+            url = re.sub(r"\{[^}]+\}", "m1", route)  # every path parameter
             status = await _call(client, method, url, None)
             assert status == (401 if url.startswith("/api/") else 303), (method, url, "no session", status)
             for role in Role:
