@@ -11,7 +11,6 @@ from review.desk.decision_routes import MAX_COMMENT, checked_tags
 from review.desk.exceptions import PublishFailed
 from review.desk.i18n import t
 from review.desk.item_routes import item_view
-from review.desk.tags import BadTags
 from review.desk.web import ROLE, SESSION, client_ip, fail, is_api, redirect, review_of
 from review.queue import AlreadyDecided, ItemNotFound
 from review.queue.exceptions import NothingToCorrect
@@ -44,12 +43,9 @@ async def correct(request: web.Request) -> web.StreamResponse:
         if is_api(request):
             return fail(request, 400, "reason_required", message)
         return await item_view(request, message_id, error=message, status=400)
-    try:
-        tags = await checked_tags(request, message_id, given)
-    except ItemNotFound:
-        return fail(request, 404, "not_found", t("No item {id} in the queue.", id=message_id))
-    except BadTags as exc:
-        return fail(request, 400, "bad_tags", str(exc))
+    tags = await checked_tags(request, message_id, given)
+    if isinstance(tags, web.Response):
+        return tags
 
     def audit(event: str, **what: object) -> None:
         who, role = session.user, request[ROLE].value

@@ -18,16 +18,21 @@ from review.queue import AlreadyDecided, ItemNotFound
 MAX_COMMENT = 2000
 
 
-async def checked_tags(request: web.Request, message_id: str, given: object) -> tuple[str, ...]:
-    """The tags of a decision, checked against what the item allows (one read of the item, only when tagged).
-    Raises BadTags, ItemNotFound."""
+async def checked_tags(request: web.Request, message_id: str, given: object) -> tuple[str, ...] | web.Response:
+    """The tags of a decision or a correction, checked against what the item allows (one read of the item, only
+    when tagged); or the refusal to answer with (404: no such item, 400: a tag the item does not allow)."""
     if given is None or given == []:
         return ()
     if not isinstance(given, list):
-        raise BadTags("tags: a list of tag names")
+        return fail(request, 400, "bad_tags", "tags: a list of tag names")
     review = review_of(request)
-    item = await review.run(review.store.get, message_id)
-    return check_tags(given, allowed_tags(review.settings, item))
+    try:
+        item = await review.run(review.store.get, message_id)
+        return check_tags(given, allowed_tags(review.settings, item))
+    except ItemNotFound:
+        return fail(request, 404, "not_found", t("No item {id} in the queue.", id=message_id))
+    except BadTags as exc:
+        return fail(request, 400, "bad_tags", str(exc))
 
 
 async def decide(request: web.Request) -> web.StreamResponse:
@@ -56,12 +61,9 @@ async def decide(request: web.Request) -> web.StreamResponse:
     if outcome is DecisionOutcome.REOPENED:
         return fail(request, 400, "bad_request", t("outcome: confirmed or overturned (a reopening is a correction)"))
     comment = comment.strip()[:MAX_COMMENT]
-    try:
-        tags = await checked_tags(request, message_id, given)
-    except ItemNotFound:
-        return fail(request, 404, "not_found", t("No item {id} in the queue.", id=message_id))
-    except BadTags as exc:
-        return fail(request, 400, "bad_tags", str(exc))
+    tags = await checked_tags(request, message_id, given)
+    if isinstance(tags, web.Response):
+        return tags
 
     def audit(event: str, **what: object) -> None:
         who, role = session.user, request[ROLE].value
