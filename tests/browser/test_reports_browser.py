@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,14 +23,12 @@ from modpipe.contracts.intake import RawMessage
 from modpipe.settings import Action, Settings, load_settings
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import StackInfo
-from modpipe.topics import ensure_topics
 from pipeline.report_store import ReportStore
 from pipeline.reports import ReportProcessor
-from review.queue import ensure_index
 from review.queue.reported import ReportedItems
-from tests.browser.test_review_browser import CHROMIUM, CHROMIUM_ARGS, _stop, _wait
-from tests.fixtures.review import PASSWORD, drop_queue, review_overrides
-from tests.support import modpipe_environ, read_topic
+from tests.browser.test_review_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.fixtures.review import PASSWORD, desk_process, drop_queue, review_overrides
+from tests.support import read_topic
 from tests.unit.review.factory import make_verdict
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -51,27 +46,10 @@ def served(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[tuple[Sett
     port = free_port()
     overrides["review.port"] = port
     settings = load_settings(environ={}, overrides=overrides)
-    ensure_topics(settings)
-    ensure_index(settings)
-    with (tmp_path / "review.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "modpipe", "review", "serve"], env=modpipe_environ(overrides), stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as resp:
-                return bool(resp.status == 200)
-        except OSError:
-            return False
-
     try:
-        _wait("review page", answers, 60, proc)
-        yield settings, base, tmp_path
+        with desk_process(overrides, tmp_path / "review.log") as base:
+            yield settings, base, tmp_path
     finally:
-        _stop(proc)
         drop_queue(settings)
 
 

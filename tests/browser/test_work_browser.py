@@ -10,10 +10,7 @@ real `modpipe review serve`; every decision is read back from the decisions topi
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,11 +20,10 @@ import pytest
 from modpipe.settings import Action, Settings, load_settings
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import StackInfo
-from modpipe.topics import ensure_topics
-from review.queue import QueueSink, ensure_index
-from tests.browser.test_review_browser import CHROMIUM, CHROMIUM_ARGS, _stop, _wait
-from tests.fixtures.review import PASSWORD, drop_queue, review_overrides
-from tests.support import modpipe_environ, read_topic
+from review.queue import QueueSink
+from tests.browser.test_review_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.fixtures.review import PASSWORD, desk_process, drop_queue, review_overrides
+from tests.support import read_topic
 from tests.unit.review.factory import T0, make_verdict
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -42,29 +38,12 @@ def desk(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[tuple[Settin
     for name in ("alice", "bob"):
         users.set_password(users_file, name, PASSWORD)
     overrides = review_overrides(stack, unique, users_file)
-    overrides["review.port"] = port = free_port()
+    overrides["review.port"] = free_port()
     settings = load_settings(environ={}, overrides=overrides)
-    ensure_topics(settings)
-    ensure_index(settings)
-    with (tmp_path / "review.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "modpipe", "review", "serve"], env=modpipe_environ(overrides), stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as resp:
-                return bool(resp.status == 200)
-        except OSError:
-            return False
-
     try:
-        _wait("review page", answers, 60, proc)
-        yield settings, base
+        with desk_process(overrides, tmp_path / "review.log") as base:
+            yield settings, base
     finally:
-        _stop(proc)
         drop_queue(settings)
 
 
