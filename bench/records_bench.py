@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import cProfile
 import json
 import sys
 import tempfile
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modpipe.clock import FixedClock
 from modpipe.settings import Settings, load_settings
+from modpipe.stack import s3access
 from modpipe.stack.environment import stack_overrides
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import LocalStack
@@ -83,11 +85,16 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200_000, help="records to write and export")
     parser.add_argument("--hours", type=int, default=6, help="the window the records' published_at spans")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (S3 data, export)")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the export to this file (pstats)")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="records-bench-"))
     stack = LocalStack(home / "stack", free_port(), free_port(), free_port(), broker_storage="memory")
     # only the S3 server is needed here: start just that one (the stack's own start-up, minus Kafka and ES)
     creds = stack.credentials()
+    # what `stack up` prepares before weed starts: its identities file and the JWT keys of its internal ports
+    s3access.owner_only(stack.home)
+    s3access.write_s3_config(stack.home, creds, s3access.identities(stack.home))
+    s3access.ensure_security(stack.home)
     stack._ensure_weed_ports()
     stack._save_ports()
     stack._start_if_needed("s3", creds, print)
@@ -148,9 +155,15 @@ def run(args: argparse.Namespace, stack: LocalStack, home: Path) -> None:
               f"{raw_bytes / args.count:,.0f} bytes of raw JSON: {raw_bytes / stored:.1f}x smaller; manifests: "
               f"{len(listed)} versions, {manifest_bytes / args.count:,.1f} bytes per record more")  # fmt: skip
         out = home / "export"
+        profiler = cProfile.Profile() if args.profile else None
         began = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         manifest = export(settings, store, start, start + timedelta(hours=args.hours), out)
         export_s = time.perf_counter() - began
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         history_s, manifest_versions = history_checks(store, start, args.hours)
         checkpoints(settings, store, home, args.hours, out)
     exported = manifest["counts"]["records"]

@@ -23,6 +23,7 @@ from retention.codec import decode_lines, sha256_b64, verify_lines
 from retention.dates import parse_time
 from retention.exceptions import IntegrityError
 from retention.history import History, Tamper, histories, manifest_history, object_tamper
+from retention.hold_copies import COPIES
 from retention.identity import record_identity
 from retention.layout import MANIFESTS, RECORDS, hour_path, hours
 from retention.manifests import Entry
@@ -51,6 +52,8 @@ class Collected:
     tampers: list[dict[str, Any]] = field(default_factory=list)  # retention.history.Tamper, as JSON
     handed_over: list[tuple[str, str | None, bytes]] = field(default_factory=list)  # every version of a tampered key
     access: list[LoggedObject] | None = None  # an export's window of the access log (None: not part of the bundle)
+    held_copies: list[str] = field(default_factory=list)  # hold copies read (retention.hold_copies)
+    held_copies_skipped: int = 0  # hold copies whose every record was already read from its original
     read_records: int = 0  # every record in the objects read, in the window or not
     stored_bytes: int = 0
 
@@ -116,7 +119,12 @@ def collect(
     tampered object or manifest is kept in `handed_over`, and a tampered object's records come from its original
     version (the one its manifest first listed), so the window can still be handed over."""
     result = Collected()
-    wanted = services if services is not None else services_in(store)
+    # hold copies keep a held subject's records once their originals are gone: one listing for the whole window
+    held: dict[str, dict[str, History]] = {}
+    for key, history in histories(store, COPIES).items():
+        held.setdefault("/".join(key.removeprefix(COPIES).split("/")[:3]) + "/", {})[key] = history
+    held_services = {path.split("/", 1)[0].removeprefix("service=") for path in held}
+    wanted = services if services is not None else sorted(set(services_in(store)) | held_services)
     plan: list[Planned] = []
     for hour in hours(start, end):
         for service in wanted:
@@ -145,6 +153,10 @@ def collect(
                 result.unlisted.append(key)
                 if object_filter(key):
                     plan.append(Planned(hour, key, None, None, None, objects[key]))
+            # after the originals of the hour, so a record found in both is taken from its original
+            for key, history in sorted(held.get(path, {}).items()):
+                if object_filter(key) and history.stored and not history.hidden:
+                    plan.append(Planned(hour, key, None, None, None, history, held_copy=True))
     # A record always lands in the hour of its own time (published_at, decided_at: the same in every copy), so
     # its copies can only be found within one hour.
     seen: dict[str, str] = {}  # identity -> the key of the object its first copy was read from
@@ -172,6 +184,11 @@ def collect(
             if got is None:
                 continue
             read, records, lines, stored_bytes = got
+            if item.held_copy:
+                if not any(_wanted(r, start, end, keep) and record_identity(r) not in seen for r in records):
+                    result.held_copies_skipped += 1  # its original was read: nothing of it is new
+                    continue
+                result.held_copies.append(read.key)
             result.objects.append(read)
             result.stored_bytes += stored_bytes
             result.read_records += len(records)
@@ -192,6 +209,11 @@ def collect(
     return result
 
 
+def _wanted(record: dict[str, Any], start: datetime, end: datetime, keep: Keep) -> bool:
+    at = parse_time(record.get("event_at"))
+    return at is not None and start <= at < end and keep(record)
+
+
 @dataclass(frozen=True)
 class Planned:
     hour: datetime
@@ -200,6 +222,7 @@ class Planned:
     original: Entry | None  # in the oldest manifest version that lists it
     listing: str | None
     history: History | None
+    held_copy: bool = False
 
 
 def _tampered(result: Collected, tamper: Tamper, versions: list[tuple[str, str | None, bytes]], hand: bool) -> None:

@@ -122,6 +122,8 @@ class BundleWriter:
             "objects_read": [{**o, "sha256": _hex(o["sha256"])} for o in collected.objects_json()],
             "unlisted_objects": collected.unlisted,
             "stored_bytes_read": collected.stored_bytes,
+            # legal-hold copies read because their originals are gone (docs/retention.md, Legal holds)
+            **({"held_copies_read": collected.held_copies} if collected.held_copies else {}),
             **(extra or {}),
         }
         if collected.access is not None:

@@ -107,11 +107,17 @@ def test_the_pipeline_keys_cannot_lift_a_hold_or_shorten_a_lock(
     bucket = records_settings.s3.records_bucket
     hold = legal.place(compliance, records_settings, FixedClock(NOW), "author", f"a-{unique}", "case 8", "counsel")
     assert hold.objects == [key]
+    (copy,) = hold.copies  # written by the compliance keys: locked and legally held
     client = pipeline.client
 
+    _denied(pipeline.call, client.disable_object_legal_hold, bucket, copy)
     _denied(pipeline.call, client.disable_object_legal_hold, bucket, key, version_id=version)
     _denied(pipeline.call, client.enable_object_legal_hold, bucket, key, version_id=version)
-    assert auditor.call(auditor.client.is_object_legal_hold_enabled, bucket, key, version_id=version)
+    assert auditor.call(auditor.client.is_object_legal_hold_enabled, bucket, copy)
+    _denied(pipeline.call, client.remove_object, bucket, copy)  # no hiding a hold copy either
+    with pytest.raises(StorageError) as forged:  # nor writing one
+        pipeline.put(copy, b"{}", None, FixedClock(NOW), "application/zstd")
+    assert forged.value.code == "AccessDenied"
     with pytest.raises(StorageError):
         legal.release(pipeline, records_settings, FixedClock(NOW), hold.id, "pipeline")
     _denied(pipeline.call, client.remove_object, bucket, legal.hold_key(hold.id))  # no hiding a hold record
@@ -138,7 +144,7 @@ def test_the_pipeline_keys_cannot_lift_a_hold_or_shorten_a_lock(
     assert elsewhere.value.code == "AccessDenied"
     # compliance lifts it
     legal.release(compliance, records_settings, FixedClock(NOW), hold.id, "counsel")
-    assert not auditor.call(auditor.client.is_object_legal_hold_enabled, bucket, key, version_id=version)
+    assert not auditor.call(auditor.client.is_object_legal_hold_enabled, bucket, copy)
 
     # the same bypass request from the admin identity goes through (tests run in GOVERNANCE mode): the pipeline was
     # refused for want of the permission, not for a malformed request
