@@ -9,6 +9,7 @@ import json
 import stat
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import urllib3
@@ -18,14 +19,19 @@ from minio.helpers import md5sum_hash
 from minio.retention import Retention
 from minio.xml import marshal
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
+from modpipe.cli.common import State
+from modpipe.cli.main import app
 from modpipe.clock import FixedClock
 from modpipe.settings import Settings
 from modpipe.stack.manager import StackInfo
 from retention import RecordSink, StorageError
 from retention import holds as legal
-from retention.store import Store
+from retention.scan import latest_keys
+from retention.store import Store, init_bucket
 from tests.integration.retention.factory import verdict
+from tests.support import stack_overrides
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -156,3 +162,46 @@ def test_the_stack_folders_are_owner_only(stack: StackInfo) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
     for name in ("credentials.json", "identities.json", "s3-identities.json", "security.toml"):
         assert stat.S_IMODE((stack.home / name).stat().st_mode) == 0o600, name
+
+
+@pytest.mark.obligation("L2", "L8", "L9")
+def test_each_command_acts_with_its_own_identity(
+    records_settings: Settings, stack: StackInfo, unique: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The settings carry one key pair per role (filled from the stack's identities.json), and the commands use
+    them: hold and release as compliance, export and verify as the auditor, which may write nothing but its own
+    access-log entries; the admin keys stay with `storage init`."""
+    # a bucket of its own: the other tests of the module write other bytes to the same record key
+    bucket = f"{records_settings.s3.records_bucket[:58]}-cli"
+    monkeypatch.setattr(State, "overrides", {**stack_overrides(stack), "s3.records_bucket": bucket})
+    own = State.settings()
+    with Store(own) as admin:
+        init_bucket(admin)
+    with _as(own, stack, "pipeline") as pipeline, RecordSink(own, clock=FixedClock(NOW), worker_id="w",
+                                                            store=pipeline) as sink:  # fmt: skip
+        sink.add(verdict(f"m-{unique}", "bbs", NOW, author=f"a-{unique}"), topic=f"posts-{unique}", partition=0,
+                 offset=0)  # fmt: skip
+        (stored,) = sink.flush()
+    for role in ("pipeline", "compliance", "auditor"):
+        keys = State.settings(role).s3
+        assert (keys.access_key, keys.secret_key.get_secret_value()) == (
+            stack.identities[role].access_key, stack.identities[role].secret_key,
+        )  # fmt: skip
+    assert State.settings().s3.access_key == stack.credentials.access_key
+    runner = CliRunner()
+    placed = runner.invoke(app, ["retention", "hold", "--author", f"a-{unique}", "--reason", "case 12"])
+    assert placed.exit_code == 0, placed.output
+    out = tmp_path / "bundle"
+    window = ["--from", (NOW - timedelta(hours=1)).isoformat(), "--to", (NOW + timedelta(hours=1)).isoformat()]
+    exported = runner.invoke(app, ["audit", "export", *window, "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    verified = runner.invoke(app, ["audit", "verify", str(out)])
+    assert verified.exit_code == 0, verified.output
+    # each of them logged its access with those keys; the auditor's keys reach access/ and nothing else
+    with _as(own, stack, "auditor") as auditor:
+        logged = [k for k in latest_keys(auditor, "access/") if k.endswith("-end.json")]
+        assert len(logged) == 3
+        with pytest.raises(StorageError) as put:
+            auditor.put(f"holds/x-{unique}.json", b"{}", None, FixedClock(NOW), "application/json")
+        assert put.value.code == "AccessDenied"
+        _denied(auditor.call, auditor.client.remove_object, bucket, stored.key, version_id=stored.entry.version_id)
