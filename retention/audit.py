@@ -10,7 +10,10 @@ for an export, is reported in the bundle with every stored version of what was t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -68,6 +71,10 @@ class Collected:
 Keep = Callable[[dict[str, Any]], bool]
 
 
+def _keep_all(_record: dict[str, Any]) -> bool:
+    return True
+
+
 def services_in(store: Store) -> list[str]:
     return [f.removeprefix(RECORDS).removeprefix("service=").rstrip("/") for f in folders(store, RECORDS)]
 
@@ -103,7 +110,7 @@ def collect(
     end: datetime,
     *,
     services: list[str] | None = None,
-    keep: Keep = lambda _r: True,
+    keep: Keep = _keep_all,
     object_filter: Callable[[str], bool] = lambda _k: True,
     progress: bool = False,
     emit: Emit | None = None,
@@ -173,13 +180,17 @@ def collect(
         batch.clear()
         seen.clear()
 
-    with Progress(console=Console(stderr=True), disable=not progress, transient=True) as bar:
+    with (
+        Progress(console=Console(stderr=True), disable=not progress, transient=True) as bar,
+        _prefetched(store, plan) as fetch,
+        _no_cyclic_gc(),
+    ):
         task = bar.add_task("reading objects", total=len(plan))
-        for item in plan:
+        for index, item in enumerate(plan):
             if item.hour != current:
                 hour_done()
                 current = item.hour
-            got = _read(store, item, result, hand_over)
+            got = _read(store, item, result, hand_over, fetch(index))
             bar.advance(task)
             if got is None:
                 continue
@@ -195,7 +206,7 @@ def collect(
             key, version_id = read.key, read.version_id
             for record, line in zip(records, lines, strict=True):
                 at = parse_time(record.get("event_at"))
-                if at is None or not start <= at < end or not keep(record):
+                if at is None or not start <= at < end or (keep is not _keep_all and not keep(record)):
                     continue
                 identity = record_identity(record)
                 if identity in seen:
@@ -207,6 +218,67 @@ def collect(
                 batch.append((at, len(batch), (record, line)))
     hour_done()
     return result
+
+
+PREFETCH = 6  # objects read ahead: enough to hide a GET behind the parsing of the one before, memory stays small
+
+
+def _version_wanted(item: Planned) -> str | None:
+    """The version to read of an object whose versions all hold the same bytes: the one its manifest names, when
+    stored (a re-delivered batch may have written the same bytes again after its manifest); else the latest."""
+    stored = [v.version_id for v in item.history.stored] if item.history is not None else []
+    return item.entry.version_id if item.entry is not None and item.entry.version_id in stored else None
+
+
+Fetched = Callable[[str, str | None], tuple[bytes, str | None]]
+
+
+@contextmanager
+def _prefetched(store: Store, plan: list[Planned]) -> Iterator[Callable[[int], Fetched]]:
+    """The GETs of the objects to come, a few ahead on threads: waiting for S3 overlaps the checks of the object
+    before, which is most of an export's time. `fetch(i)` gives plan[i]'s reader: its prefetched bytes when asked
+    for the version prefetched, else a GET now."""
+    futures: dict[int, tuple[str, str | None, Future[tuple[bytes, str | None]]]] = {}
+    submitted = [0]  # plan[:submitted[0]] had its GET started
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="export-get") as pool:
+
+        def ahead(upto: int) -> None:
+            for i in range(submitted[0], min(upto, len(plan))):
+                item = plan[i]
+                if item.history is not None and item.history.stored:
+                    wanted = _version_wanted(item)
+                    futures[i] = (item.key, wanted, pool.submit(store.get, item.key, wanted))
+            submitted[0] = max(submitted[0], min(upto, len(plan)))
+
+        def fetch(index: int) -> Fetched:
+            ahead(index + 1 + PREFETCH)
+            found = futures.pop(index, None)
+
+            def get(key: str, version_id: str | None) -> tuple[bytes, str | None]:
+                if found is not None and found[:2] == (key, version_id):
+                    return found[2].result()
+                return store.get(key, version_id)
+
+            return get
+
+        try:
+            yield fetch
+        finally:
+            for _key, _vid, future in futures.values():
+                future.cancel()
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Records are JSON trees (no reference cycles), and an hour of them is kept until the hour is written: the
+    cyclic collector would walk them again and again for nothing (measured: bench/records_bench.py)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _wanted(record: dict[str, Any], start: datetime, end: datetime, keep: Keep) -> bool:
@@ -233,7 +305,7 @@ def _tampered(result: Collected, tamper: Tamper, versions: list[tuple[str, str |
 
 
 def _read(
-    store: Store, item: Planned, result: Collected, hand: bool
+    store: Store, item: Planned, result: Collected, hand: bool, fetch: Fetched | None = None
 ) -> tuple[ObjectRead, list[dict[str, Any]], list[bytes], int] | None:
     """One object, verified; for a tampered one, its original version (None: nothing of it can be vouched for)."""
     key, history = item.key, item.history
@@ -246,10 +318,7 @@ def _read(
                         "hidden behind a delete marker")  # fmt: skip
     stored_ids = [v.version_id for v in history.stored]
     if tamper is None:
-        # every version holds the same bytes: read the one the manifest names (a re-delivered batch may have
-        # written the same bytes again after its manifest)
-        wanted = item.entry.version_id if item.entry is not None and item.entry.version_id in stored_ids else None
-        data, version_id = store.get(key, wanted)
+        data, version_id = (fetch or store.get)(key, _version_wanted(item))
         try:
             return (*verify_object(key, data, version_id, item.entry, item.listing), len(data))
         except IntegrityError as exc:
