@@ -29,6 +29,9 @@ EXIT_INTEGRITY = 3
 
 
 def register(app: typer.Typer) -> None:
+    from modpipe.cli import s3_config
+
+    s3_config.register(storage_app)
     app.add_typer(storage_app, name="storage")
     app.add_typer(retention_app, name="retention")
     app.add_typer(audit_app, name="audit")
