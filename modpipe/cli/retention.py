@@ -162,7 +162,9 @@ def hold(
         with Store(settings) as store, logged(settings, store, who, "hold", query) as counts:
             placed = holds.place(store, settings, SystemClock(), selector, value, reason, who, service=service)  # type: ignore[arg-type]
             counts["objects_held"] = len(placed.objects)
-    say(f"hold {placed.id} on {selector}={value}: {len(placed.objects)} objects held")
+            counts["copies"] = len(placed.copies)
+    copied = f" (their selected records copied into {len(placed.copies)} hold copies)" if placed.copies else ""
+    say(f"hold {placed.id} on {selector}={value}: {len(placed.objects)} objects held{copied}")
     if placed.selects_nothing:
         say(f"note: the hold selects no stored record now; it keeps matching records stored later (check {selector})")
 
@@ -216,7 +218,7 @@ def list_holds() -> None:
         status = "active" if h.active else f"released {h.released_at} by {h.released_by}"
         hidden = "  (record hidden behind a delete marker)" if h.hidden else ""
         say(f"{h.id}  {h.selector}={h.value}  {status}  placed by {h.placed_by} at {h.placed_at}: {h.reason}"
-            f"  [{len(h.objects)} objects]{hidden}")  # fmt: skip
+            f"  [{len(h.objects)} objects, {len(h.copies)} copies]{hidden}")  # fmt: skip
     if not found:
         say("no holds")
 
