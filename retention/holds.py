@@ -90,12 +90,6 @@ def key_matches(hold: Hold, key: str) -> bool:
     return hold.selector == "prefix" and key.startswith(hold.value)
 
 
-def matching_objects(store: Store, selector: Selector, value: str, prefix: str = RECORDS) -> list[str]:
-    if selector == "prefix":
-        return latest_keys(store, value)
-    return [item.key for item in selected_records(store, selector, value, prefix)]
-
-
 def selected_records(store: Store, selector: Selector, value: str, prefix: str) -> list[hold_copies.Selected]:
     def is_message(record: dict[str, Any], _ids: set[str]) -> bool:
         return bool(record.get("kind") == "verdict" and record.get("message_id"))
@@ -154,9 +148,6 @@ def _save(store: Store, settings: Settings, clock: Clock, hold: Hold) -> None:
     store.put(hold_key(hold.id), canonical(doc), until, clock, "application/json")
 
 
-_set_legal_hold = hold_copies.set_legal_hold
-
-
 def place(
     store: Store,
     settings: Settings,
@@ -181,7 +172,7 @@ def place(
     if selector == "prefix":
         keys, copies = latest_keys(store, value), []
         for key in keys:
-            _set_legal_hold(store, key, on=True)
+            hold_copies.set_legal_hold(store, key, on=True)
     else:
         selected = selected_records(store, selector, value, RECORDS + (f"service={service}/" if service else ""))
         # the copies first: a hold record never names a copy that was not written
@@ -207,7 +198,7 @@ def release(store: Store, settings: Settings, clock: Clock, hid: str, by: str) -
     released = replace(hold, released_at=iso(clock.now()), released_by=by, hidden=False)
     _save(store, settings, clock, released)
     for key in hold.copies:  # a copy belongs to one hold
-        _set_legal_hold(store, key, on=False)
+        hold_copies.set_legal_hold(store, key, on=False)
     if hold.keeps_whole_objects:
         still_held = {
             key for other in all_holds(store) if other.active and other.id != hid and other.keeps_whole_objects
@@ -215,7 +206,7 @@ def release(store: Store, settings: Settings, clock: Clock, hid: str, by: str) -
         }  # fmt: skip
         for key in hold.objects:
             if key not in still_held:
-                _set_legal_hold(store, key, on=False)
+                hold_copies.set_legal_hold(store, key, on=False)
     expire_released_copies(store, clock)
     return released
 

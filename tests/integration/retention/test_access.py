@@ -26,11 +26,13 @@ from modpipe.cli.main import app
 from modpipe.clock import FixedClock
 from modpipe.settings import Settings
 from modpipe.stack.manager import StackInfo
-from retention import RecordSink, StorageError
+from retention import RecordSink, StorageError, sweep
 from retention import holds as legal
+from retention.checkpoint import write_checkpoint
+from retention.checkpoint_keys import generate, load_signing_key
 from retention.scan import latest_keys
 from retention.store import Store, init_bucket
-from tests.integration.retention.factory import verdict
+from tests.integration.retention.factory import ServerTimeLocks, verdict
 from tests.support import stack_overrides
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -205,3 +207,36 @@ def test_each_command_acts_with_its_own_identity(
             auditor.put(f"holds/x-{unique}.json", b"{}", None, FixedClock(NOW), "application/json")
         assert put.value.code == "AccessDenied"
         _denied(auditor.call, auditor.client.remove_object, bucket, stored.key, version_id=stored.entry.version_id)
+
+
+@pytest.mark.obligation("L3", "L4")
+def test_the_pipeline_identity_does_the_records_workers_jobs(
+    records_settings: Settings, stack: StackInfo, roles: dict[str, Store], unique: str, tmp_path: Path
+) -> None:
+    """What `modpipe worker` does with its pipeline keys (State.settings("pipeline")): store records, quarantine
+    what cannot be stored, write a signed checkpoint and the measures' state, and sweep what has expired."""
+    settings = records_settings.acting_as("pipeline")
+    assert settings.s3.access_key == stack.identities["pipeline"].access_key
+    topic = f"posts-{unique}"
+    old = datetime(2020, 1, 1, 10, 0, tzinfo=UTC)
+    with (
+        ServerTimeLocks(settings) as in_2020,
+        RecordSink(
+            settings, clock=FixedClock(old + timedelta(hours=2)), worker_id=f"p-{unique}", store=in_2020
+        ) as sink,
+    ):
+        sink.add(verdict(f"old-{unique}", "bbs", old, author=f"o-{unique}"), topic=topic, partition=0, offset=0)
+        broken = verdict(f"bad-{unique}", "bbs", old, author=f"o-{unique}")
+        broken["message"]["text"] = "\ud800"  # no UTF-8 form: quarantined, never a stop
+        sink.add(broken, topic=topic, partition=0, offset=1)
+        (stored,) = sink.flush()
+        assert len(sink.quarantined) == 1
+    pipeline = roles["pipeline"]
+    pipeline.put(f"measures/state/p-{unique}.json", b"{}", None, FixedClock(NOW), "application/json")
+    generate(tmp_path / "checkpoint.key")
+    with_key = settings.model_copy(update={"records": settings.records.model_copy(
+        update={"checkpoint_key_file": tmp_path / "checkpoint.key"})})  # fmt: skip
+    assert write_checkpoint(with_key, pipeline, FixedClock(NOW), load_signing_key(with_key))["seq"] >= 1
+    done = sweep(settings, FixedClock(datetime(2020, 3, 2, tzinfo=UTC)), store=pipeline)
+    assert stored.key in {key for key, _ in done.deleted}
+    assert done.refused == []
