@@ -204,6 +204,7 @@ def collect(
             result.stored_bytes += stored_bytes
             result.read_records += len(records)
             key, version_id = read.key, read.version_id
+            stored_in = {"key": key, "version_id": version_id}  # one per object: every record of it shares it
             for record, line in zip(records, lines, strict=True):
                 at = parse_time(record.get("event_at"))
                 if at is None or not start <= at < end or (keep is not _keep_all and not keep(record)):
@@ -214,7 +215,7 @@ def collect(
                     result.duplicates.append(copy)
                     continue
                 seen[identity] = key
-                record["stored_in"] = {"key": key, "version_id": version_id}
+                record["stored_in"] = stored_in
                 batch.append((at, len(batch), (record, line)))
     hour_done()
     return result
