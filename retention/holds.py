@@ -184,6 +184,28 @@ def place(
     return hold
 
 
+def refresh(store: Store, settings: Settings, clock: Clock, hid: str) -> Hold:
+    """Copy what an active hold selects in records stored after it was placed (until then the sweeper keeps
+    their whole objects past their date), and record the new copies in a new version of the hold."""
+    hold = load(store, hid)
+    if hold is None:
+        raise HoldError(f"no hold with id {hid!r}; `modpipe retention holds` lists them")
+    if not hold.active:
+        raise HoldError(f"hold {hid} was released at {hold.released_at} by {hold.released_by}")
+    if hold.keeps_whole_objects:
+        raise HoldError(
+            f"hold {hid} keeps whole objects (a prefix hold, or placed before hold copies): nothing to copy"
+        )
+    new = [item for item in selected_records(store, hold.selector, hold.value, RECORDS) if item.key not in hold.objects]
+    copies = hold_copies.write(store, clock, hid, new)
+    updated = replace(
+        hold, objects=sorted({*hold.objects, *(item.key for item in new)}), copies=sorted({*hold.copies, *copies}),
+        hidden=False,
+    )  # fmt: skip
+    _save(store, settings, clock, updated)
+    return updated
+
+
 def find_active(store: Store, selector: Selector, value: str) -> list[Hold]:
     return [h for h in all_holds(store) if h.active and h.selector == selector and h.value == value]
 

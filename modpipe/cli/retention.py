@@ -29,9 +29,10 @@ EXIT_INTEGRITY = 3
 
 
 def register(app: typer.Typer) -> None:
-    from modpipe.cli import s3_config
+    from modpipe.cli import hold_refresh, s3_config
 
     s3_config.register(storage_app)
+    hold_refresh.register(retention_app)
     app.add_typer(storage_app, name="storage")
     app.add_typer(retention_app, name="retention")
     app.add_typer(audit_app, name="audit")

@@ -13,10 +13,14 @@ from pathlib import Path
 
 import pytest
 from minio import Minio
+from typer.testing import CliRunner
 
+from modpipe.cli.common import State
+from modpipe.cli.main import app
 from modpipe.clock import FixedClock
 from modpipe.contracts.verdict import DecisionOutcome
 from modpipe.settings import Action, Settings
+from modpipe.stack.manager import StackInfo
 from retention import RecordSink, bundle, sweep
 from retention import holds as legal
 from retention.codec import decode, record_hash
@@ -25,6 +29,7 @@ from retention.hold_copies import original_of
 from retention.scan import versions
 from retention.store import Store
 from tests.integration.retention.factory import ServerTimeLocks, decision, legal_hold_on, verdict
+from tests.support import stack_overrides
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 OLD = datetime(2020, 1, 1, 10, 0, tzinfo=UTC)
@@ -117,3 +122,44 @@ def test_a_hold_keeps_the_held_authors_records_and_lets_the_others_go(
     legal.release(store, records_settings, FixedClock(NOW), hold.id, "counsel")
     assert _keys(store, "holds/copies/") == set()
     assert [h.id for h in legal.all_holds(store) if not h.active] == [hold.id]
+
+
+@pytest.mark.obligation("L2", "L3")
+def test_records_stored_after_a_hold_are_kept_until_it_is_refreshed(
+    records_settings: Settings, store: Store, stack: StackInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic = records_settings.kafka.topics.verdicts.name
+    later = OLD + timedelta(hours=5)  # an hour of its own in this module's bucket
+
+    def stored_by(author: str, offset: int) -> str:
+        with (
+            ServerTimeLocks(records_settings) as in_2020,
+            RecordSink(records_settings, clock=FixedClock(later + timedelta(hours=1)), worker_id=f"late{offset}",
+                       store=in_2020) as sink,
+        ):  # fmt: skip
+            sink.add(verdict(f"{author}-{offset}", "bbs", later, author=author), topic=topic, partition=3,
+                     offset=offset)  # fmt: skip
+            (batch,) = sink.flush()
+        return batch.key
+
+    first = stored_by("a-late", 0)
+    hold = legal.place(store, records_settings, FixedClock(NOW), "author", "a-late", "case 2020-40", "counsel")
+    assert hold.objects == [first]
+    second = stored_by("a-late", 1)  # after the hold: not copied yet, so the sweep keeps its whole object
+    done = sweep(records_settings, FixedClock(BBS_DUE), store=store)
+    assert first in {key for key, _ in done.deleted}
+    assert second in done.held
+
+    monkeypatch.setattr(
+        State, "overrides", {**stack_overrides(stack), "s3.records_bucket": records_settings.s3.records_bucket}
+    )
+    out = CliRunner().invoke(app, ["retention", "refresh", "--id", hold.id])  # as compliance
+    assert out.exit_code == 0, out.output
+    assert "1 new hold copies, 2 in all" in out.output
+    refreshed = legal.load(store, hold.id)
+    assert refreshed is not None
+    assert refreshed.objects == sorted([first, second])
+    assert refreshed.reason == "case 2020-40"
+    done = sweep(records_settings, FixedClock(BBS_DUE), store=store)
+    assert second in {key for key, _ in done.deleted}
+    assert len(_keys(store, f"holds/copies/service=bbs/date=2020-01-01/hour=15/{hold.id}/")) == 2
