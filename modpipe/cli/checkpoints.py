@@ -51,7 +51,7 @@ def checkpoint(
     from retention.store import Store
 
     with failures():
-        settings = State.settings()
+        settings = State.settings("pipeline" if write else "auditor")
         with Store(settings) as store:
             if write:
                 doc = write_checkpoint(settings, store, SystemClock(), load_signing_key(settings))

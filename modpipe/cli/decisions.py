@@ -37,7 +37,7 @@ def decisions_export(
     if out.exists() and not force:
         fail(f"--out {out}: the file exists; give --force to overwrite it", 2)
     with failures():
-        settings = State.settings()
+        settings = State.settings("auditor")
         try:
             query = {"from": t1.isoformat(), "to": t2.isoformat(), "out": str(out.absolute())}
             who = actor_of(actor, settings)

@@ -14,6 +14,7 @@ from modpipe.settings.datasets import DatasetSpec
 from modpipe.settings.measures import MeasuresSettings
 from modpipe.settings.reports import ReportSettings
 from modpipe.settings.review import ReviewSettings
+from modpipe.settings.s3 import Role, S3Settings
 
 
 class TopicSpec(Frozen):
@@ -76,29 +77,6 @@ class KafkaSettings(Frozen):
     @property
     def servers(self) -> list[str]:
         return self.bootstrap.split(",")
-
-
-class LockMode(StrEnum):
-    COMPLIANCE = "COMPLIANCE"
-    GOVERNANCE = "GOVERNANCE"
-
-
-class S3Settings(Frozen):
-    endpoint: Annotated[
-        str, Field(pattern=r"^[^\s/:]+:\d{1,5}$", description="host:port of the S3 server, without a scheme")
-    ]
-    secure: bool
-    region: NonEmpty
-    access_key: str
-    secret_key: SecretStr
-    records_bucket: Annotated[
-        str,
-        Field(
-            pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-            description="an S3 bucket name (3-63 of a-z 0-9 . -)",
-        ),
-    ]
-    lock_mode: LockMode
 
 
 class ElasticsearchSettings(Frozen):
@@ -312,6 +290,10 @@ class Settings(Frozen):
     datasets: dict[str, DatasetSpec]
     measures: MeasuresSettings
     reports: ReportSettings
+
+    def acting_as(self, role: Role) -> Settings:
+        """The settings a program acting as `role` runs with: every S3 client it builds uses that role's keys."""
+        return self.model_copy(update={"s3": self.s3.acting_as(role)})
 
     @model_validator(mode="after")
     def _keys_match(self) -> Settings:
