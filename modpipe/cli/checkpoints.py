@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from modpipe.cli.common import EXIT_CONFIG, State, err_console, fail
+from modpipe.cli.record_failures import failures
 from modpipe.clock import SystemClock
 
 
@@ -44,7 +45,6 @@ def checkpoint(
     write: Annotated[bool, typer.Option("--write", help="Write a new checkpoint now (needs the signing key).")] = False,
 ) -> None:
     """Print the latest signed checkpoint (canonical JSON) for an auditor to keep; with --write, write one first."""
-    from modpipe.cli.retention import failures
     from retention.checkpoint import latest, write_checkpoint
     from retention.checkpoint_keys import load_signing_key
     from retention.codec import canonical

@@ -8,6 +8,7 @@ import typer
 
 from modpipe.cli.access import ActorOpt, actor_of, logged
 from modpipe.cli.common import State, say
+from modpipe.cli.record_failures import failures
 from modpipe.clock import SystemClock
 
 
@@ -21,7 +22,6 @@ def refresh(
 ) -> None:
     """Copy the records a hold selects that were stored after it was placed into its own locked, legally held
     copies; until then the sweep keeps their whole objects (other users' records included) past their date."""
-    from modpipe.cli.retention import failures
     from retention import holds
     from retention.store import Store
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
@@ -15,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from modpipe.cli.access import ActorOpt, actor_of, logged
-from modpipe.cli.common import State, fail, is_tty, known_failures, say
+from modpipe.cli.common import State, fail, is_tty, say
+from modpipe.cli.record_failures import EXIT_INTEGRITY, failures
 from modpipe.clock import Clock, PinnedClock, SystemClock
 
 if TYPE_CHECKING:
@@ -24,8 +23,6 @@ if TYPE_CHECKING:
 storage_app = typer.Typer(help="The S3 bucket that holds the records.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention enforcement: sweep expired records, legal holds.", no_args_is_help=True)
 audit_app = typer.Typer(help="The auditor's export of records, and its verification.", no_args_is_help=True)
-
-EXIT_INTEGRITY = 3
 
 
 def register(app: typer.Typer) -> None:
@@ -37,24 +34,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(retention_app, name="retention")
     app.add_typer(audit_app, name="audit")
     app.command("report")(report)
-
-
-@contextmanager
-def failures() -> Iterator[None]:
-    from retention import IntegrityError, OutputNotEmpty, RetentionError
-    from retention.exceptions import CheckpointKeyError
-
-    with known_failures():
-        try:
-            yield
-        except CheckpointKeyError as exc:
-            fail(str(exc), 2)
-        except OutputNotEmpty as exc:
-            fail(f"--out {exc.folder}: {exc.problem}", 2)
-        except IntegrityError as exc:
-            fail(f"INTEGRITY CHECK FAILED for {exc.object_key}: {exc.problem}", EXIT_INTEGRITY)
-        except RetentionError as exc:
-            fail(str(exc))
 
 
 def _clock(now: str | None) -> Clock:
