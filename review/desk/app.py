@@ -19,7 +19,7 @@ from aiohttp import web
 
 from modpipe.clock import Clock, SystemClock
 from modpipe.settings import Settings
-from review.desk import admin_routes, auth_routes, decision_routes, item_routes
+from review.desk import admin_routes, auth_routes, decision_routes, item_routes, measure_routes
 from review.desk.audit import AuditLog
 from review.desk.decide import Decider, KafkaPublisher, Publisher
 from review.desk.exceptions import PortBusy, UsersFileError
@@ -116,6 +116,7 @@ def create_app(
         app[auth_routes.HASHING].pool.shutdown(wait=True)
 
     app.cleanup_ctx.append(resources)
+    measure_routes.install(app, settings)
     _routes(app)
     return app
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from review.desk import render
+from review.desk import measure_routes, render
 from review.desk.filters import BadFilter, parse_filter
 from review.desk.roles import DECIDERS
 from review.desk.web import ROLE, SESSION, fail, html, is_api, review_of, sees_source_ip
@@ -95,6 +95,7 @@ async def item_view(
         review.settings, item, parent, author_items, session.user, session.csrf, notice=notice, error=error,
         can_decide=request[ROLE] in DECIDERS, show_ip=show_ip, now=review.clock.now(),
     )  # fmt: skip
+    page = measure_routes.with_section(page, await measure_routes.section(request, item.source, item.id))
     return html(page, status)
 
 

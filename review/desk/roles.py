@@ -33,6 +33,12 @@ ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/items/{message_id}"): READERS,
     ("POST", "/items/{message_id}/decision"): DECIDERS,
     ("POST", "/api/items/{message_id}/decision"): DECIDERS,
+    # Graded measures (L6): everyone who reads items sees them; only a senior lifts one or changes the blacklist.
+    ("GET", "/api/items/{message_id}/measures"): READERS,
+    ("POST", "/items/{message_id}/measures/lift"): frozenset({SENIOR}),
+    ("POST", "/api/items/{message_id}/measures/lift"): frozenset({SENIOR}),
+    ("POST", "/items/{message_id}/measures/blacklist"): frozenset({SENIOR}),
+    ("POST", "/api/items/{message_id}/measures/blacklist"): frozenset({SENIOR}),
     ("GET", "/accounts"): frozenset({ADMIN}),
     ("GET", "/api/users"): frozenset({ADMIN}),
     ("GET", "/api/audit"): frozenset({AUDITOR, ADMIN}),
