@@ -70,6 +70,11 @@ class GateView:
         self._snapshot: dict[str, tuple[tuple[str, float, float], ...]] | None = {}
         self.version = 0
 
+    @property
+    def counts(self) -> tuple[int, int]:
+        """Subjects barred, accounts rated."""
+        return len(self._bars), len(self._levels)
+
     def apply_levels(self, record: CreditLevels) -> None:
         """An account's level spans replace the ones it had: the record is computed from its whole state. The first
         span holds from the start of time, so a batch stamped a little before the record (another worker's clock)

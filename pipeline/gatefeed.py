@@ -67,8 +67,9 @@ class GateFeed:
                     positions = {tp: await consumer.position(tp) for tp in partitions}
                     if not fetched and all(positions[tp] >= ends[tp] for tp in partitions):
                         took = time.monotonic() - started
-                        log.info("gate view ready: %d commands, %d subjects barred, read in %.1fs", self.applied,
-                                 len(self.gate()), took)  # fmt: skip
+                        barred, rated = self.view.counts
+                        log.info("gate view ready: %d records, %d subjects barred, %d accounts rated, read in %.1fs",
+                                 self.applied, barred, rated, took)  # fmt: skip
                         self.ready.set()
         finally:
             await consumer.stop()
