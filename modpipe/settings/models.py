@@ -37,6 +37,9 @@ class Topics(Frozen):
     # agent's own events, keyed by subject so that one subject's state has one writer.
     measures: TopicSpec = TopicSpec(name="moderation.measures", partitions=4)
     measure_events: TopicSpec = TopicSpec(name="moderation.measure-events", partitions=4)
+    # Each account's credit level spans (信用等级) after every change, keyed by subject: for the moderation agent's
+    # stricter thresholds and for the platform to serve users by level.
+    credit_levels: TopicSpec = TopicSpec(name="moderation.credit-levels", partitions=4)
 
     def inputs(self) -> tuple[TopicSpec, ...]:
         """The platforms' message topics the moderation agent reads (reports have an agent of their own)."""
@@ -53,6 +56,7 @@ class Topics(Frozen):
             self.report_outcomes,
             self.measures,
             self.measure_events,
+            self.credit_levels,
         )
 
 
