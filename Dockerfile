@@ -40,7 +40,7 @@ FROM ${PYTHON_IMAGE}
 RUN groupadd --system --gid 10001 modpipe \
     && useradd --system --uid 10001 --gid modpipe --home-dir /var/lib/modpipe --no-create-home \
        --shell /usr/sbin/nologin modpipe \
-    && mkdir -p /var/lib/modpipe/review \
+    && mkdir -p /var/lib/modpipe/review /var/lib/modpipe/s3-config \
     && chown -R modpipe:modpipe /var/lib/modpipe
 COPY --from=build /opt/modpipe /opt/modpipe
 COPY docker/entrypoint.sh docker/setup.sh docker/healthcheck.py docker/wait_for.py docker/elastic_users.py \

@@ -164,11 +164,14 @@ def latency(base: dict[str, Any], rate: float, seconds: float, logs: Path, *, wo
 
 
 def bar_subjects(base: dict[str, Any], tag: str, barred: int) -> None:
-    """Blacklist `barred` accounts that never post, on the measures topic the gate follows."""
+    """Blacklist `barred` accounts that never post, on the measures topic the gate follows; and rate every author
+    the simulator posts as (user-0001..0400) at the worst level, on the credit-levels topic, so each message pays
+    for its level lookup and the stricter thresholds' second decision."""
     from datetime import UTC, datetime
 
     from kafka import KafkaProducer
 
+    from measures.levels import CreditLevels, LevelSpan
     from measures.model import CommandAction, MeasureCommand, SubjectRef
     from modpipe.settings.measures import MeasureKind, SubjectType
 
@@ -182,6 +185,11 @@ def bar_subjects(base: dict[str, Any], tag: str, barred: int) -> None:
             measure_id=f"b{i}", starts_at=now, ends_at=None, reason="bench", decided_by="bench", issued_at=now,
         )  # fmt: skip
         producer.send(settings.kafka.topics.measures.name, command.model_dump_json().encode(), command.key.encode())
+    worst = settings.measures.credit.levels[-1].level
+    for i in range(1, 401):
+        subject = SubjectRef(type=SubjectType.ACCOUNT, id=f"user-{i:04d}")
+        rated = CreditLevels(subject=subject, as_of=now, score=0, spans=(LevelSpan(level=worst, starts_at=now),))
+        producer.send(settings.kafka.topics.credit_levels.name, rated.model_dump_json().encode(), rated.key)
     producer.flush()
     producer.close()
 
@@ -199,7 +207,8 @@ def gate_runs(base: dict[str, Any], count: int, barred: int, logs: Path) -> None
             rates[mode].append(rate)
             print(f"  gate {mode} (run {i + 1}): {rate:,.0f} msg/s")
     off, on = statistics.median(rates["off"]), statistics.median(rates["on"])
-    print(f"moderation agent, median of 3: gate off {off:,.0f} msg/s, gate on ({barred} barred) {on:,.0f} msg/s "
+    print(f"moderation agent, median of 3: gate off {off:,.0f} msg/s, gate on ({barred} barred, every author at "
+          f"the worst level) {on:,.0f} msg/s "
           f"= {on / off:.3f} x")  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from measures.gate import GateReason
+from measures.levels import CreditLevels
 from measures.model import CommandAction, MeasureCommand
 from modpipe.settings.measures import MeasureKind, SubjectType
 
@@ -55,16 +56,40 @@ def bar_of(command: MeasureCommand) -> Bar | None:
     return None if reason is None else Bar(reason, command.starts_at, command.ends_at)
 
 
-# subject key -> (reason, start, end) of what bars it, most serious first; times as POSIX seconds, no end = inf.
-# Plain tuples: the view is pickled to the classifying processes with every batch.
+# subject key -> (reason, start, end) of what bars it, most serious first; and LEVEL + account key -> (level, start,
+# end) of the account's credit level spans. Times as POSIX seconds, no end = inf. Plain tuples: the view is pickled
+# to the classifying processes.
 Gate = Mapping[str, tuple[tuple[str, float, float], ...]]
+LEVEL = "level|"
 
 
 class GateView:
     def __init__(self) -> None:
         self._bars: dict[str, dict[str, Bar]] = {}  # subject key -> command key -> bar
+        self._levels: dict[str, tuple[tuple[str, float, float], ...]] = {}
         self._snapshot: dict[str, tuple[tuple[str, float, float], ...]] | None = {}
         self.version = 0
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        """Subjects barred, accounts rated."""
+        return len(self._bars), len(self._levels)
+
+    def apply_levels(self, record: CreditLevels) -> None:
+        """An account's level spans replace the ones it had: the record is computed from its whole state. The first
+        span holds from the start of time, so a batch stamped a little before the record (another worker's clock)
+        still reads it."""
+        spans = tuple(
+            (s.level, -math.inf if i == 0 else s.starts_at.timestamp(),
+             math.inf if s.ends_at is None else s.ends_at.timestamp())
+            for i, s in enumerate(record.spans)
+        )  # fmt: skip
+        key = LEVEL + record.subject.key
+        if self._levels.get(key) == spans:
+            return
+        self._levels[key] = spans
+        self._snapshot = None
+        self.version += 1
 
     def apply(self, command: MeasureCommand) -> None:
         subject = command.subject.key
@@ -90,6 +115,7 @@ class GateView:
                 )
                 for subject, bars in self._bars.items()
             }
+            self._snapshot.update(self._levels)
         return self._snapshot
 
 
@@ -108,4 +134,13 @@ def barred(gate: Gate, keys: Iterable[str], now: datetime) -> GateReason | None:
         for reason, starts, ends in gate.get(key, ()):
             if starts <= at < ends:
                 return GateReason(reason)
+    return None
+
+
+def level_at(gate: Gate, author_id: str, now: datetime) -> str | None:
+    """The author's credit level at `now`, or None for an author the measures agent never rated (the best level)."""
+    at = now.timestamp()
+    for level, starts, ends in gate.get(f"{LEVEL}{SubjectType.ACCOUNT.value}:{author_id}", ()):
+        if starts <= at < ends:
+            return level
     return None

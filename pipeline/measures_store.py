@@ -7,13 +7,13 @@ own record again."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from measures.model import MeasureCommand, SubjectRef
+from measures.reader import RECORDS, STATE, StateReader, record_key, state_key
 from measures.report import day_counts
 from measures.wire import StoredState, command_record
 from modpipe.clock import Clock
@@ -22,21 +22,7 @@ from modpipe.settings.models import Retention
 from retention.dates import retain_until
 from retention.store import Store
 
-STATE = "measures/state/"
-RECORDS = "measures/records/"
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:40]
-
-
-def state_key(subject: SubjectRef) -> str:
-    return f"{STATE}{subject.type.value}/{_digest(subject.id)}.json"
-
-
-def record_key(command: MeasureCommand) -> str:
-    day = command.issued_at.astimezone(UTC).date()
-    return f"{RECORDS}date={day:%Y-%m-%d}/{_digest(command.key + '|' + command.action.value)}.json"
+__all__ = ["RECORDS", "STATE", "MeasuresStore", "at_least", "measures_of_day", "record_key", "state_key"]
 
 
 class MeasuresStore:
@@ -52,8 +38,11 @@ class MeasuresStore:
             self.store.close()
 
     def load(self, subject: SubjectRef) -> StoredState | None:
-        found = self.store.get_if_exists(state_key(subject))
-        return None if found is None else StoredState.model_validate_json(found[0])
+        return StateReader(self.fetch).load(subject)
+
+    def fetch(self, key: str) -> bytes | None:
+        found = self.store.get_if_exists(key)
+        return None if found is None else found[0]
 
     def save(self, stored: StoredState) -> None:
         data = stored.model_dump_json().encode()

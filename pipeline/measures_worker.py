@@ -19,7 +19,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from measures import Policy, Tick, strikes_for_decision, strikes_for_verdict
+from measures import Policy, SubjectType, Tick, strikes_for_decision, strikes_for_verdict
+from measures.levels import CreditLevels, credit_levels
 from measures.model import MeasureCommand, SubjectRef, SubjectState
 from measures.wire import Envelope, StoredState, trigger_category
 from modpipe.contracts import Decision, SourcePosition, Verdict
@@ -100,6 +101,7 @@ class Applied:
     stored: dict[str, StoredState] = field(default_factory=dict)
     commands: list[tuple[MeasureCommand, str | None]] = field(default_factory=list)
     refused: list[Outgoing] = field(default_factory=list)
+    levels: list[CreditLevels] = field(default_factory=list)  # of the accounts the batch touched
 
 
 class Applier:
@@ -127,6 +129,13 @@ class Applier:
             state, commands = self.policy.apply(current.state, envelope.event, now)
             result.stored[key] = StoredState(state=state, at=now)
             result.commands.extend((c, trigger_category(state, c.measure_id)) for c in commands)
+        credit = self.settings.measures.credit
+        # Levels from the state's own moment: a re-delivered batch publishes the same records again.
+        result.levels = [
+            credit_levels(stored.state, stored.at, credit)
+            for stored in result.stored.values()
+            if stored.state.subject.type is SubjectType.ACCOUNT
+        ]
         return result
 
     def save(self, applied: Applied) -> None:
@@ -159,8 +168,12 @@ class Applier:
 
 
 def command_bytes(settings: Settings, applied: Applied) -> list[Outgoing]:
-    topic = settings.kafka.topics.measures.name
-    return [(topic, c.key.encode(), c.model_dump_json().encode()) for c, _ in applied.commands]
+    topics = settings.kafka.topics
+    out: list[Outgoing] = [
+        (topics.measures.name, c.key.encode(), c.model_dump_json().encode()) for c, _ in applied.commands
+    ]
+    out.extend((topics.credit_levels.name, r.key, r.model_dump_json().encode()) for r in applied.levels)
+    return out
 
 
 Publish = Callable[[list[Outgoing]], Awaitable[None]]

@@ -8,11 +8,12 @@ from __future__ import annotations
 import base64
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from measures.gateview import Gate, barred, message_subjects
+from classifiers.tagger import decide
+from measures.gateview import Gate, barred, level_at, message_subjects
 from modpipe.clock import Clock, PinnedClock
 from modpipe.contracts import (
     DeadLetter,
@@ -28,7 +29,8 @@ from modpipe.contracts import (
 from modpipe.contracts.commands import takedown_for
 from modpipe.contracts.intake import RawMessage, dead_letter
 from modpipe.settings import Action, Settings
-from modpipe.settings.models import Topics
+from modpipe.settings.measures import LevelThresholds
+from modpipe.settings.models import Category, Thresholds, Topics
 
 if TYPE_CHECKING:
     from classifiers import Tagger, TagResult
@@ -96,6 +98,14 @@ class ModerationProcessor:
         self.clock = clock
         self.reloader = reloader
         self.validator = MessageValidator.from_settings(settings, clock)
+        self.best_level = settings.measures.credit.levels[0].level
+        # The categories as a stricter level sees them, built once: per message it is one lookup, and a decision
+        # on the scores already computed only for an author at such a level.
+        self.stricter = {
+            level: stricter_categories(settings.categories, shift)
+            for level, shift in settings.measures.level_thresholds.items()
+            if shift.stricter
+        }
 
     def process_encoded(self, batch: Sequence[RawMessage], gate: Gate | None = None) -> Encoded:
         return encode(self.process(batch, gate), self.topics)
@@ -112,24 +122,28 @@ class ModerationProcessor:
             self.tagger = self.reloader.current()
         tagger = self.tagger  # the whole batch is classified and stamped by one tagger, even if another is swapped in
         valid: list[tuple[RawMessage, Valid]] = []
+        levels: list[str | None] = []
         for raw in batch:
             parsed = self.validator.parse(raw.value, received_at=now)
             if isinstance(parsed, Invalid):
                 out.dead_letters.append(dead_letter(raw, parsed.reason, parsed.detail, "validate", clock))
-            elif gate and (reason := barred(gate, message_subjects(parsed.message), now)) is not None:
-                verdict = self._barred(tagger, raw, parsed, reason.value, clock)
+                continue
+            level = None if gate is None else (level_at(gate, parsed.message.author_id, now) or self.best_level)
+            if gate and (reason := barred(gate, message_subjects(parsed.message), now)) is not None:
+                verdict = self._barred(tagger, raw, parsed, reason.value, clock, level)
                 out.verdicts.append(verdict)
                 out.takedowns.append(takedown_for(verdict, clock).model_copy(update={"reason": (reason.value,)}))
             else:
                 valid.append((raw, parsed))
+                levels.append(level)
         messages = [v.message for _, v in valid]
         classified = self._classify(tagger, [m.text for m in messages], [m.service_type for m in messages])
-        for (raw, item), result in zip(valid, classified, strict=True):
+        for (raw, item), result, level in zip(valid, classified, levels, strict=True):
             if isinstance(result, Exception):
                 detail = f"{type(result).__name__}: {result}"
                 out.dead_letters.append(dead_letter(raw, DeadLetterReason.CLASSIFIER_FAILED, detail, "classify", clock))
                 continue
-            verdict = self._verdict(tagger, raw, item, result, clock)
+            verdict = self._verdict(tagger, raw, item, result, clock, level, self.stricter.get(level or ""))
             out.verdicts.append(verdict)
             if verdict.action is Action.BLOCK:
                 out.takedowns.append(takedown_for(verdict, clock))
@@ -152,19 +166,28 @@ class ModerationProcessor:
         return results
 
     @staticmethod
-    def _barred(tagger: Tagger, raw: RawMessage, item: Valid, reason: str, clock: Clock) -> Verdict:
+    def _barred(tagger: Tagger, raw: RawMessage, item: Valid, reason: str, clock: Clock, level: str | None) -> Verdict:
         versions = (tagger.model_version, tagger.lexicon_version, tagger.policy_version)
         # Its own id: a later classification of the same message (the bar lifted, a replay) is another verdict.
         vid = verdict_id(item.message.message_id, "gate", reason, versions[2])
-        return _machine_verdict(raw, item, versions, clock, vid, action=Action.BLOCK, categories={}, gate=reason)
+        return _machine_verdict(
+            raw, item, versions, clock, vid, action=Action.BLOCK, categories={}, gate=reason, credit_level=level
+        )
 
     @staticmethod
-    def _verdict(tagger: Tagger, raw: RawMessage, item: Valid, result: TagResult, clock: Clock) -> Verdict:
+    def _verdict(
+        tagger: Tagger, raw: RawMessage, item: Valid, result: TagResult, clock: Clock, level: str | None,
+        stricter: Mapping[str, Category] | None,
+    ) -> Verdict:  # fmt: skip
         versions = (tagger.model_version, tagger.lexicon_version, tagger.policy_version)
+        action, flagged, policy = result.action, result.flagged, versions[2]
+        if stricter is not None:
+            action, flagged = decide(result.categories, stricter, item.message.service_type)
+            policy = f"{policy}|level={level}"  # judged by other thresholds: another verdict than at a lax level
         return _machine_verdict(
-            raw, item, versions, clock, verdict_id(item.message.message_id, *versions),
-            action=result.action, categories=result.categories, flagged=result.flagged, hits=result.hits,
-            sub_labels=result.sub_labels,
+            raw, item, versions, clock, verdict_id(item.message.message_id, versions[0], versions[1], policy),
+            action=action, categories=result.categories, flagged=flagged, hits=result.hits,
+            sub_labels=result.sub_labels, credit_level=level,
         )  # fmt: skip
 
 
@@ -186,3 +209,20 @@ def _machine_verdict(
         message=item.as_received,
         **outcome,
     )
+
+
+def stricter_categories(categories: Mapping[str, Category], shift: LevelThresholds) -> dict[str, Category]:
+    """The categories with every review and block threshold (service types' too) lowered by the level's deltas,
+    kept within 0..1 and the block threshold never under the review one."""
+
+    def lowered(t: Thresholds) -> Thresholds:
+        review = min(1.0, max(0.0, t.review + shift.review_delta))
+        return Thresholds(review=review, block=max(review, min(1.0, max(0.0, t.block + shift.block_delta))))
+
+    return {
+        code: cat.model_copy(update={
+            "thresholds": lowered(cat.thresholds),
+            "service_thresholds": {svc: lowered(t) for svc, t in cat.service_thresholds.items()},
+        })
+        for code, cat in categories.items()
+    }  # fmt: skip

@@ -32,7 +32,7 @@ from retention.store import Store
 
 ACCESS = "access/"
 ACCESS_VERSION = 1
-ACTIONS = frozenset({"export", "report", "verify", "hold", "release", "decisions-export"})
+ACTIONS = frozenset({"export", "report", "verify", "hold", "release", "refresh", "decisions-export"})
 
 
 @dataclass(frozen=True)

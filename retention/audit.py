@@ -10,7 +10,10 @@ for an export, is reported in the bundle with every stored version of what was t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +26,7 @@ from retention.codec import decode_lines, sha256_b64, verify_lines
 from retention.dates import parse_time
 from retention.exceptions import IntegrityError
 from retention.history import History, Tamper, histories, manifest_history, object_tamper
+from retention.hold_copies import COPIES
 from retention.identity import record_identity
 from retention.layout import MANIFESTS, RECORDS, hour_path, hours
 from retention.manifests import Entry
@@ -51,6 +55,8 @@ class Collected:
     tampers: list[dict[str, Any]] = field(default_factory=list)  # retention.history.Tamper, as JSON
     handed_over: list[tuple[str, str | None, bytes]] = field(default_factory=list)  # every version of a tampered key
     access: list[LoggedObject] | None = None  # an export's window of the access log (None: not part of the bundle)
+    held_copies: list[str] = field(default_factory=list)  # hold copies read (retention.hold_copies)
+    held_copies_skipped: int = 0  # hold copies whose every record was already read from its original
     read_records: int = 0  # every record in the objects read, in the window or not
     stored_bytes: int = 0
 
@@ -63,6 +69,10 @@ class Collected:
 
 
 Keep = Callable[[dict[str, Any]], bool]
+
+
+def _keep_all(_record: dict[str, Any]) -> bool:
+    return True
 
 
 def services_in(store: Store) -> list[str]:
@@ -100,7 +110,7 @@ def collect(
     end: datetime,
     *,
     services: list[str] | None = None,
-    keep: Keep = lambda _r: True,
+    keep: Keep = _keep_all,
     object_filter: Callable[[str], bool] = lambda _k: True,
     progress: bool = False,
     emit: Emit | None = None,
@@ -116,7 +126,12 @@ def collect(
     tampered object or manifest is kept in `handed_over`, and a tampered object's records come from its original
     version (the one its manifest first listed), so the window can still be handed over."""
     result = Collected()
-    wanted = services if services is not None else services_in(store)
+    # hold copies keep a held subject's records once their originals are gone: one listing for the whole window
+    held: dict[str, dict[str, History]] = {}
+    for key, history in histories(store, COPIES).items():
+        held.setdefault("/".join(key.removeprefix(COPIES).split("/")[:3]) + "/", {})[key] = history
+    held_services = {path.split("/", 1)[0].removeprefix("service=") for path in held}
+    wanted = services if services is not None else sorted(set(services_in(store)) | held_services)
     plan: list[Planned] = []
     for hour in hours(start, end):
         for service in wanted:
@@ -145,6 +160,10 @@ def collect(
                 result.unlisted.append(key)
                 if object_filter(key):
                     plan.append(Planned(hour, key, None, None, None, objects[key]))
+            # after the originals of the hour, so a record found in both is taken from its original
+            for key, history in sorted(held.get(path, {}).items()):
+                if object_filter(key) and history.stored and not history.hidden:
+                    plan.append(Planned(hour, key, None, None, None, history, held_copy=True))
     # A record always lands in the hour of its own time (published_at, decided_at: the same in every copy), so
     # its copies can only be found within one hour.
     seen: dict[str, str] = {}  # identity -> the key of the object its first copy was read from
@@ -161,24 +180,34 @@ def collect(
         batch.clear()
         seen.clear()
 
-    with Progress(console=Console(stderr=True), disable=not progress, transient=True) as bar:
+    with (
+        Progress(console=Console(stderr=True), disable=not progress, transient=True) as bar,
+        _prefetched(store, plan) as fetch,
+        _no_cyclic_gc(),
+    ):
         task = bar.add_task("reading objects", total=len(plan))
-        for item in plan:
+        for index, item in enumerate(plan):
             if item.hour != current:
                 hour_done()
                 current = item.hour
-            got = _read(store, item, result, hand_over)
+            got = _read(store, item, result, hand_over, fetch(index))
             bar.advance(task)
             if got is None:
                 continue
             read, records, lines, stored_bytes = got
+            if item.held_copy:
+                if not any(_wanted(r, start, end, keep) and record_identity(r) not in seen for r in records):
+                    result.held_copies_skipped += 1  # its original was read: nothing of it is new
+                    continue
+                result.held_copies.append(read.key)
             result.objects.append(read)
             result.stored_bytes += stored_bytes
             result.read_records += len(records)
             key, version_id = read.key, read.version_id
+            stored_in = {"key": key, "version_id": version_id}  # one per object: every record of it shares it
             for record, line in zip(records, lines, strict=True):
                 at = parse_time(record.get("event_at"))
-                if at is None or not start <= at < end or not keep(record):
+                if at is None or not start <= at < end or (keep is not _keep_all and not keep(record)):
                     continue
                 identity = record_identity(record)
                 if identity in seen:
@@ -186,10 +215,76 @@ def collect(
                     result.duplicates.append(copy)
                     continue
                 seen[identity] = key
-                record["stored_in"] = {"key": key, "version_id": version_id}
+                record["stored_in"] = stored_in
                 batch.append((at, len(batch), (record, line)))
     hour_done()
     return result
+
+
+PREFETCH = 6  # objects read ahead: enough to hide a GET behind the parsing of the one before, memory stays small
+
+
+def _version_wanted(item: Planned) -> str | None:
+    """The version to read of an object whose versions all hold the same bytes: the one its manifest names, when
+    stored (a re-delivered batch may have written the same bytes again after its manifest); else the latest."""
+    stored = [v.version_id for v in item.history.stored] if item.history is not None else []
+    return item.entry.version_id if item.entry is not None and item.entry.version_id in stored else None
+
+
+Fetched = Callable[[str, str | None], tuple[bytes, str | None]]
+
+
+@contextmanager
+def _prefetched(store: Store, plan: list[Planned]) -> Iterator[Callable[[int], Fetched]]:
+    """The GETs of the objects to come, a few ahead on threads: waiting for S3 overlaps the checks of the object
+    before, which is most of an export's time. `fetch(i)` gives plan[i]'s reader: its prefetched bytes when asked
+    for the version prefetched, else a GET now."""
+    futures: dict[int, tuple[str, str | None, Future[tuple[bytes, str | None]]]] = {}
+    submitted = [0]  # plan[:submitted[0]] had its GET started
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="export-get") as pool:
+
+        def ahead(upto: int) -> None:
+            for i in range(submitted[0], min(upto, len(plan))):
+                item = plan[i]
+                if item.history is not None and item.history.stored:
+                    wanted = _version_wanted(item)
+                    futures[i] = (item.key, wanted, pool.submit(store.get, item.key, wanted))
+            submitted[0] = max(submitted[0], min(upto, len(plan)))
+
+        def fetch(index: int) -> Fetched:
+            ahead(index + 1 + PREFETCH)
+            found = futures.pop(index, None)
+
+            def get(key: str, version_id: str | None) -> tuple[bytes, str | None]:
+                if found is not None and found[:2] == (key, version_id):
+                    return found[2].result()
+                return store.get(key, version_id)
+
+            return get
+
+        try:
+            yield fetch
+        finally:
+            for _key, _vid, future in futures.values():
+                future.cancel()
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Records are JSON trees (no reference cycles), and an hour of them is kept until the hour is written: the
+    cyclic collector would walk them again and again for nothing (measured: bench/records_bench.py)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _wanted(record: dict[str, Any], start: datetime, end: datetime, keep: Keep) -> bool:
+    at = parse_time(record.get("event_at"))
+    return at is not None and start <= at < end and keep(record)
 
 
 @dataclass(frozen=True)
@@ -200,6 +295,7 @@ class Planned:
     original: Entry | None  # in the oldest manifest version that lists it
     listing: str | None
     history: History | None
+    held_copy: bool = False
 
 
 def _tampered(result: Collected, tamper: Tamper, versions: list[tuple[str, str | None, bytes]], hand: bool) -> None:
@@ -210,7 +306,7 @@ def _tampered(result: Collected, tamper: Tamper, versions: list[tuple[str, str |
 
 
 def _read(
-    store: Store, item: Planned, result: Collected, hand: bool
+    store: Store, item: Planned, result: Collected, hand: bool, fetch: Fetched | None = None
 ) -> tuple[ObjectRead, list[dict[str, Any]], list[bytes], int] | None:
     """One object, verified; for a tampered one, its original version (None: nothing of it can be vouched for)."""
     key, history = item.key, item.history
@@ -223,10 +319,7 @@ def _read(
                         "hidden behind a delete marker")  # fmt: skip
     stored_ids = [v.version_id for v in history.stored]
     if tamper is None:
-        # every version holds the same bytes: read the one the manifest names (a re-delivered batch may have
-        # written the same bytes again after its manifest)
-        wanted = item.entry.version_id if item.entry is not None and item.entry.version_id in stored_ids else None
-        data, version_id = store.get(key, wanted)
+        data, version_id = (fetch or store.get)(key, _version_wanted(item))
         try:
             return (*verify_object(key, data, version_id, item.entry, item.listing), len(data))
         except IntegrityError as exc:

@@ -81,6 +81,8 @@ class BundleWriter:
 
     def __call__(self, items: list[tuple[dict[str, Any], bytes]]) -> None:
         """Records with their lines as stored; each line gets `stored_in` appended (its hash does not cover it)."""
+        chunks = []
+        counted: Counter[tuple[str, str]] = Counter()
         for record, line in items:
             stored_in = record.get("stored_in") or {}
             # one suffix per object version: the canonical form of a small dict costs more than the rest of a line
@@ -88,10 +90,13 @@ class BundleWriter:
             suffix = self._suffixes.get(place)
             if suffix is None or len(stored_in) != 2:
                 suffix = self._suffixes[place] = b',"stored_in":' + canonical(stored_in) + b"}\n"
-            self._jsonl.write(line[:-1] + suffix)
+            chunks.append(line[:-1] + suffix)
             if self._csv is not None:
                 self._csv.writerow(csv_row(record, self.names))
-            self.by_service.setdefault(str(record.get("service_type")), Counter())[str(record.get("kind"))] += 1
+            counted[(str(record.get("service_type")), str(record.get("kind")))] += 1
+        self._jsonl.write(b"".join(chunks))  # one write per hour of records, not one per record
+        for (service, kind), n in counted.items():
+            self.by_service.setdefault(service, Counter())[kind] += n
         self.total += len(items)
 
     def close(self) -> None:
@@ -122,6 +127,8 @@ class BundleWriter:
             "objects_read": [{**o, "sha256": _hex(o["sha256"])} for o in collected.objects_json()],
             "unlisted_objects": collected.unlisted,
             "stored_bytes_read": collected.stored_bytes,
+            # legal-hold copies read because their originals are gone (docs/retention.md, Legal holds)
+            **({"held_copies_read": collected.held_copies} if collected.held_copies else {}),
             **(extra or {}),
         }
         if collected.access is not None:

@@ -93,12 +93,38 @@ def decode(key: str, data: bytes) -> list[dict[str, Any]]:
     return decode_lines(key, data)[0]
 
 
+_DECODER = json.JSONDecoder()
+
+
+def _parse_lines(body: bytes, count: int) -> list[Any] | None:
+    """The JSON value of each line, read from the text in one pass, each line exactly one value (None: something
+    else, which the line-by-line parse then names). Half the cost of json.loads per line, whose wrappers decode
+    the bytes and look for whitespace again for every line."""
+    text = body.decode("utf-8")
+    values = []
+    pos, end = 0, len(text)
+    raw_decode = _DECODER.raw_decode
+    while pos < end:
+        value, stop = raw_decode(text, pos)
+        if stop < end and text[stop] != "\n":
+            return None
+        values.append(value)
+        pos = stop + 1
+        while pos < end and text[pos] == "\n":  # the empty lines the split skips
+            pos += 1
+    return values if len(values) == count else None
+
+
 def decode_lines(key: str, data: bytes) -> tuple[list[dict[str, Any]], list[bytes]]:
     """The records of an object and their lines as stored."""
     try:
         body = zstandard.ZstdDecompressor().decompress(data, max_output_size=1 << 31)
         lines = [line for line in body.split(b"\n") if line]
-        records = [json.loads(line) for line in lines]
+        try:
+            fast = _parse_lines(body, len(lines))
+        except ValueError:
+            fast = None
+        records = fast if fast is not None else [json.loads(line) for line in lines]
     except (zstandard.ZstdError, ValueError) as exc:
         raise IntegrityError(key, f"not a readable zstd JSON Lines object ({exc})") from exc
     if not all(isinstance(r, dict) for r in records):

@@ -3,9 +3,13 @@
 Each hold is an object holds/<id>.json with a fresh id, so a second hold on the same author is a second hold, with
 its own reason and who placed it; releasing one writes a new version with `released_at`/`released_by` and leaves
 every other hold alone. Holds are read from the version history, so a hold record hidden behind a delete marker is
-still found and still holds. Placing a hold sets the S3 legal hold on every version of each matching object, so no
-tool can delete them; the sweeper also checks active holds against objects stored after the hold was placed. A
-version keeps its S3 legal hold as long as any active hold lists its object.
+still found and still holds.
+
+A hold on a message, an author or a group copies the records it selects into locked, legally held objects of its
+own (retention.hold_copies), so the originals, and every other user's records in them, still expire on their date.
+A hold on a key prefix selects objects, not records: it sets the S3 legal hold on every version of each matching
+object. The sweeper also keeps whatever an active hold matches that was stored after it was placed (no copy of it
+exists yet). Holds placed before copies existed (no `copies` in their record) keep whole objects too.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from typing import Any, Literal
 
 from modpipe.clock import Clock
 from modpipe.settings import Settings
-from retention.codec import canonical, decode
+from retention import hold_copies
+from retention.codec import canonical
 from retention.dates import iso, longest
 from retention.exceptions import HoldError
 from retention.layout import HOLDS, RECORDS
@@ -38,12 +43,22 @@ class Hold:
     placed_by: str
     released_at: str | None = None
     released_by: str | None = None
-    objects: list[str] = field(default_factory=list)  # keys whose versions got the S3 legal hold
+    objects: list[str] = field(default_factory=list)  # the original objects it selected when placed
+    copies: list[str] = field(default_factory=list)  # its copies of their selected records (under holds/copies/)
     hidden: bool = False  # its record's current version is a delete marker (found in the history)
 
     @property
     def active(self) -> bool:
         return self.released_at is None
+
+    @property
+    def keeps_whole_objects(self) -> bool:
+        """A prefix hold, or one placed before copies existed: its objects carry the S3 legal hold themselves."""
+        return self.selector == "prefix" or (bool(self.objects) and not self.copies)
+
+    def covers(self, key: str) -> bool:
+        """Whether this hold's copies already keep what it selects in the records object `key`."""
+        return not self.keeps_whole_objects and key in self.objects
 
     @property
     def selects_nothing(self) -> bool:
@@ -75,21 +90,14 @@ def key_matches(hold: Hold, key: str) -> bool:
     return hold.selector == "prefix" and key.startswith(hold.value)
 
 
-def matching_objects(store: Store, selector: Selector, value: str, prefix: str = RECORDS) -> list[str]:
-    if selector == "prefix":
-        return latest_keys(store, value)
-    keys = latest_keys(store, prefix)
-    contents = {}
-    for key in keys:
-        data, _ = store.get(key)
-        contents[key] = decode(key, data)
-    ids = {
-        r["message_id"]
-        for records in contents.values()
-        for r in records
-        if r.get("kind") == "verdict" and record_matches(selector, value, r, set()) and r.get("message_id")
-    }
-    return [key for key, records in contents.items() if any(record_matches(selector, value, r, ids) for r in records)]
+def selected_records(store: Store, selector: Selector, value: str, prefix: str) -> list[hold_copies.Selected]:
+    def is_message(record: dict[str, Any], _ids: set[str]) -> bool:
+        return bool(record.get("kind") == "verdict" and record.get("message_id"))
+
+    return hold_copies.select(
+        store, prefix, lambda r, ids: record_matches(selector, value, r, ids),
+        lambda r, ids: is_message(r, ids) and record_matches(selector, value, r, ids),
+    )  # fmt: skip
 
 
 def _parse(data: bytes, hidden: bool) -> Hold:
@@ -126,7 +134,8 @@ def load(store: Store, hid: str) -> Hold | None:
 def all_holds(store: Store) -> list[Hold]:
     by_key: dict[str, list[Any]] = {}
     for v in versions(store, HOLDS):
-        by_key.setdefault(v.key, []).append(v)
+        if "/" not in v.key.removeprefix(HOLDS):  # hold records, not the copies below them
+            by_key.setdefault(v.key, []).append(v)
     found = [h for key, vs in sorted(by_key.items()) if (h := _from_history(store, key, vs)) is not None]
     return sorted(found, key=lambda h: (h.placed_at, h.id))
 
@@ -137,16 +146,6 @@ def _save(store: Store, settings: Settings, clock: Clock, hold: Hold) -> None:
     doc = asdict(hold)
     doc.pop("hidden")
     store.put(hold_key(hold.id), canonical(doc), until, clock, "application/json")
-
-
-def _set_legal_hold(store: Store, key: str, on: bool) -> None:
-    for v in versions(store, key):
-        if v.key != key or v.is_delete_marker:
-            continue
-        if on:
-            store.call(store.client.enable_object_legal_hold, store.bucket, key, version_id=v.version_id)
-        else:
-            store.call(store.client.disable_object_legal_hold, store.bucket, key, version_id=v.version_id)
 
 
 def place(
@@ -160,20 +159,51 @@ def place(
     *,
     service: str | None = None,
 ) -> Hold:
-    """Place a new hold: every object that matches now (reading the records objects, of one service type if
-    given) gets the S3 legal hold, and the hold is recorded, so the sweeper also keeps whatever matches later.
-    Other holds on the same subject stay as they are. A hold that selects nothing yet is still recorded (it keeps
-    what is stored later); `selects_nothing` tells the caller to say so."""
+    """Place a new hold: the records it selects now (reading the records objects, of one service type if given)
+    are copied into locked, legally held objects of its own (a prefix hold: every matching object gets the S3
+    legal hold instead), and the hold is recorded, so the sweeper also keeps whatever matches later. Other holds
+    on the same subject stay as they are. A hold that selects nothing yet is still recorded (it keeps what is
+    stored later); `selects_nothing` tells the caller to say so."""
     if selector not in SELECTORS or not value:
         raise HoldError(f"a hold needs one of {SELECTORS} with a non-empty value")
     if not reason.strip():
         raise HoldError("a hold needs a reason (--reason: the case number or request)")
-    keys = matching_objects(store, selector, value, RECORDS + (f"service={service}/" if service else ""))
-    for key in keys:
-        _set_legal_hold(store, key, on=True)
-    hold = Hold(new_hold_id(), selector, value, reason, iso(clock.now()), by, objects=sorted(keys))
+    hid = new_hold_id()
+    if selector == "prefix":
+        keys, copies = latest_keys(store, value), []
+        for key in keys:
+            hold_copies.set_legal_hold(store, key, on=True)
+    else:
+        selected = selected_records(store, selector, value, RECORDS + (f"service={service}/" if service else ""))
+        # the copies first: a hold record never names a copy that was not written
+        copies = hold_copies.write(store, clock, hid, selected)
+        keys = [item.key for item in selected]
+    hold = Hold(hid, selector, value, reason, iso(clock.now()), by, objects=sorted(keys), copies=sorted(copies))
     _save(store, settings, clock, hold)
+    expire_released_copies(store, clock)
     return hold
+
+
+def refresh(store: Store, settings: Settings, clock: Clock, hid: str) -> Hold:
+    """Copy what an active hold selects in records stored after it was placed (until then the sweeper keeps
+    their whole objects past their date), and record the new copies in a new version of the hold."""
+    hold = load(store, hid)
+    if hold is None:
+        raise HoldError(f"no hold with id {hid!r}; `modpipe retention holds` lists them")
+    if not hold.active:
+        raise HoldError(f"hold {hid} was released at {hold.released_at} by {hold.released_by}")
+    if hold.keeps_whole_objects:
+        raise HoldError(
+            f"hold {hid} keeps whole objects (a prefix hold, or placed before hold copies): nothing to copy"
+        )
+    new = [item for item in selected_records(store, hold.selector, hold.value, RECORDS) if item.key not in hold.objects]
+    copies = hold_copies.write(store, clock, hid, new)
+    updated = replace(
+        hold, objects=sorted({*hold.objects, *(item.key for item in new)}), copies=sorted({*hold.copies, *copies}),
+        hidden=False,
+    )  # fmt: skip
+    _save(store, settings, clock, updated)
+    return updated
 
 
 def find_active(store: Store, selector: Selector, value: str) -> list[Hold]:
@@ -189,11 +219,25 @@ def release(store: Store, settings: Settings, clock: Clock, hid: str, by: str) -
         raise HoldError(f"hold {hid} was already released at {hold.released_at} by {hold.released_by}")
     released = replace(hold, released_at=iso(clock.now()), released_by=by, hidden=False)
     _save(store, settings, clock, released)
-    still_held = {key for other in all_holds(store) if other.active and other.id != hid for key in other.objects}
-    for key in hold.objects:
-        if key not in still_held:
-            _set_legal_hold(store, key, on=False)
+    for key in hold.copies:  # a copy belongs to one hold
+        hold_copies.set_legal_hold(store, key, on=False)
+    if hold.keeps_whole_objects:
+        still_held = {
+            key for other in all_holds(store) if other.active and other.id != hid and other.keeps_whole_objects
+            for key in other.objects
+        }  # fmt: skip
+        for key in hold.objects:
+            if key not in still_held:
+                hold_copies.set_legal_hold(store, key, on=False)
+    expire_released_copies(store, clock)
     return released
+
+
+def expire_released_copies(store: Store, clock: Clock) -> list[str]:
+    """Delete the copies of released holds whose records' date has passed; every hold and release does it, as the
+    records worker's sweep has no right to holds/."""
+    keys = [key for h in all_holds(store) if not h.active for key in h.copies]
+    return hold_copies.expire(store, keys, clock.now())
 
 
 def release_on(store: Store, settings: Settings, clock: Clock, selector: Selector, value: str, by: str) -> Hold:

@@ -21,7 +21,7 @@ from minio.retention import Retention
 
 from modpipe.clock import Clock
 from modpipe.settings import Settings
-from modpipe.settings.models import LockMode
+from modpipe.settings.s3 import LockMode
 from retention.codec import sha256_b64
 from retention.dates import iso, parse_time
 from retention.exceptions import BucketNotLocked, StorageError, TransientStorageError

@@ -2,10 +2,11 @@
 
 A version is deleted when the clock is at or past its retention date (the later of its S3 lock date and the date
 its writer recorded, both already rounded up to the end of a day), it has no S3 legal hold, and no active hold
-selects it. Only date folders old enough to hold something expired are listed. A manifest version goes only when
-its own date has passed and no version of any records object of its hour is left, so an auditor never finds a
-record without the manifest that vouches for it. S3 still refuses any early delete: the sweeper never sends the
-governance-bypass header.
+selects it that has not copied what it selects from it (retention.hold_copies: the held records live on in the
+hold's copies, the other users' records go on their date). Only date folders old enough to hold something expired
+are listed. A manifest version goes only when its own date has passed and no version of any records object of its
+hour is left, so an auditor never finds a record without the manifest that vouches for it. S3 still refuses any
+early delete: the sweeper never sends the governance-bypass header.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ class _Sweeper:
         prefix_holds = [h for h in self.holds if key_matches(h, v.key)]
         if prefix_holds:
             return True
-        content_holds = [h for h in self.holds if h.selector != "prefix"]
+        # a hold whose copies hold this object's selected records lets the original go on its date
+        content_holds = [h for h in self.holds if h.selector != "prefix" and not h.covers(v.key)]
         if not content_holds:
             return False
         data, _ = self.store.get(v.key, v.version_id)

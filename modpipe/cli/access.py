@@ -80,7 +80,7 @@ def list_access(
     t1, t2 = _bound(start, "--from", now - timedelta(days=7)), _bound(end, "--to", now + timedelta(seconds=1))
     if t2 <= t1:
         fail("--to must be after --from", 2)
-    with known_failures(), Store(State.settings()) as store:
+    with known_failures(), Store(State.settings("auditor")) as store:
         found = accesses(read_window(store, t1, t2), actor)
     for item in found:
         first = item.start or item.end or {}

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from modpipe.cli.common import EXIT_CONFIG, State, err_console, fail
+from modpipe.cli.record_failures import failures
 from modpipe.clock import SystemClock
 
 
@@ -44,14 +45,13 @@ def checkpoint(
     write: Annotated[bool, typer.Option("--write", help="Write a new checkpoint now (needs the signing key).")] = False,
 ) -> None:
     """Print the latest signed checkpoint (canonical JSON) for an auditor to keep; with --write, write one first."""
-    from modpipe.cli.retention import failures
     from retention.checkpoint import latest, write_checkpoint
     from retention.checkpoint_keys import load_signing_key
     from retention.codec import canonical
     from retention.store import Store
 
     with failures():
-        settings = State.settings()
+        settings = State.settings("pipeline" if write else "auditor")
         with Store(settings) as store:
             if write:
                 doc = write_checkpoint(settings, store, SystemClock(), load_signing_key(settings))

@@ -19,7 +19,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from modpipe.settings import Settings, SettingsError
+    from modpipe.settings import Role, Settings, SettingsError
 
 EXIT_CONFIG = 2
 EXIT_FAILURE = 1
@@ -44,11 +44,12 @@ class State:
     overrides: dict[str, Any] = {}  # noqa: RUF012 - one process-wide holder, set once by the root callback
 
     @classmethod
-    def settings(cls) -> Settings:
+    def settings(cls, role: Role = "admin") -> Settings:
+        """The settings, with `role`'s S3 keys (least privilege: docs/retention.md, "Identities")."""
         from modpipe.settings import SettingsError, load_settings
 
         try:
-            return load_settings(cls.config_dir, overrides=cls.overrides)
+            return load_settings(cls.config_dir, overrides=cls.overrides).acting_as(role)
         except SettingsError as exc:
             fail_config(exc)
 

@@ -9,7 +9,8 @@ import typer
 
 from modpipe.cli.access import ActorOpt, actor_of, logged
 from modpipe.cli.common import State, fail, is_tty, say
-from modpipe.cli.retention import bound, failures
+from modpipe.cli.record_failures import failures
+from modpipe.cli.retention import bound
 
 decisions_app = typer.Typer(help="Moderators' decisions from the records, as training data.", no_args_is_help=True)
 
@@ -37,7 +38,7 @@ def decisions_export(
     if out.exists() and not force:
         fail(f"--out {out}: the file exists; give --force to overwrite it", 2)
     with failures():
-        settings = State.settings()
+        settings = State.settings("auditor")
         try:
             query = {"from": t1.isoformat(), "to": t2.isoformat(), "out": str(out.absolute())}
             who = actor_of(actor, settings)

@@ -48,7 +48,7 @@ def worker(
     from pipeline.exceptions import StartupError
     from pipeline.runner import run_worker
 
-    settings = State.settings()
+    settings = State.settings("pipeline")
     chosen = _agents(agents, settings.worker.agents)
     try:
         run_worker(settings, chosen, worker_id or settings.worker.id, web_port or settings.worker.web_port)

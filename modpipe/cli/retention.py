@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
@@ -15,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from modpipe.cli.access import ActorOpt, actor_of, logged
-from modpipe.cli.common import State, fail, is_tty, known_failures, say
+from modpipe.cli.common import State, fail, is_tty, say
+from modpipe.cli.record_failures import EXIT_INTEGRITY, failures
 from modpipe.clock import Clock, PinnedClock, SystemClock
 
 if TYPE_CHECKING:
@@ -25,32 +24,16 @@ storage_app = typer.Typer(help="The S3 bucket that holds the records.", no_args_
 retention_app = typer.Typer(help="Retention enforcement: sweep expired records, legal holds.", no_args_is_help=True)
 audit_app = typer.Typer(help="The auditor's export of records, and its verification.", no_args_is_help=True)
 
-EXIT_INTEGRITY = 3
-
 
 def register(app: typer.Typer) -> None:
+    from modpipe.cli import hold_refresh, s3_config
+
+    s3_config.register(storage_app)
+    hold_refresh.register(retention_app)
     app.add_typer(storage_app, name="storage")
     app.add_typer(retention_app, name="retention")
     app.add_typer(audit_app, name="audit")
     app.command("report")(report)
-
-
-@contextmanager
-def failures() -> Iterator[None]:
-    from retention import IntegrityError, OutputNotEmpty, RetentionError
-    from retention.exceptions import CheckpointKeyError
-
-    with known_failures():
-        try:
-            yield
-        except CheckpointKeyError as exc:
-            fail(str(exc), 2)
-        except OutputNotEmpty as exc:
-            fail(f"--out {exc.folder}: {exc.problem}", 2)
-        except IntegrityError as exc:
-            fail(f"INTEGRITY CHECK FAILED for {exc.object_key}: {exc.problem}", EXIT_INTEGRITY)
-        except RetentionError as exc:
-            fail(str(exc))
 
 
 def _clock(now: str | None) -> Clock:
@@ -105,7 +88,7 @@ def sweep(
 
     clock = _clock(now)
     with failures():
-        report = retention.sweep(State.settings(), clock, dry_run=dry_run)
+        report = retention.sweep(State.settings("pipeline"), clock, dry_run=dry_run)
     for key, version in report.deleted:
         say(f"{'would delete' if dry_run else 'deleted'} {key} (version {version})")
     say(report.summary())
@@ -151,7 +134,7 @@ def hold(
 
     selector, value = _selector(message_id, author, group, prefix)
     with failures():
-        settings = State.settings()
+        settings = State.settings("compliance")
         if service is not None:
             _known_services([service], settings)
         who = actor_of(by, settings)
@@ -159,7 +142,9 @@ def hold(
         with Store(settings) as store, logged(settings, store, who, "hold", query) as counts:
             placed = holds.place(store, settings, SystemClock(), selector, value, reason, who, service=service)  # type: ignore[arg-type]
             counts["objects_held"] = len(placed.objects)
-    say(f"hold {placed.id} on {selector}={value}: {len(placed.objects)} objects held")
+            counts["copies"] = len(placed.copies)
+    copied = f" (their selected records copied into {len(placed.copies)} hold copies)" if placed.copies else ""
+    say(f"hold {placed.id} on {selector}={value}: {len(placed.objects)} objects held{copied}")
     if placed.selects_nothing:
         say(f"note: the hold selects no stored record now; it keeps matching records stored later (check {selector})")
 
@@ -188,7 +173,7 @@ def release(
     if (subject is None) == (not hold_id):
         fail("give --id or one of --message-id, --author, --group, --prefix, not both", 2)
     with failures():
-        settings = State.settings()
+        settings = State.settings("compliance")
         who = actor_of(by, settings)
         query = {"id": hold_id} if subject is None else {subject[0]: subject[1]}
         with Store(settings) as store, logged(settings, store, who, "release", query) as counts:
@@ -207,13 +192,13 @@ def list_holds() -> None:
     from retention import holds
     from retention.store import Store
 
-    with failures(), Store(State.settings()) as store:
+    with failures(), Store(State.settings("compliance")) as store:
         found = holds.all_holds(store)
     for h in found:
         status = "active" if h.active else f"released {h.released_at} by {h.released_by}"
         hidden = "  (record hidden behind a delete marker)" if h.hidden else ""
         say(f"{h.id}  {h.selector}={h.value}  {status}  placed by {h.placed_by} at {h.placed_at}: {h.reason}"
-            f"  [{len(h.objects)} objects]{hidden}")  # fmt: skip
+            f"  [{len(h.objects)} objects, {len(h.copies)} copies]{hidden}")  # fmt: skip
     if not found:
         say("no holds")
 
@@ -256,7 +241,7 @@ def export(
     if t2 <= t1:
         fail("--to must be after --from", 2)
     with failures():
-        settings = State.settings()
+        settings = State.settings("auditor")
         _known_services(service or [], settings)
         query = {"from": t1.isoformat(), "to": t2.isoformat(), "services": service or None, "author": author,
                  "group": group, "out": str(out.absolute())}  # fmt: skip
@@ -307,7 +292,7 @@ def verify(
         if offline:
             result = bundle.verify(folder)
         else:
-            settings = State.settings()
+            settings = State.settings("auditor")
             query = {"folder": str(folder.absolute()), "checkpoint": str(checkpoint) if checkpoint else None}
             with Store(settings) as store, logged(settings, store, actor_of(actor, settings), "verify", query) as n:
                 result = bundle.verify(folder, store)
@@ -370,7 +355,7 @@ def report(
     from retention.store import Store
 
     with failures():
-        settings = State.settings()
+        settings = State.settings("auditor")
         day = _report_day(date, settings)
         folder = out or Path(f"report-{day.isoformat()}")
         query = {"date": day.isoformat(), "out": str(folder.absolute())}

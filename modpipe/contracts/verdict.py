@@ -58,6 +58,9 @@ class Verdict(_Model):
     message: dict[str, Any]  # the input message as received
     # Set when the author or group was barred (blacklisted, suspended, closed): blocked before any classifier.
     gate: str | None = None
+    # The author's credit level (信用等级) when the moderation agent follows the measures (docs/measures.md); a
+    # level with stricter thresholds judged this message by them.
+    credit_level: str | None = None
 
 
 def verdict_id(message_id: str, model_version: str, lexicon_version: str, policy_version: str) -> str:

@@ -3,10 +3,11 @@
 from modpipe.settings.errors import SettingsError, SettingsProblem
 from modpipe.settings.loader import load_settings
 from modpipe.settings.measures import MeasureKind, MeasuresSettings, SubjectType
-from modpipe.settings.models import Action, Category, LockMode, ServiceType, Settings
+from modpipe.settings.models import Action, Category, ServiceType, Settings
 from modpipe.settings.redact import mask_urls
 from modpipe.settings.reports import ReportSettings
 from modpipe.settings.review import REVIEW_LANGUAGES
+from modpipe.settings.s3 import LockMode, Role
 
 __all__ = [
     "REVIEW_LANGUAGES",
@@ -16,6 +17,7 @@ __all__ = [
     "MeasureKind",
     "MeasuresSettings",
     "ReportSettings",
+    "Role",
     "ServiceType",
     "Settings",
     "SettingsError",

@@ -69,6 +69,7 @@ def load_settings(
     _fill_keyed_entries(data)
     _resolve_local(data)
     _fill_credentials(data)
+    _fill_identities(data)
     _fill_lexicon_dir(data, folder)
     try:
         settings = Settings.model_validate(data)
@@ -199,6 +200,32 @@ def _fill_credentials(data: dict[str, Any]) -> None:
     s3.setdefault("access_key", "")
     s3["access_key"] = s3["access_key"] or creds.get("access_key", "")
     s3["secret_key"] = s3.get("secret_key") or creds.get("secret_key", "")
+
+
+def _fill_identities(data: dict[str, Any]) -> None:
+    """Unset role keys (s3.identities) come from the local stack's identities.json, but only when the admin keys
+    are that stack's own: a stray stack folder never hands its keys to a server it did not make."""
+    s3, stack = data.get("s3"), data.get("stack")
+    if not isinstance(s3, dict) or not isinstance(stack, dict):
+        return
+    home = Path(str(stack.get("home", ".modpipe")))
+    try:
+        admin = json.loads((home / "credentials.json").read_text(encoding="utf-8"))
+        roles = json.loads((home / "identities.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(admin, dict) or not isinstance(roles, dict):
+        return
+    if (s3.get("access_key"), s3.get("secret_key")) != (admin.get("access_key"), admin.get("secret_key")):
+        return
+    identities = s3.setdefault("identities", {})
+    if not isinstance(identities, dict):
+        return
+    for role, keys in roles.items():
+        own = identities.setdefault(role, {})
+        if isinstance(own, dict) and isinstance(keys, dict) and not own.get("access_key"):
+            own["access_key"] = keys.get("access_key", "")
+            own["secret_key"] = keys.get("secret_key", "")
 
 
 def _fill_lexicon_dir(data: dict[str, Any], folder: Path) -> None:

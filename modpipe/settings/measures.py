@@ -163,17 +163,46 @@ class CreditSettings(Frozen):
         return len(self.levels) - 1
 
 
+Delta = Annotated[float, Field(ge=-1, le=0, description="a shift of a threshold, from -1 to 0 (stricter only)")]
+
+
+class LevelThresholds(Frozen):
+    """How much lower an author's level puts every category's review and block thresholds."""
+
+    review_delta: Delta = 0.0
+    block_delta: Delta = 0.0
+
+    @property
+    def stricter(self) -> bool:
+        return self.review_delta < 0 or self.block_delta < 0
+
+
 class MeasuresSettings(Frozen):
     default_points: Points
     weights: dict[CategoryCode, CategoryWeight]
     ladders: Ladders
     credit: CreditSettings
+    # Serving users by their level (信用等级): the thresholds a message of an author at that level is judged by
+    # are lowered by these deltas; levels not named keep the categories' own.
+    level_thresholds: dict[str, LevelThresholds] = Field(default_factory=dict)
     # The measures agent: how often it looks for measures whose time is up, and how long its records are kept
     # (the group and public-account rules keep logs six months).
     tick_interval_s: Annotated[float, Field(gt=0, le=86_400, description="seconds > 0 between checks (e.g. 60)")] = 60
     # Off only to measure what the moderation agent's check costs (bench/pipeline_bench.py --gate).
     gate: bool = True
     record_months: Annotated[int, Field(ge=6, le=1200, description="months (>= 6) a measure's record is kept")] = 6
+
+    @field_validator("level_thresholds")
+    @classmethod
+    def _known_levels(cls, value: dict[str, LevelThresholds], info: ValidationInfo) -> dict[str, LevelThresholds]:
+        credit = info.data.get("credit")
+        if credit is None:  # credit itself failed; its own error says why
+            return value
+        names = [lv.level for lv in credit.levels]
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(f"levels of measures.credit.levels ({', '.join(names)}); got {unknown}")
+        return value
 
     def weight(self, category: str, sub_label: str | None = None) -> int:
         entry = self.weights.get(category)

@@ -14,6 +14,7 @@ from modpipe.settings.datasets import DatasetSpec
 from modpipe.settings.measures import MeasuresSettings
 from modpipe.settings.reports import ReportSettings
 from modpipe.settings.review import ReviewSettings
+from modpipe.settings.s3 import Role, S3Settings
 
 
 class TopicSpec(Frozen):
@@ -36,6 +37,9 @@ class Topics(Frozen):
     # agent's own events, keyed by subject so that one subject's state has one writer.
     measures: TopicSpec = TopicSpec(name="moderation.measures", partitions=4)
     measure_events: TopicSpec = TopicSpec(name="moderation.measure-events", partitions=4)
+    # Each account's credit level spans (信用等级) after every change, keyed by subject: for the moderation agent's
+    # stricter thresholds and for the platform to serve users by level.
+    credit_levels: TopicSpec = TopicSpec(name="moderation.credit-levels", partitions=4)
 
     def inputs(self) -> tuple[TopicSpec, ...]:
         """The platforms' message topics the moderation agent reads (reports have an agent of their own)."""
@@ -52,6 +56,7 @@ class Topics(Frozen):
             self.report_outcomes,
             self.measures,
             self.measure_events,
+            self.credit_levels,
         )
 
 
@@ -76,29 +81,6 @@ class KafkaSettings(Frozen):
     @property
     def servers(self) -> list[str]:
         return self.bootstrap.split(",")
-
-
-class LockMode(StrEnum):
-    COMPLIANCE = "COMPLIANCE"
-    GOVERNANCE = "GOVERNANCE"
-
-
-class S3Settings(Frozen):
-    endpoint: Annotated[
-        str, Field(pattern=r"^[^\s/:]+:\d{1,5}$", description="host:port of the S3 server, without a scheme")
-    ]
-    secure: bool
-    region: NonEmpty
-    access_key: str
-    secret_key: SecretStr
-    records_bucket: Annotated[
-        str,
-        Field(
-            pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-            description="an S3 bucket name (3-63 of a-z 0-9 . -)",
-        ),
-    ]
-    lock_mode: LockMode
 
 
 class ElasticsearchSettings(Frozen):
@@ -312,6 +294,10 @@ class Settings(Frozen):
     datasets: dict[str, DatasetSpec]
     measures: MeasuresSettings
     reports: ReportSettings
+
+    def acting_as(self, role: Role) -> Settings:
+        """The settings a program acting as `role` runs with: every S3 client it builds uses that role's keys."""
+        return self.model_copy(update={"s3": self.s3.acting_as(role)})
 
     @model_validator(mode="after")
     def _keys_match(self) -> Settings:

@@ -23,19 +23,24 @@ class Credentials:
     secret_key: str
 
 
-# the pipeline writes records, manifests, quarantine and checkpoints and may lengthen a lock (S3 has no separate
-# "lengthen" permission: shortening is refused by the lock itself), never a legal hold and never holds/
-_PIPELINE_PREFIXES = ("records", "manifests", "quarantine", "checkpoints")
+# the pipeline writes records, manifests, quarantine, checkpoints and the measures' state and may lengthen a lock
+# (S3 has no separate "lengthen" permission: shortening is refused by the lock itself), never a legal hold and never
+# holds/. Every access to the records is itself a record (L8): compliance and the auditor write their own entries
+# under access/ (locked on write), and nothing else.
+_PIPELINE_PREFIXES = ("records", "manifests", "quarantine", "checkpoints", "measures")
+ACCESS_LOG_WRITE = "Write:*/access/*"
 ACTIONS: dict[str, list[str]] = {
     "pipeline": [
         "Read", "List", *(f"Write:*/{p}/*" for p in _PIPELINE_PREFIXES), "PutObjectRetention", "GetObjectRetention",
         "GetObjectLegalHold",
     ],
     "compliance": [
-        "Read", "List", "Write:*/holds/*", "PutObjectRetention", "GetObjectRetention", "PutObjectLegalHold",
-        "GetObjectLegalHold",
+        "Read", "List", "Write:*/holds/*", ACCESS_LOG_WRITE, "PutObjectRetention", "GetObjectRetention",
+        "PutObjectLegalHold", "GetObjectLegalHold",
     ],
-    "auditor": ["Read", "List", "GetObjectRetention", "GetObjectLegalHold"],
+    "auditor": [
+        "Read", "List", ACCESS_LOG_WRITE, "PutObjectRetention:*/access/*", "GetObjectRetention", "GetObjectLegalHold",
+    ],
 }  # fmt: skip
 # every role checks that the bucket is locked before it trusts or writes anything in it
 for _actions in ACTIONS.values():

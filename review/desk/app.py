@@ -26,6 +26,7 @@ from review.desk import (
     correction_routes,
     decision_routes,
     item_routes,
+    measure_routes,
     qa_routes,
     work_routes,
 )  # fmt: skip
@@ -152,6 +153,7 @@ def create_app(
 
     app.cleanup_ctx.append(resources)
     qa_routes.install(app, settings)
+    measure_routes.install(app, settings)
     _routes(app)
     return app
 

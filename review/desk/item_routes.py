@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from review.desk import render, work_routes, worklist
+from review.desk import measure_routes, render, work_routes, worklist
 from review.desk.context import Context
 from review.desk.filters import BadFilter, parse_filter
 from review.desk.i18n import t
@@ -118,6 +118,7 @@ async def item_view(
         bar=worklist.item_bar(message_id, session.csrf, work, hold_note, renew_s), context=around,
         decision_extra=inside, correction=correction,
     )  # fmt: skip
+    page = measure_routes.with_section(page, await measure_routes.section(request, item.source, item.id))
     return html(page, status)
 
 

@@ -47,6 +47,12 @@ ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/assignments"): frozenset({SENIOR, AUDITOR}),
     ("POST", "/items/{message_id}/correction"): CORRECTORS,
     ("POST", "/api/items/{message_id}/correction"): CORRECTORS,
+    # Graded measures (L6): everyone who reads items sees them; only a senior lifts one or changes the blacklist.
+    ("GET", "/api/items/{message_id}/measures"): READERS,
+    ("POST", "/items/{message_id}/measures/lift"): frozenset({SENIOR}),
+    ("POST", "/api/items/{message_id}/measures/lift"): frozenset({SENIOR}),
+    ("POST", "/items/{message_id}/measures/blacklist"): frozenset({SENIOR}),
+    ("POST", "/api/items/{message_id}/measures/blacklist"): frozenset({SENIOR}),
     ("GET", "/accounts"): frozenset({ADMIN}),
     ("GET", "/api/users"): frozenset({ADMIN}),
     ("GET", "/api/audit"): frozenset({AUDITOR, ADMIN}),

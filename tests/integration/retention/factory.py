@@ -5,8 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from minio import Minio
+from minio.error import S3Error
+
+from modpipe.clock import Clock, SystemClock
 from modpipe.contracts.verdict import Decision, DecisionOutcome, SourcePosition, Verdict, verdict_id
 from modpipe.settings import Action
+from retention.store import Store, Stored
 
 KIND = {"bbs": "post", "comment": "comment", "group": "group_message", "public_account": "post"}
 
@@ -47,3 +52,21 @@ def decision(
         service_type=service, categories=categories,
     )  # fmt: skip
     return d.model_dump(mode="json")
+
+
+class ServerTimeLocks(Store):
+    """Locks decided by the server's time, not the sink's clock: as if the records had been written in 2020 and
+    their locks had run out since (the server refuses a lock date in its past)."""
+
+    def put(self, key: str, data: bytes, until: datetime | None, clock: Clock, content_type: str) -> Stored:
+        return super().put(key, data, until, SystemClock(), content_type)
+
+
+def legal_hold_on(client: Minio, bucket: str, key: str, version_id: str | None = None) -> bool:
+    """Whether a version carries the S3 legal hold; one that never had any answers NoSuchObjectLegalHold."""
+    try:
+        return bool(client.is_object_legal_hold_enabled(bucket, key, version_id=version_id))
+    except S3Error as exc:
+        if exc.code == "NoSuchObjectLegalHold":
+            return False
+        raise

@@ -9,6 +9,7 @@ import json
 import stat
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import urllib3
@@ -18,14 +19,21 @@ from minio.helpers import md5sum_hash
 from minio.retention import Retention
 from minio.xml import marshal
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
+from modpipe.cli.common import State
+from modpipe.cli.main import app
 from modpipe.clock import FixedClock
 from modpipe.settings import Settings
 from modpipe.stack.manager import StackInfo
-from retention import RecordSink, StorageError
+from retention import RecordSink, StorageError, sweep
 from retention import holds as legal
-from retention.store import Store
-from tests.integration.retention.factory import verdict
+from retention.checkpoint import write_checkpoint
+from retention.checkpoint_keys import generate, load_signing_key
+from retention.scan import latest_keys
+from retention.store import Store, init_bucket
+from tests.integration.retention.factory import ServerTimeLocks, verdict
+from tests.support import stack_overrides
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -107,11 +115,17 @@ def test_the_pipeline_keys_cannot_lift_a_hold_or_shorten_a_lock(
     bucket = records_settings.s3.records_bucket
     hold = legal.place(compliance, records_settings, FixedClock(NOW), "author", f"a-{unique}", "case 8", "counsel")
     assert hold.objects == [key]
+    (copy,) = hold.copies  # written by the compliance keys: locked and legally held
     client = pipeline.client
 
+    _denied(pipeline.call, client.disable_object_legal_hold, bucket, copy)
     _denied(pipeline.call, client.disable_object_legal_hold, bucket, key, version_id=version)
     _denied(pipeline.call, client.enable_object_legal_hold, bucket, key, version_id=version)
-    assert auditor.call(auditor.client.is_object_legal_hold_enabled, bucket, key, version_id=version)
+    assert auditor.call(auditor.client.is_object_legal_hold_enabled, bucket, copy)
+    _denied(pipeline.call, client.remove_object, bucket, copy)  # no hiding a hold copy either
+    with pytest.raises(StorageError) as forged:  # nor writing one
+        pipeline.put(copy, b"{}", None, FixedClock(NOW), "application/zstd")
+    assert forged.value.code == "AccessDenied"
     with pytest.raises(StorageError):
         legal.release(pipeline, records_settings, FixedClock(NOW), hold.id, "pipeline")
     _denied(pipeline.call, client.remove_object, bucket, legal.hold_key(hold.id))  # no hiding a hold record
@@ -138,7 +152,7 @@ def test_the_pipeline_keys_cannot_lift_a_hold_or_shorten_a_lock(
     assert elsewhere.value.code == "AccessDenied"
     # compliance lifts it
     legal.release(compliance, records_settings, FixedClock(NOW), hold.id, "counsel")
-    assert not auditor.call(auditor.client.is_object_legal_hold_enabled, bucket, key, version_id=version)
+    assert not auditor.call(auditor.client.is_object_legal_hold_enabled, bucket, copy)
 
     # the same bypass request from the admin identity goes through (tests run in GOVERNANCE mode): the pipeline was
     # refused for want of the permission, not for a malformed request
@@ -150,3 +164,79 @@ def test_the_stack_folders_are_owner_only(stack: StackInfo) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
     for name in ("credentials.json", "identities.json", "s3-identities.json", "security.toml"):
         assert stat.S_IMODE((stack.home / name).stat().st_mode) == 0o600, name
+
+
+@pytest.mark.obligation("L2", "L8", "L9")
+def test_each_command_acts_with_its_own_identity(
+    records_settings: Settings, stack: StackInfo, unique: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The settings carry one key pair per role (filled from the stack's identities.json), and the commands use
+    them: hold and release as compliance, export and verify as the auditor, which may write nothing but its own
+    access-log entries; the admin keys stay with `storage init`."""
+    # a bucket of its own: the other tests of the module write other bytes to the same record key
+    bucket = f"{records_settings.s3.records_bucket[:58]}-cli"
+    monkeypatch.setattr(State, "overrides", {**stack_overrides(stack), "s3.records_bucket": bucket})
+    own = State.settings()
+    with Store(own) as admin:
+        init_bucket(admin)
+    with _as(own, stack, "pipeline") as pipeline, RecordSink(own, clock=FixedClock(NOW), worker_id="w",
+                                                            store=pipeline) as sink:  # fmt: skip
+        sink.add(verdict(f"m-{unique}", "bbs", NOW, author=f"a-{unique}"), topic=f"posts-{unique}", partition=0,
+                 offset=0)  # fmt: skip
+        (stored,) = sink.flush()
+    for role in ("pipeline", "compliance", "auditor"):
+        keys = State.settings(role).s3
+        assert (keys.access_key, keys.secret_key.get_secret_value()) == (
+            stack.identities[role].access_key, stack.identities[role].secret_key,
+        )  # fmt: skip
+    assert State.settings().s3.access_key == stack.credentials.access_key
+    runner = CliRunner()
+    placed = runner.invoke(app, ["retention", "hold", "--author", f"a-{unique}", "--reason", "case 12"])
+    assert placed.exit_code == 0, placed.output
+    out = tmp_path / "bundle"
+    window = ["--from", (NOW - timedelta(hours=1)).isoformat(), "--to", (NOW + timedelta(hours=1)).isoformat()]
+    exported = runner.invoke(app, ["audit", "export", *window, "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    verified = runner.invoke(app, ["audit", "verify", str(out)])
+    assert verified.exit_code == 0, verified.output
+    # each of them logged its access with those keys; the auditor's keys reach access/ and nothing else
+    with _as(own, stack, "auditor") as auditor:
+        logged = [k for k in latest_keys(auditor, "access/") if k.endswith("-end.json")]
+        assert len(logged) == 3
+        with pytest.raises(StorageError) as put:
+            auditor.put(f"holds/x-{unique}.json", b"{}", None, FixedClock(NOW), "application/json")
+        assert put.value.code == "AccessDenied"
+        _denied(auditor.call, auditor.client.remove_object, bucket, stored.key, version_id=stored.entry.version_id)
+
+
+@pytest.mark.obligation("L3", "L4")
+def test_the_pipeline_identity_does_the_records_workers_jobs(
+    records_settings: Settings, stack: StackInfo, roles: dict[str, Store], unique: str, tmp_path: Path
+) -> None:
+    """What `modpipe worker` does with its pipeline keys (State.settings("pipeline")): store records, quarantine
+    what cannot be stored, write a signed checkpoint and the measures' state, and sweep what has expired."""
+    settings = records_settings.acting_as("pipeline")
+    assert settings.s3.access_key == stack.identities["pipeline"].access_key
+    topic = f"posts-{unique}"
+    old = datetime(2020, 1, 1, 10, 0, tzinfo=UTC)
+    with (
+        ServerTimeLocks(settings) as in_2020,
+        RecordSink(
+            settings, clock=FixedClock(old + timedelta(hours=2)), worker_id=f"p-{unique}", store=in_2020
+        ) as sink,
+    ):
+        sink.add(verdict(f"old-{unique}", "bbs", old, author=f"o-{unique}"), topic=topic, partition=0, offset=0)
+        broken = verdict(f"bad-{unique}", "bbs", old, author=f"o-{unique}")
+        broken["message"]["text"] = "\ud800"  # no UTF-8 form: quarantined, never a stop
+        sink.add(broken, topic=topic, partition=0, offset=1)
+        (stored,) = sink.flush()
+        assert len(sink.quarantined) == 1
+    pipeline = roles["pipeline"]
+    pipeline.put(f"measures/state/p-{unique}.json", b"{}", None, FixedClock(NOW), "application/json")
+    generate(tmp_path / "checkpoint.key")
+    with_key = settings.model_copy(update={"records": settings.records.model_copy(
+        update={"checkpoint_key_file": tmp_path / "checkpoint.key"})})  # fmt: skip
+    assert write_checkpoint(with_key, pipeline, FixedClock(NOW), load_signing_key(with_key))["seq"] >= 1
+    done = sweep(settings, FixedClock(datetime(2020, 3, 2, tzinfo=UTC)), store=pipeline)
+    assert stored.key in {key for key, _ in done.deleted}
+    assert done.refused == []

@@ -19,7 +19,7 @@ from retention import HoldError, RecordSink
 from retention import holds as legal
 from retention.dates import iso
 from retention.store import Store
-from tests.integration.retention.factory import verdict
+from tests.integration.retention.factory import legal_hold_on, verdict
 from tests.support import stack_overrides
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -37,7 +37,7 @@ def _store_author(settings: Settings, author: str, topic: str) -> str:
 
 def _legal_hold_on(raw_s3: Minio, bucket: str, key: str) -> bool:
     return all(
-        raw_s3.is_object_legal_hold_enabled(bucket, key, version_id=o.version_id)
+        legal_hold_on(raw_s3, bucket, key, version_id=o.version_id)
         for o in raw_s3.list_objects(bucket, prefix=key, include_version=True)
         if not o.is_delete_marker
     )
@@ -56,6 +56,10 @@ def test_two_holds_on_one_author_are_two_holds(
                          "police request 88", "counsel-b")  # fmt: skip
     assert first.id != second.id
     assert first.objects == second.objects == [key]
+    # each hold keeps its own copy of the author's records; the original object carries no legal hold
+    assert len(first.copies) == len(second.copies) == 1
+    assert first.copies != second.copies
+    assert not _legal_hold_on(raw_s3, bucket, key)
     listed = {h.id: h for h in legal.all_holds(store)}
     assert (listed[first.id].reason, listed[first.id].placed_by) == ("case 2026-01", "counsel-a")
     assert (listed[second.id].reason, listed[second.id].placed_by) == ("police request 88", "counsel-b")
@@ -69,12 +73,13 @@ def test_two_holds_on_one_author_are_two_holds(
     assert not after[first.id].active
     assert after[first.id].reason == "case 2026-01"
     assert after[second.id].active
-    assert _legal_hold_on(raw_s3, bucket, key)  # the other hold still keeps the object
+    assert _legal_hold_on(raw_s3, bucket, second.copies[0])  # the other hold still keeps its copy
+    assert not _legal_hold_on(raw_s3, bucket, first.copies[0])
     with pytest.raises(HoldError, match="already released"):
         legal.release(store, records_settings, clock, first.id, "counsel-a")
 
     legal.release_on(store, records_settings, clock, "author", author, "counsel-b")
-    assert not _legal_hold_on(raw_s3, bucket, key)
+    assert not _legal_hold_on(raw_s3, bucket, second.copies[0])
     assert [h.active for h in legal.all_holds(store) if h.id in (first.id, second.id)] == [False, False]
 
 

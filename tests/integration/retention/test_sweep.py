@@ -8,26 +8,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from minio import Minio
 
-from modpipe.clock import Clock, FixedClock, SystemClock
+from modpipe.clock import FixedClock
 from modpipe.settings import Settings
 from retention import HoldError, RecordSink, sweep
 from retention import holds as legal
 from retention.scan import versions
-from retention.store import Store, Stored
-from tests.integration.retention.factory import verdict
+from retention.store import Store
+from tests.integration.retention.factory import ServerTimeLocks, legal_hold_on, verdict
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 OLD = datetime(2020, 1, 1, 10, 0, tzinfo=UTC)
 BBS_DUE = datetime(2020, 3, 2, tzinfo=UTC)  # 1 Jan 10:00 + 60 days = 1 Mar 10:00, rounded up to the end of 1 Mar
 GROUP_DUE = datetime(2020, 7, 2, tzinfo=UTC)  # + 6 calendar months = 1 Jul 10:00 -> end of 1 Jul (> 180 days)
-
-
-class ServerTimeLocks(Store):
-    """Locks decided by the server's time, not the sink's clock: as if the records had been written in 2020 and
-    their locks had run out since (the server refuses a lock date in its past)."""
-
-    def put(self, key: str, data: bytes, until: datetime | None, clock: Clock, content_type: str) -> Stored:
-        return super().put(key, data, until, SystemClock(), content_type)
 
 
 def _keys(store: Store, prefix: str) -> set[str]:
@@ -63,39 +55,43 @@ def test_sweep_deletes_exactly_what_expired(records_settings: Settings, store: S
 
     hold = legal.place(store, records_settings, FixedClock(NOW), "author", "a-held", "case 2020-17", "tester")
     assert hold.objects == [held]
+    # the hold keeps a copy of the author's records, under a legal hold; the original keeps its date
+    (copy,) = hold.copies
     bucket = records_settings.s3.records_bucket
-    assert raw_s3.is_object_legal_hold_enabled(bucket, held, version_id=stored[held].entry.version_id)
+    assert legal_hold_on(raw_s3, bucket, copy)
+    assert not legal_hold_on(raw_s3, bucket, held, version_id=stored[held].entry.version_id)
 
     early = sweep(records_settings, FixedClock(BBS_DUE - timedelta(seconds=1)), store=store)
     assert early.deleted == []
 
     plan = sweep(records_settings, FixedClock(BBS_DUE), dry_run=True, store=store)
     planned = {key for key, _ in plan.deleted}
-    assert planned == {free, "manifests/service=bbs/date=2020-01-01/hour=10/w.json"}
+    bbs_manifests = {f"manifests/service=bbs/date=2020-01-01/hour={h}/w.json" for h in (10, 11)}
+    assert planned == {free, held, *bbs_manifests}
     assert free in _keys(store, "records/")  # a dry run deletes nothing
 
     done = sweep(records_settings, FixedClock(BBS_DUE), store=store)
     assert {key for key, _ in done.deleted} == planned
-    assert held in done.held
     left = _keys(store, "records/")
-    assert free not in left
-    assert {held, group, new} <= left
-    assert _keys(store, "manifests/service=bbs/date=2020-01-01/hour=11/")  # its object is still there
+    assert not {free, held} & left
+    assert {group, new} <= left
+    assert _keys(store, copy)  # the held author's records live on in the hold's copy
 
     # a year on: the group records go; the records written today are still locked in S3 whatever our clock says
     later = sweep(records_settings, FixedClock(NOW + timedelta(days=400)), store=store)
     assert group in {key for key, _ in later.deleted}
     assert new in {key for key, _ in later.refused}
-    assert {held, new} <= _keys(store, "records/")
+    assert new in _keys(store, "records/")
     assert group not in _keys(store, "records/")
 
     with pytest.raises(HoldError):
         legal.release_on(store, records_settings, FixedClock(NOW), "author", "nobody", "tester")
     released = legal.release(store, records_settings, FixedClock(NOW), hold.id, "tester")
     assert released.released_at is not None
-    assert not raw_s3.is_object_legal_hold_enabled(bucket, held, version_id=stored[held].entry.version_id)
+    # released, and its records' date long past: the copy goes with the release
+    assert _keys(store, copy) == set()
     final = sweep(records_settings, FixedClock(BBS_DUE), store=store)
-    assert held in {key for key, _ in final.deleted}
+    assert final.deleted == []
     assert _keys(store, "records/service=bbs/date=2020-01-01/") == set()
     assert _keys(store, "manifests/service=bbs/date=2020-01-01/") == set()
     assert [h.active for h in legal.all_holds(store)] == [False]  # the hold's record stays, released

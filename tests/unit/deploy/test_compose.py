@@ -22,7 +22,7 @@ from tests.unit.deploy.deployfiles import (
     variables,
 )
 
-ONE_SHOTS = {"setup", "elastic-users"}
+ONE_SHOTS = {"setup", "elastic-users", "s3-identities"}
 SECRET = re.compile(r"PASSWORD|SECRET|_KEY$|ACCESS_KEY|CLUSTER_ID")
 
 

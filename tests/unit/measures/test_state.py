@@ -223,6 +223,9 @@ def _problem(folder: Path, old: str, new: str) -> str:
         ("terror: 5", "tourism: 5", "measures.weights.C7.sub_labels", "sub-labels of C7"),
         ("{level: E, min_score: 0}", "{level: E, min_score: 10}", "measures.credit", "min_score 0"),
         ("window_days: 30", "window_dayz: 30", "measures.ladders.account.window_dayz", "no such setting"),
+        ("E: {review_delta", "F: {review_delta", "measures.level_thresholds", "levels of measures.credit.levels"),
+        ("D: {review_delta: -0.05", "D: {review_delta: 0.05", "measures.level_thresholds.D.review_delta",
+         "less than or equal to 0"),
     ],
 )  # fmt: skip
 def test_config_errors_name_the_setting(tmp_path: Path, old: str, new: str, setting: str, expected: str) -> None:

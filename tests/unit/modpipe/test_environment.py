@@ -35,7 +35,7 @@ def test_topic_overrides_rename_every_topic() -> None:
     names = {t.name for t in s.kafka.topics.all()}
     assert names == {f"run-{k}-x" for k in ("posts", "comments", "group-messages", "verdicts", "takedowns",
                                             "decisions", "dead-letters", "reports", "report-outcomes", "measures",
-                                            "measure-events")}  # fmt: skip
+                                            "measure-events", "credit-levels")}  # fmt: skip
     assert {t.partitions for t in s.kafka.topics.all()} == {1}
     assert "kafka.topics.posts.partitions" not in topic_overrides("{topic}")
 

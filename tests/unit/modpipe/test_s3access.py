@@ -37,7 +37,13 @@ def test_only_compliance_changes_legal_holds_or_writes_hold_records() -> None:
         assert touches_holds == (role == "compliance"), role
         assert "Write" not in actions, role  # an unscoped Write would reach every prefix, hold records included
         assert not any(a.startswith("Admin") for a in actions), role
-    assert not any(a.startswith("Write") for a in s3access.ACTIONS["auditor"])
+    # the auditor reads; its only write is its own access-log entries (L8: every access is itself a record)
+    auditor = s3access.ACTIONS["auditor"]
+    assert [a for a in auditor if a.startswith(("Write", "Put"))] == [
+        "Write:*/access/*",
+        "PutObjectRetention:*/access/*",
+    ]
+    assert "PutObjectLegalHold" not in s3access.ACTIONS["pipeline"]
 
 
 def test_security_keys_are_written_once(tmp_path: Path) -> None:
