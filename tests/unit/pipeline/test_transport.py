@@ -116,7 +116,7 @@ def test_a_due_commit_runs_beside_the_drain_and_the_batch_goes_on() -> None:
             "t", broker="kafka://127.0.0.1:1", fetch_max_wait_ms=42, autodiscover=False, store="memory://",
             commit=commit_mode,
         )  # fmt: skip
-        consumer = app.consumer
+        consumer: Any = app.consumer
         events: list[str] = []
 
         async def callback(msg: Message) -> None:
