@@ -9,7 +9,10 @@ In one run, on a fresh local stack:
      interval and since the start as ratios to the bare consumer, the worker's memory (RSS of the worker and its
      classifier processes) and its consumer lag (modpipe_consumer_lag summed over the input partitions);
   4. once all N are done: the final lag, then the bare consumer again, reading --ceiling-count messages from the
-     tail of the now long partitions (fetch cost after N messages of history against the fresh broker's).
+     tail of the now long partitions (fetch cost after N messages of history against the fresh broker's);
+  5. a probe before the stream (empty topics) and after it (N messages of history), on the same topics and worker:
+     --probe-rate msg/s for --probe-seconds, a reader stamping each arrival against the publish time the message
+     carries: publish-to-read of the inputs (one fetch: the broker's own cost) and publish-to-verdict, p50 and p99.
 
     .venv/bin/python bench/long_run.py [--count 1000000] [--rate 0] [--interval 10] [--broker-storage s3]
 """
@@ -17,6 +20,7 @@ In one run, on a fresh local stack:
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import sys
 import tempfile
@@ -33,10 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_workers import consume, launch, settings_for, wait_assigned
 
 from modpipe.settings import Settings, load_settings
+from modpipe.stack.environment import stack_overrides
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import LocalStack
 from pipeline.simulate import simulate
-from tests.support import stack_overrides
 
 CHUNK = 50_000
 
@@ -123,12 +127,63 @@ def tail_read(settings: Settings, ends: dict[tuple[str, int], int], count: int) 
         consumer.close()
 
 
+def probe(settings: Settings, rate: float, seconds: float, run: str) -> tuple[list[float], list[float]]:
+    """Latencies in seconds from publish to a reader's fetch of the input, and from publish to its verdict, for
+    messages published at `rate` from now on (the reader starts at the partitions' ends)."""
+    topics = settings.kafka.topics
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.servers, enable_auto_commit=False, fetch_max_wait_ms=25)
+    inputs = {t.name for t in topics.inputs()}
+    names = [*sorted(inputs), topics.verdicts.name]
+    count = int(rate * seconds)
+    read: list[float] = []
+    verdicts: list[float] = []
+    try:
+        consumer.assign([TopicPartition(n, p) for n in names for p in consumer.partitions_for_topic(n) or ()])
+        consumer.seek_to_end()
+        for tp in consumer.assignment():
+            consumer.position(tp)  # resolve the end now, before the first probe message is published
+        # A process of its own: a publishing thread would hold the reader's GIL and delay its timestamps.
+        publisher = multiprocessing.get_context("spawn").Process(
+            target=simulate, args=(settings, rate, count), kwargs={"seed": 11, "run": run, "malformed_share": 0.0}
+        )
+        publisher.start()
+        deadline = time.monotonic() + seconds + 120
+        while len(verdicts) < count and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=50).items():
+                now = time.time()
+                for r in records:
+                    value = json.loads(r.value)
+                    if tp.topic in inputs:
+                        if "sim_sent_at" in value:
+                            read.append(now - value["sim_sent_at"])
+                    elif "sim_sent_at" in value.get("message", {}):
+                        verdicts.append(now - value["message"]["sim_sent_at"])
+        publisher.join()
+    finally:
+        consumer.close()
+    return read, verdicts
+
+
+def percentiles(lat: list[float]) -> str:
+    if not lat:
+        return "n=0"
+    ordered = sorted(lat)
+    p50 = ordered[len(ordered) // 2] * 1000
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+    return f"n={len(ordered)} p50={p50:.0f} ms p99={p99:.0f} ms"
+
+
 def long_run(base: dict[str, Any], args: argparse.Namespace, ceiling: float, logs: Path) -> None:
     settings, overrides = settings_for(base, "long")
     proc, port = launch(overrides, "long", logs)
     try:
         wait_assigned([port], sum(t.partitions for t in settings.kafka.topics.inputs()), logs)
         idle_mb = tree_rss_mb(proc.pid)
+        fresh = probe(settings, args.probe_rate, args.probe_seconds, "probe-start")
+        print(f"probe on the fresh broker at {args.probe_rate:,.0f} msg/s: publish-to-read {percentiles(fresh[0])}; "
+              f"publish-to-verdict {percentiles(fresh[1])}", flush=True)  # fmt: skip
+        time.sleep(2 * settings.kafka.fetch_max_wait_ms / 1000 + 1)  # the probe's last outputs acknowledged
+        baseline = int(metric(port, 'modpipe_messages_done_total{agent="moderation"}')[0])
         publisher = multiprocessing.get_context("spawn").Process(
             target=publish, args=(settings, args.count, args.rate), name="long-publisher"
         )
@@ -143,7 +198,7 @@ def long_run(base: dict[str, Any], args: argparse.Namespace, ceiling: float, log
         while finished < args.count and time.monotonic() < deadline:
             time.sleep(args.interval)
             now = time.monotonic()
-            finished = int(metric(port, 'modpipe_messages_done_total{agent="moderation"}')[0])
+            finished = int(metric(port, 'modpipe_messages_done_total{agent="moderation"}')[0]) - baseline
             lag = int(metric(port, 'modpipe_consumer_lag{agent="moderation"')[0])
             rss.append(tree_rss_mb(proc.pid))
             interval = (finished - last_done) / (now - last_t)
@@ -163,6 +218,13 @@ def long_run(base: dict[str, Any], args: argparse.Namespace, ceiling: float, log
         print(f"worker RSS: idle {idle_mb:.0f} MB, first sample {rss[1]:.0f} MB, peak {max(rss):.0f} MB, "
               f"last {rss[-1]:.0f} MB (last / first = {rss[-1] / rss[1]:.2f})")  # fmt: skip
         ends = positions(port)
+        aged = probe(settings, args.probe_rate, args.probe_seconds, "probe-end")
+        print(f"probe after {finished:,} messages at {args.probe_rate:,.0f} msg/s: publish-to-read "
+              f"{percentiles(aged[0])}; publish-to-verdict {percentiles(aged[1])}")  # fmt: skip
+        for what, before, after in (("publish-to-read", fresh[0], aged[0]), ("publish-to-verdict", fresh[1], aged[1])):
+            if before and after:
+                p99 = [sorted(x)[min(len(x) - 1, int(len(x) * 0.99))] for x in (before, after)]
+                print(f"{what} p99 after / fresh: {p99[1] / p99[0]:.2f} (target <= 1.2)")
     finally:
         proc.terminate()
         proc.wait(30)
@@ -179,9 +241,11 @@ def main() -> None:
     parser.add_argument("--ceiling-count", type=int, default=20_000, help="messages the bare consumer reads")
     parser.add_argument("--max-seconds", type=float, default=6 * 3600, help="give up after this long")
     parser.add_argument("--broker-storage", choices=("s3", "memory"), default="s3")
+    parser.add_argument("--probe-rate", type=float, default=200, help="msg/s of the latency probes")
+    parser.add_argument("--probe-seconds", type=float, default=20, help="seconds each latency probe publishes")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="more setting overrides")
     args = parser.parse_args()
-    for name in ("count", "interval", "ceiling_count"):
+    for name in ("count", "interval", "ceiling_count", "probe_rate", "probe_seconds"):
         if getattr(args, name) <= 0:
             raise SystemExit(f"--{name.replace('_', '-')}: expected a positive number, got {getattr(args, name)}")
     with tempfile.TemporaryDirectory(prefix="modpipe-long-") as tmp:

@@ -6,14 +6,16 @@ In one run, on a fresh local stack:
      record per message with acks=all and commits after the acks, as the worker does, without faust);
   2. a faust worker that does nothing but take batches (faust's own cost), then one worker (moderation agent)
      working through the same kind of backlog, end to end: verdicts acknowledged; with --levers, both once per
-     combination of the per-event levers of issue 13 (worker.drain, worker.event_loop, worker.take);
+     combination of the levers of issue 13 (worker.drain, worker.event_loop, worker.take, worker.commit,
+     worker.partition, and worker.batch_size 500 or 2000: "bigbatch"), then latency for the last combination;
   3. publish-to-verdict latency (p50, p99) at half the rate measured in 2 (and at --latency-rate), beside the
      publish-to-read latency of a bare consumer reading the inputs at the same rate (the broker's floor);
   4. two workers sharing a backlog twice as long.
 With several --broker-storage values, all of it once per storage engine, each on a fresh stack.
 
     .venv/bin/python bench/pipeline_bench.py [--count 20000] [--broker-storage s3 memory] [--latency-rate 1000]
-        [--levers none drain uvloop noack drain+uvloop+noack]
+        [--levers none drain+uvloop+noack drain+uvloop+noack+commit drain+uvloop+noack+partition
+                  drain+uvloop+noack+commit+partition]
 """
 
 from __future__ import annotations
@@ -80,6 +82,11 @@ LEVERS: dict[str, tuple[str, str, str]] = {
     "drain": ("worker.drain", "message", "batch"),
     "uvloop": ("worker.event_loop", "asyncio", "uvloop"),
     "noack": ("worker.take", "events", "noack"),
+    # only with the batch drain: faust's own drain loop always commits inline
+    "commit": ("worker.commit", "inline", "background"),
+    "partition": ("worker.partition", "loop", "classifier"),
+    # larger take batches, hence larger produce requests per partition (each one a storage write on the broker)
+    "bigbatch": ("worker.batch_size", "500", "2000"),
 }
 
 
@@ -212,6 +219,18 @@ def gate_runs(base: dict[str, Any], count: int, barred: int, logs: Path) -> None
           f"= {on / off:.3f} x")  # fmt: skip
 
 
+def latencies(base: dict[str, Any], rates: list[float], args: argparse.Namespace, logs: Path) -> None:
+    for rate in rates:
+        lat = latency(base, rate, args.latency_seconds, logs, worker=True)
+        floor = latency(base, rate, args.latency_seconds, logs, worker=False)
+        if lat and floor:
+            (p50, p99), (f50, f99) = percentiles(lat), percentiles(floor)
+            print(
+                f"publish-to-verdict at {rate:,.0f} msg/s: n={len(lat)} p50={p50:.0f} ms p99={p99:.0f} ms; "
+                f"publish-to-read of the inputs by a bare consumer: p50={f50:.0f} ms p99={f99:.0f} ms"
+            )
+
+
 def percentiles(lat: list[float]) -> tuple[float, float]:
     ordered = sorted(lat)
     return statistics.median(ordered) * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
@@ -293,6 +312,10 @@ def run(args: argparse.Namespace, storage: str) -> None:
                 for combination, noop, one in rows:
                     print(f"| {combination} | {noop:,.0f} | {noop / ceiling:.2f} | {noop / ceiling2:.2f} "
                           f"| {one:,.0f} | {one / ceiling:.2f} | {one / ceiling2:.2f} |")  # fmt: skip
+                if not args.throughput_only:
+                    # the last combination's latency at half its own rate (list the shipped defaults last)
+                    combination, _, one = rows[-1]
+                    latencies(base | lever_overrides(combination), [one / 2, *args.latency_rate], args, home)
                 return
 
             noop = faust_noop(base, "noop", args.count, home)
@@ -303,15 +326,7 @@ def run(args: argparse.Namespace, storage: str) -> None:
 
             if args.throughput_only:
                 return
-            for rate in [one / 2, *args.latency_rate]:
-                lat = latency(base, rate, args.latency_seconds, home, worker=True)
-                floor = latency(base, rate, args.latency_seconds, home, worker=False)
-                if lat and floor:
-                    (p50, p99), (f50, f99) = percentiles(lat), percentiles(floor)
-                    print(
-                        f"publish-to-verdict at {rate:,.0f} msg/s: n={len(lat)} p50={p50:.0f} ms p99={p99:.0f} ms; "
-                        f"publish-to-read of the inputs by a bare consumer: p50={f50:.0f} ms p99={f99:.0f} ms"
-                    )
+            latencies(base, [one / 2, *args.latency_rate], args, home)
 
             two = end_to_end(base, "two", 2 * args.count, 2, home)
             print(f"two workers end to end: {two:,.0f} msg/s = {two / one:.2f} x one worker")

@@ -24,9 +24,9 @@ from modpipe.contracts.intake import RawMessage, Sink, dead_letter
 from modpipe.errors import TransientError
 from pipeline.context import WorkerContext
 from pipeline.gatefeed import GateFeed
-from pipeline.moderation import Outgoing
+from pipeline.moderation import Outgoing, Routed
 from pipeline.moderator import Moderator
-from pipeline.publish import BatchPublisher
+from pipeline.publish import BatchPublisher, partition_counts
 from pipeline.release import InOrderRelease
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def batch_agent(
     topic_names: Sequence[str],
     size: int,
     within: float,
-    handle: Callable[[list[RawMessage]], Awaitable[list[Outgoing]]],
+    handle: Callable[[list[RawMessage]], Awaitable[list[Outgoing] | Routed]],
     *,
     concurrent: bool = False,
 ) -> None:
@@ -174,13 +174,20 @@ def moderation_agent(app: faust.App, ctx: WorkerContext) -> None:
                     log.exception("moderation: following the measures topic failed; again in 2 s")
                     await asyncio.sleep(2)
 
-    async def handle(batch: list[RawMessage]) -> list[Outgoing]:
+    outputs = [topics.verdicts.name, topics.takedowns.name, topics.dead_letters.name]
+    route_in_child = settings.worker.partition == "classifier"
+
+    async def handle(batch: list[RawMessage]) -> list[Outgoing] | Routed:
         metrics = ctx.metrics
         for topic, n in Counter(raw.topic for raw in batch).items():
             metrics.messages_in.labels(topic).inc(n)
         if feed is not None:
             await feed.ready.wait()  # no message judged before every bar already issued is known
-        out = await moderator.process(batch, *((feed.gate(), feed.view.version) if feed is not None else ()))
+        gate, version = (feed.gate(), feed.view.version) if feed is not None else (None, 0)
+        partitions = None
+        if route_in_child:
+            partitions = await partition_counts(app.producer._ensure_producer(), outputs)  # type: ignore[attr-defined]
+        out = await moderator.process(batch, gate, version, partitions)
         for counts, metric in (
             (out.actions, metrics.verdicts),
             (out.flagged, metrics.flagged),
@@ -189,7 +196,7 @@ def moderation_agent(app: faust.App, ctx: WorkerContext) -> None:
         ):
             for label, n in counts.items():
                 metric.labels(label).inc(n)
-        return out.outgoing
+        return out.routed if out.routed is not None else out.outgoing
 
     inputs = [t.name for t in topics.inputs()]
     worker = settings.worker

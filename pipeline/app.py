@@ -74,6 +74,7 @@ def build_app(
         group_id(group),
         fetch_max_wait_ms=kafka.fetch_max_wait_ms,
         drain=settings.worker.drain,
+        commit=settings.worker.commit,
         broker=[f"kafka://{server}" for server in kafka.servers],
         broker_client_id=f"{kafka.client_id}-{ctx.worker_id}",
         broker_session_timeout=kafka.session_timeout_ms / 1000,

@@ -70,7 +70,9 @@ def _exit_with_parent(parent: int) -> None:
 _child_gate: dict[str, Any] = {"version": None, "gate": None}
 
 
-def _work(batch: list[RawMessage], gate_file: tuple[int, str] | None) -> Encoded:
+def _work(
+    batch: list[RawMessage], gate_file: tuple[int, str] | None, partitions: dict[str, int] | None = None
+) -> Encoded:
     gate: Gate | None = None
     if gate_file is not None:
         version, path = gate_file
@@ -78,7 +80,7 @@ def _work(batch: list[RawMessage], gate_file: tuple[int, str] | None) -> Encoded
             _child_gate["gate"] = pickle.loads(Path(path).read_bytes())  # noqa: S301 - written by our parent
             _child_gate["version"] = version
         gate = _child_gate["gate"]
-    return _child["processor"].process_encoded(batch, gate)
+    return _child["processor"].process_encoded(batch, gate, partitions)
 
 
 def _ready() -> int:
@@ -135,18 +137,27 @@ class Moderator:
                     old.unlink(missing_ok=True)
         return version, str(path)
 
-    async def process(self, batch: list[RawMessage], gate: Gate | None = None, version: int = 0) -> Encoded:
-        """`gate`: who may not post (measures.gateview), at `version` (it changes whenever the view does)."""
+    async def process(
+        self,
+        batch: list[RawMessage],
+        gate: Gate | None = None,
+        version: int = 0,
+        partitions: dict[str, int] | None = None,
+    ) -> Encoded:
+        """`gate`: who may not post (measures.gateview), at `version` (it changes whenever the view does);
+        `partitions`: the output topics' partition counts, to have the outputs grouped by partition (Routed)."""
         loop = asyncio.get_running_loop()
         if self._local is not None:
-            return await loop.run_in_executor(self._executor, self._local.process_encoded, batch, gate)
+            return await loop.run_in_executor(self._executor, self._local.process_encoded, batch, gate, partitions)
         gate_file = self._gate_file(gate, version)
         parts = max(1, min(self.processes, len(batch) // _MIN_CHUNK))
         size = -(-len(batch) // parts)
         chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
         pool = self._executor
         try:
-            results = await asyncio.gather(*(loop.run_in_executor(pool, _work, c, gate_file) for c in chunks))
+            results = await asyncio.gather(
+                *(loop.run_in_executor(pool, _work, c, gate_file, partitions) for c in chunks)
+            )
         except BrokenProcessPool:
             # A child died (the kernel's OOM killer, a crash in native code): start fresh ones and try the batch
             # once more. Dying again on the same batch is not a passing accident: let it stop the worker.
@@ -155,7 +166,9 @@ class Moderator:
                     log.warning("a classifying process died; starting new ones and retrying the batch")
                     pool.shutdown(wait=False, cancel_futures=True)
                     self._executor = await loop.run_in_executor(None, self._start_pool)
-            results = await asyncio.gather(*(loop.run_in_executor(self._executor, _work, c, gate_file) for c in chunks))
+            results = await asyncio.gather(
+                *(loop.run_in_executor(self._executor, _work, c, gate_file, partitions) for c in chunks)
+            )
         merged = Encoded()
         for result in results:
             merged.extend(result)

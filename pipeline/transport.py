@@ -14,6 +14,12 @@ the loop does per message is faust's (read offsets, gaps, commit_every, the cond
 partition back to its committed offset before the flow resumes, so what was not delivered is fetched again.
 `_drain_messages` is private: faust-streaming is pinned exactly, and tests/unit/pipeline/test_transport.py fails
 when the upstream code this relies on changes.
+
+Every `broker_commit_every` acknowledged messages faust's drain loop awaits a commit, and a commit first awaits
+`producer.flush()`: every output still in flight, hundreds of milliseconds on the S3-backed broker, while nothing
+is handed to the agents. With `worker.commit: background` (and the batch drain) that commit runs as a task of its
+own and the drain goes on; the commit timer (broker_commit_interval) commits as before, and a failed commit still
+crashes the worker.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from faust.transport.drivers import aiokafka as driver
 from faust.types import TP, Message, TransportT
 
 Drain = Literal["batch", "message"]
+Commit = Literal["background", "inline"]
 # faust's own interval between yields to the event loop while it hands over a fetched batch.
 _YIELD_EVERY = 100
 
@@ -42,6 +49,8 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
 
 
 class _Consumer(driver.Consumer):
+    _background_commit: asyncio.Task[None] | None = None
+
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
@@ -100,6 +109,7 @@ class _Consumer(driver.Consumer):
         read_offset = self._read_offset
         commit_every = self._commit_every
         acks_enabled_for = self.app.topics.acks_enabled_for
+        background = self.app.commit_mode == "background"  # type: ignore[attr-defined]
         since_yield = 0
         item: tuple[TP, Message] | None = first
         while item is not None:
@@ -116,7 +126,10 @@ class _Consumer(driver.Consumer):
                     await self._add_gap(tp, r_offset + 1, offset)
                 if commit_every is not None and self._n_acked >= commit_every:
                     self._n_acked = 0
-                    await self.commit()
+                    if background:
+                        self._commit_soon()
+                    else:
+                        await self.commit()
                 current[:] = [(tp, offset)]
                 await callback(message)
                 current.clear()
@@ -124,6 +137,21 @@ class _Consumer(driver.Consumer):
             else:
                 self.log.dev("DROPPED MESSAGE ROFF %r: k=%r v=%r", offset, message.key, message.value)
             item = await anext(rest, None)
+
+    def _commit_soon(self) -> None:
+        # One at a time: a second commit would only wait for the first (faust's commit() lets one run at once).
+        if self._background_commit is None or self._background_commit.done():
+            self._background_commit = asyncio.ensure_future(self._commit_or_crash())
+
+    async def _commit_or_crash(self) -> None:
+        try:
+            await self.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Inline, the error would end the drain loop and with it the worker: so it does here.
+            self.log.exception("Background commit raised")
+            await self.crash(exc)
 
 
 class _Transport(driver.Transport):
@@ -133,11 +161,15 @@ class _Transport(driver.Transport):
 class WorkerApp(faust.App):
     """A faust app whose consumer waits at most `fetch_max_wait_ms` for a fetch (kafka.fetch_max_wait_ms) and
     drains each fetched batch under one `wait_first` (`drain="batch"`) or, as faust does, each message under its
-    own (`"message"`; worker.drain)."""
+    own (`"message"`; worker.drain); with the batch drain, the commits due every `broker_commit_every` messages
+    run beside the drain (`commit="background"`) or inside it (`"inline"`; worker.commit)."""
 
-    def __init__(self, *args: Any, fetch_max_wait_ms: int, drain: Drain = "batch", **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, fetch_max_wait_ms: int, drain: Drain = "batch", commit: Commit = "background", **kwargs: Any
+    ) -> None:
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self.drain_mode = drain
+        self.commit_mode = commit
         super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> TransportT:

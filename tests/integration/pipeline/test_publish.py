@@ -10,8 +10,8 @@ from kafka.partitioner.default import murmur2
 
 from modpipe.settings import Settings
 from modpipe.topics import admin_client
-from pipeline.moderation import Outgoing
-from pipeline.publish import BatchPublisher
+from pipeline.moderation import Outgoing, Routed
+from pipeline.publish import BatchPublisher, partition_counts
 
 
 def create(settings: Settings, names: list[str], partitions: int) -> None:
@@ -65,3 +65,35 @@ def test_records_land_once_each_in_the_key_partition_across_several_batches(sett
         assert key is not None
         assert partition == (murmur2(key) & 0x7FFFFFFF) % 4
     assert sorted(v for _, _, v in read(settings, unkeyed, 30)) == sorted(v for _, _, v in outgoing[400:])
+
+
+def test_records_partitioned_in_advance_land_where_send_would_put_them_unless_the_topic_changed(
+    settings: Settings, unique: str
+) -> None:
+    name = f"pub-routed-{unique}"
+    create(settings, [name], 4)
+    keys = [f"r-{i:04d}".encode() for i in range(200)]
+    right, stale = Routed({name: 4}), Routed({name: 3})  # stale: counts read before the topic had 4 partitions
+    for i, key in enumerate(keys):
+        right.add(name, key, f"right {i}".encode())
+        stale.add(name, key, f"stale {i}".encode())
+
+    async def publish() -> tuple[dict[str, int] | None, int]:
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.servers, acks="all")
+        await producer.start()
+        try:
+            counts = await partition_counts(producer, [name])
+            acks = [*await BatchPublisher(lambda: producer).send(right)]
+            acks += await BatchPublisher(lambda: producer).send(stale)
+            await asyncio.gather(*acks)
+            return counts, len(acks)
+        finally:
+            await producer.stop()
+
+    counts, _ = asyncio.run(publish())
+    assert counts == {name: 4}
+    got = read(settings, name, 2 * len(keys))
+    assert len(got) == 2 * len(keys)
+    for partition, key, _ in got:
+        assert key is not None
+        assert partition == (murmur2(key) & 0x7FFFFFFF) % 4

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 
 from classifiers import Tagger
 from classifiers.loading import load_tagger
@@ -115,6 +116,7 @@ def test_child_processes_give_exactly_what_the_worker_thread_gives(
     mod_settings: Settings, batch: tuple[list[RawMessage], Counter[str]]
 ) -> None:
     raws, _ = batch
+    topics = mod_settings.kafka.topics
     clock = FixedClock(AT)  # pickled into the children: the same instant on both sides
     thread = ThreadPoolExecutor(1)
     local = Moderator(mod_settings, clock, 0, thread)
@@ -123,6 +125,8 @@ def test_child_processes_give_exactly_what_the_worker_thread_gives(
         expected = asyncio.run(local.process(raws))
         got = asyncio.run(children.process(raws))
         small = asyncio.run(children.process(raws[:3]))  # below the split size: one child takes it whole
+        counts = {t.name: 4 for t in (topics.verdicts, topics.takedowns, topics.dead_letters)}
+        routed_enc = asyncio.run(children.process(raws, partitions=counts))
     finally:
         children.close()
         local.close()
@@ -136,6 +140,21 @@ def test_child_processes_give_exactly_what_the_worker_thread_gives(
         expected.dead_letters,
     )
     assert len(small.outgoing) >= 3
+    # Partitioned in the children (worker.partition: classifier): each keyed record where the producer's own
+    # partitioner puts it, every partition's records in input order, nothing lost or added.
+    routed = routed_enc.routed
+    assert routed is not None
+    assert routed_enc.outgoing == []
+    flat = routed.flat()
+    assert sorted(flat, key=repr) == sorted(expected.outgoing, key=repr)
+    choose = DefaultPartitioner()
+    for (topic, partition), records in routed.records.items():
+        assert 0 <= partition < 4
+        for key, _ in records:
+            if key is not None:
+                assert choose(key, [0, 1, 2, 3], [0, 1, 2, 3]) == partition
+        in_order = [(k, v) for t, k, v in expected.outgoing if t == topic and (k, v) in set(records)]
+        assert records == in_order
 
 
 def test_a_dead_classifying_process_is_replaced_and_the_batch_retried(

@@ -108,3 +108,42 @@ def test_a_suspended_flow_stops_the_rest_of_the_batch() -> None:
     # as in faust, the message whose callback was cut short counts as read; a rebalance seeks back to the
     # committed offsets before the flow resumes, so the rest is fetched again
     assert consumer._read_offset[TP("a", 0)] == 2
+
+
+def test_a_due_commit_runs_beside_the_drain_and_the_batch_goes_on() -> None:
+    async def run(commit_mode: str) -> list[str]:
+        app = WorkerApp(
+            "t", broker="kafka://127.0.0.1:1", fetch_max_wait_ms=42, autodiscover=False, store="memory://",
+            commit=commit_mode,
+        )  # fmt: skip
+        consumer: Any = app.consumer
+        events: list[str] = []
+
+        async def callback(msg: Message) -> None:
+            events.append(f"msg {msg.offset}")
+
+        async def commit(*args: Any, **kwargs: Any) -> bool:
+            events.append("commit started")
+            await asyncio.sleep(0.05)  # awaiting producer.flush(): the outputs still in flight
+            events.append("commit done")
+            return True
+
+        async def fetched() -> AsyncIterator[tuple[TP, Message]]:
+            for n in range(4):
+                yield TP("a", 0), message("a", 0, n)
+
+        consumer.callback = callback
+        consumer.commit = commit  # type: ignore[method-assign]
+        consumer._commit_every = 2
+        consumer._n_acked = 2  # due at the first message
+        try:
+            await consumer._drain_batch(fetched())
+            if consumer._background_commit is not None:
+                await consumer._background_commit
+        finally:
+            consumer._thread.thread_loop.close()
+        return events
+
+    # background: the drain hands over the whole batch while the commit waits; inline: it waits with it
+    assert asyncio.run(run("background")) == ["msg 0", "msg 1", "msg 2", "msg 3", "commit started", "commit done"]
+    assert asyncio.run(run("inline")) == ["commit started", "commit done", "msg 0", "msg 1", "msg 2", "msg 3"]
