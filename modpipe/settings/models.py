@@ -157,7 +157,7 @@ class WorkerSettings(Frozen):
     commit: Literal["background", "inline"] = "background"
     # Where the moderation agent's outputs get their partition (murmur2 of the key): in the classifying process,
     # grouped by partition (classifier), or on the worker's event loop as the records are sent (loop).
-    partition: Literal["classifier", "loop"] = "classifier"
+    partition: Literal["classifier", "loop"] = "loop"
     log_repeat_interval_s: Annotated[
         float, Field(gt=0, le=86_400, description="seconds > 0 a repeating log line stays quiet between summaries")
     ] = 30.0
