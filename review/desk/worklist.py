@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from review.desk.highlight import highlight
 from review.desk.i18n import N_, local_time, name_of, t
-from review.desk.shown import categories, word
+from review.desk.shown import categories, e, word
 from review.queue import Item
 from review.queue.claims import live_hold
 
@@ -38,10 +37,6 @@ HEADINGS = (
     N_("Due"), N_("Action"), N_("Score"), N_("Categories"), N_("Service"), N_("Author"), N_("Text"),
     N_("Claimed by"), N_("Status"),
 )  # fmt: skip
-
-
-def e(value: object) -> str:
-    return escape("" if value is None else str(value), quote=True)
 
 
 def evidence(text: str, hits: list[dict[str, Any]]) -> str:

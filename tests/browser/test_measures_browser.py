@@ -6,10 +6,7 @@ on the measures topic, decided by the senior with the reason. The review page is
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,10 +25,10 @@ from modpipe.topics import ensure_topics
 from pipeline.measures_store import MeasuresStore
 from retention.store import Store, init_bucket
 from review.queue import QueueSink, ensure_index
-from tests.browser.test_review_browser import CHROMIUM, CHROMIUM_ARGS, _stop, _wait
-from tests.fixtures.review import PASSWORD, drop_queue, review_overrides
+from tests.browser.test_review_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.fixtures.review import PASSWORD, desk_process, drop_queue, review_overrides
 from tests.fixtures.workers import PipelineEnv
-from tests.support import modpipe_environ, read_topic
+from tests.support import read_topic
 from tests.unit.review.factory import make_verdict
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow, pytest.mark.obligation("L6")]
@@ -47,7 +44,7 @@ def served(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[tuple[Sett
     users.set_password(users_file, "sara", PASSWORD, Role.SENIOR)
     overrides: dict[str, Any] = review_overrides(stack, unique, users_file)
     overrides["s3.records_bucket"] = f"records-{unique}".lower()[:60]
-    overrides["review.port"] = port = free_port()
+    overrides["review.port"] = free_port()
     settings = load_settings(environ={}, overrides=overrides)
     ensure_topics(settings)
     ensure_index(settings)
@@ -55,25 +52,10 @@ def served(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[tuple[Sett
         init_bucket(store)
     env = PipelineEnv(settings, overrides, tmp_path)
     env.start_worker("measures", "measures-browser").wait_assigned()
-    with (tmp_path / "review.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "modpipe", "review", "serve"], env=modpipe_environ(overrides), stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as resp:
-                return bool(resp.status == 200)
-        except OSError:
-            return False
-
     try:
-        _wait("review page", answers, 60, proc)
-        yield settings, base
+        with desk_process(overrides, tmp_path / "review.log") as base:
+            yield settings, base
     finally:
-        _stop(proc)
         env.close()
         for worker in env.workers:
             worker.stop(signal.SIGKILL)

@@ -11,9 +11,8 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,9 @@ from tests.fixtures.review import (
     make_records_bucket,
     records_overrides,
     review_overrides,
+    stop_process,
     store_records,
+    wait_until,
 )
 from tests.support import modpipe_environ, read_topic, worker_command
 from tests.unit.review.factory import T0, make_verdict
@@ -44,27 +45,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]  # fmt: skip
-
-
-def _wait(what: str, check: Callable[[], bool], timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"{what}: process exited with {proc.returncode}")
-        if check():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"{what}: not within {timeout_s}s")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture
@@ -102,11 +82,11 @@ def live(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[tuple[Settin
             except OSError:
                 return False
 
-        _wait("review page", answers, 60, procs[1])
+        wait_until("review page", answers, 60, procs[1])
         yield settings, base, tmp_path
     finally:
         for proc in procs:
-            _stop(proc)
+            stop_process(proc)
         drop_queue(settings)
 
 
@@ -142,7 +122,7 @@ def test_moderator_confirms_one_item_and_overturns_another(live: tuple[Settings,
 
     settings, base, tmp_path = live
     _publish_verdicts(settings)
-    _wait("worker indexed the verdicts", lambda: len(_queue_docs(settings)) == 3, 90)
+    wait_until("worker indexed the verdicts", lambda: len(_queue_docs(settings)) == 3, 90)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -188,7 +168,7 @@ def test_moderator_confirms_one_item_and_overturns_another(live: tuple[Settings,
             "overturned"
         )
 
-    _wait("worker applied the decisions to the queue", applied, 60)
+    wait_until("worker applied the decisions to the queue", applied, 60)
     docs = _queue_docs(settings)
     assert docs["web-3"]["moderation"]["decided_by"] == "alice"
     assert docs["web-3"]["moderation"]["comment"] == "offers forged certificates"
@@ -222,7 +202,7 @@ def test_an_auditor_reads_but_cannot_decide_and_each_page_refuses_a_wrong_role(
     users.set_password(users_file, "audrey", PASSWORD, Role.AUDITOR)
     users.set_password(users_file, "root", PASSWORD, Role.ADMIN)
     _publish_verdicts(settings)
-    _wait("worker indexed the verdicts", lambda: len(_queue_docs(settings)) == 3, 90)
+    wait_until("worker indexed the verdicts", lambda: len(_queue_docs(settings)) == 3, 90)
 
     def sign_in(page: Page, name: str) -> None:
         page.goto(f"{base}/login")
@@ -300,7 +280,7 @@ def test_a_moderator_sees_a_passed_parent_and_a_senior_reverses_her_decision_wit
         producer.flush()
     finally:
         producer.close()
-    _wait("worker indexed the reply", lambda: "ctx-reply" in _queue_docs(settings), 90)
+    wait_until("worker indexed the reply", lambda: "ctx-reply" in _queue_docs(settings), 90)
 
     def sign_in(page: Page, name: str) -> None:
         page.goto(f"{base}/login")
@@ -332,7 +312,7 @@ def test_a_moderator_sees_a_passed_parent_and_a_senior_reverses_her_decision_wit
             alice.check("form.decide input[name=tags][value=weapons]")
             alice.click("button.confirm")
             expect(alice.locator(".notice")).to_contain_text("recorded")
-            _wait("worker applied the confirmation", lambda: status() == "confirmed", 60)
+            wait_until("worker applied the confirmation", lambda: status() == "confirmed", 60)
 
             sen = browser.new_context().new_page()
             sign_in(sen, "sen")
@@ -346,7 +326,7 @@ def test_a_moderator_sees_a_passed_parent_and_a_senior_reverses_her_decision_wit
             sen.fill("form.correct textarea[name=reason]", "a replica sale ad, reported by the police as fake")
             sen.click("button.reverse")
             expect(sen.locator(".notice")).to_contain_text("correction was recorded")
-            _wait("worker applied the reversal", lambda: status() == "overturned", 60)
+            wait_until("worker applied the reversal", lambda: status() == "overturned", 60)
             sen.reload()
             expect(sen.locator("#decision")).to_contain_text("overturned by sen")
             alice.reload()
