@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import tomllib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = [
     "REPO",
     "modpipe_environ",
     "read_topic",
+    "recent_mid_hour",
     "stack_overrides",
     "topic_overrides",
     "worker_command",
@@ -60,3 +62,11 @@ def read_topic(
         return found
     finally:
         consumer.close()
+
+
+def recent_mid_hour() -> datetime:
+    """Half past the hour, at most an hour ago: records dated a few minutes before it stay in one hour's folder.
+
+    A test that took the wall clock at import and stored records minutes apart split them over two folders
+    whenever CI started it in the first minutes of an hour."""
+    return (datetime.now(UTC) - timedelta(minutes=30)).replace(minute=30, second=0, microsecond=0)

@@ -4,7 +4,7 @@ so; a hold record hidden behind a delete marker still holds."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from minio import Minio
@@ -20,9 +20,9 @@ from retention import holds as legal
 from retention.dates import iso
 from retention.store import Store
 from tests.integration.retention.factory import legal_hold_on, verdict
-from tests.support import stack_overrides
+from tests.support import recent_mid_hour, stack_overrides
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = recent_mid_hour()
 
 
 def _store_author(settings: Settings, author: str, topic: str) -> str:
