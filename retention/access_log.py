@@ -8,6 +8,10 @@ whose log cannot be written does not happen, and one that crashed half way still
 ever rewritten: an export that includes the log of its own window (it does, as `access.jsonl`) holds immutable
 objects whose versions an online verify can check.
 
+The log is read from the version history, as holds are: an entry hidden behind a delete marker (whoever may write
+access/ may also place one; the entry's locked version stays) is still listed, marked hidden, and so is an entry
+with a second, different version (entries are written once: the original, oldest version is the one read).
+
 Key: access/date=YYYY-MM-DD/<YYYYMMDDTHHMMSSffffffZ>-<access id>-<start|end>.json (UTC; sorted by time).
 """
 
@@ -27,7 +31,7 @@ from modpipe.clock import Clock
 from modpipe.settings import Settings
 from retention.codec import canonical
 from retention.dates import iso, longest, parse_time
-from retention.scan import latest_keys
+from retention.history import histories
 from retention.store import Store
 
 ACCESS = "access/"
@@ -42,6 +46,8 @@ class LoggedObject:
     key: str
     version_id: str | None
     body: bytes
+    hidden: bool = False  # the key's latest version is a delete marker: found in the version history
+    rewritten: bool = False  # the key has later versions that differ from this, the original one
 
     @property
     def sha256(self) -> str:
@@ -61,6 +67,8 @@ class Access:
     start: dict[str, Any]
     end: dict[str, Any] | None = None
     keys: list[str] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)  # its entries hidden behind a delete marker
+    rewritten: list[str] = field(default_factory=list)  # its entries with a later, different version
 
     @property
     def outcome(self) -> str:
@@ -126,14 +134,18 @@ def _days(start: datetime, end: datetime) -> list[date]:
 
 
 def read_window(store: Store, start: datetime, end: datetime) -> list[LoggedObject]:
-    """Every access log object whose time is in [start, end), in time order, as stored today."""
+    """Every access log object whose time is in [start, end), in time order, from the version history: each
+    key's original (oldest) version, also when a delete marker hides it."""
     found = []
     for day in _days(start, end):
-        for key in latest_keys(store, f"{ACCESS}date={day.isoformat()}/"):
+        for key, history in sorted(histories(store, f"{ACCESS}date={day.isoformat()}/").items()):
             at = _time_of(key)
-            if at is not None and start <= at < end:
-                body, version_id = store.get(key)
-                found.append(LoggedObject(key, version_id, body))
+            stored = history.stored
+            if at is None or not start <= at < end or not stored:
+                continue
+            body, version_id = store.get(key, stored[0].version_id)
+            rewritten = len({v.etag for v in stored}) > 1
+            found.append(LoggedObject(key, version_id, body, hidden=history.hidden, rewritten=rewritten))
     return found
 
 
@@ -146,6 +158,10 @@ def accesses(objects: list[LoggedObject], actor: str | None = None) -> list[Acce
         access_id = str(doc.get("access_id"))
         item = joined.setdefault(access_id, Access(access_id, {}))
         item.keys.append(obj.key)
+        if obj.hidden:
+            item.hidden.append(obj.key)
+        if obj.rewritten:
+            item.rewritten.append(obj.key)
         if doc.get("phase") == "start":
             item.start = doc
         else:

@@ -136,8 +136,10 @@ class BundleWriter:
             # to the object and version it was read from
             path = self.files["access.jsonl"] = self.out / "access.jsonl"
             path.write_bytes(b"".join(o.body + b"\n" for o in collected.access))
-            manifest["access_read"] = [{"key": o.key, "version_id": o.version_id, "sha256": o.sha256}
-                                       for o in collected.access]  # fmt: skip
+            manifest["access_read"] = [
+                {"key": o.key, "version_id": o.version_id, "sha256": o.sha256, **({"hidden": True} if o.hidden else {})}
+                for o in collected.access
+            ]
         if collected.tampers:
             manifest["tampers"] = self._hand_over(collected)
             manifest["tamper_report"] = TAMPER_REPORT

@@ -85,7 +85,8 @@ def list_access(
     for item in found:
         first = item.start or item.end or {}
         if as_json:
-            doc = {"access_id": item.access_id, "start": item.start or None, "end": item.end, "keys": item.keys}
+            doc = {"access_id": item.access_id, "start": item.start or None, "end": item.end, "keys": item.keys,
+                   "hidden": item.hidden, "rewritten": item.rewritten}  # fmt: skip
             sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
             continue
         counts = (item.end or {}).get("counts") or {}
@@ -94,5 +95,9 @@ def list_access(
         say(f"{first.get('at')}  {first.get('actor')}  {first.get('action')}  {item.outcome}  {query}  {shown}")
         if item.end is not None and item.end.get("detail"):
             say(f"    {item.end['detail']}")
+        for key in item.hidden:
+            say(f"    HIDDEN: {key} is behind a delete marker (its locked entry, shown here, is still stored)")
+        for key in item.rewritten:
+            say(f"    REWRITTEN: {key} has a later version that differs from this original one")
     if not found and not as_json:
         say(f"no accesses from {t1.isoformat()} to {t2.isoformat()}")

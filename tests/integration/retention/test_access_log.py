@@ -129,3 +129,36 @@ def test_an_export_carries_the_access_log_of_its_window(
     bad = subprocess.run([node, verifier, str(forged)], capture_output=True, text=True, timeout=120, check=False)
     assert bad.returncode == 1
     assert "access.jsonl line 1" in bad.stdout + bad.stderr
+
+
+@pytest.mark.obligation("L8")
+def test_an_access_entry_hidden_behind_a_delete_marker_is_still_listed(
+    cli: CliRunner, records_settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    window = ["--from", T1.isoformat(), "--to", (T1 + timedelta(hours=1)).isoformat()]
+    done = cli.invoke(app, ["audit", "export", *window, "--out", str(tmp_path / "hid"), "--actor", "auditor-ma"])
+    assert done.exit_code == 0, done.output
+    (entry,) = _accesses(cli, "--from", since.isoformat(), "--actor", "auditor-ma")
+    start_key = next(k for k in entry["keys"] if str(k).endswith("-start.json"))  # type: ignore[attr-defined]
+    # the auditor's own keys may write access/, and so place a delete marker over its entry; the lock keeps the
+    # entry's version, and the log is read from the version history
+    with Store(records_settings.acting_as("auditor")) as auditor:
+        auditor.call(auditor.client.remove_object, auditor.bucket, str(start_key))
+    assert str(start_key) not in latest_keys(store, ACCESS)
+    (found,) = _accesses(cli, "--from", since.isoformat(), "--actor", "auditor-ma")
+    assert found["start"] == entry["start"]
+    assert found["hidden"] == [start_key]
+    human = cli.invoke(app, ["audit", "access", "--from", since.isoformat(), "--actor", "auditor-ma"])
+    assert "auditor-ma  export  ok" in human.output
+    assert f"HIDDEN: {start_key} is behind a delete marker" in human.output
+    # an export of the window carries the hidden entry too, marked, and verifies online against its version
+    out = tmp_path / "with-hidden"
+    assert (
+        cli.invoke(app, ["audit", "export", "--from", since.isoformat(), "--to", "now", "--out", str(out)]).exit_code
+        == 0
+    )
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    (read,) = (a for a in manifest["access_read"] if a["key"] == start_key)
+    assert read["hidden"] is True
+    assert bundle.verify(out, store).access_entries == len(manifest["access_read"])
