@@ -25,10 +25,11 @@ from retention.access_log import LoggedObject
 from retention.codec import decode_lines, sha256_b64, verify_lines
 from retention.dates import parse_time
 from retention.exceptions import IntegrityError
-from retention.history import History, Tamper, histories, manifest_history, object_tamper
-from retention.hold_copies import COPIES
+from retention.history import History, ManifestHistory, Tamper, histories, manifest_history, object_tamper
+from retention.hold_copies import COPIES, is_copy
+from retention.hold_history import hold_history, hold_of_copy
 from retention.identity import record_identity
-from retention.layout import MANIFESTS, RECORDS, hour_path, hours
+from retention.layout import HOLDS, MANIFESTS, RECORDS, hour_path, hours
 from retention.manifests import Entry
 from retention.scan import folders
 from retention.store import Store
@@ -50,6 +51,7 @@ class Collected:
     records: list[dict[str, Any]] = field(default_factory=list)
     objects: list[ObjectRead] = field(default_factory=list)
     manifests: list[dict[str, Any]] = field(default_factory=list)
+    holds: list[dict[str, Any]] = field(default_factory=list)  # hold record versions read (the copies' manifests)
     unlisted: list[str] = field(default_factory=list)
     duplicates: list[dict[str, Any]] = field(default_factory=list)  # copies of a record already read, not kept
     tampers: list[dict[str, Any]] = field(default_factory=list)  # retention.history.Tamper, as JSON
@@ -126,10 +128,14 @@ def collect(
     tampered object or manifest is kept in `handed_over`, and a tampered object's records come from its original
     version (the one its manifest first listed), so the window can still be handed over."""
     result = Collected()
-    # hold copies keep a held subject's records once their originals are gone: one listing for the whole window
+    # hold copies keep a held subject's records once their originals are gone, and their hold records list them:
+    # one listing of holds/ for the whole window
+    in_holds = histories(store, HOLDS)
     held: dict[str, dict[str, History]] = {}
-    for key, history in histories(store, COPIES).items():
-        held.setdefault("/".join(key.removeprefix(COPIES).split("/")[:3]) + "/", {})[key] = history
+    for key, history in in_holds.items():
+        if is_copy(key):
+            held.setdefault("/".join(key.removeprefix(COPIES).split("/")[:3]) + "/", {})[key] = history
+    hold_records = _HoldListing(store, in_holds, result, hand_over)
     held_services = {path.split("/", 1)[0].removeprefix("service=") for path in held}
     wanted = services if services is not None else sorted(set(services_in(store)) | held_services)
     plan: list[Planned] = []
@@ -163,7 +169,10 @@ def collect(
             # after the originals of the hour, so a record found in both is taken from its original
             for key, history in sorted(held.get(path, {}).items()):
                 if object_filter(key) and history.stored and not history.hidden:
-                    plan.append(Planned(hour, key, None, None, None, history, held_copy=True))
+                    listed_as, first_listed_as, hold_key = hold_records.of(key)
+                    if hold_key is None:
+                        result.unlisted.append(key)  # a copy its hold record does not list (or no hold record)
+                    plan.append(Planned(hour, key, listed_as, first_listed_as, hold_key, history, held_copy=True))
     # A record always lands in the hour of its own time (published_at, decided_at: the same in every copy), so
     # its copies can only be found within one hour.
     seen: dict[str, str] = {}  # identity -> the key of the object its first copy was read from
@@ -296,6 +305,30 @@ class Planned:
     listing: str | None
     history: History | None
     held_copy: bool = False
+
+
+class _HoldListing:
+    """The hold records of the copies an export reads, each read once with its version history (retention.
+    hold_history): the entry the latest version lists for a copy, the entry of the oldest version listing it."""
+
+    def __init__(self, store: Store, listed: dict[str, History], result: Collected, hand: bool) -> None:
+        self.store, self.listed, self.result, self.hand = store, listed, result, hand
+        self.read: dict[str, ManifestHistory] = {}
+
+    def of(self, copy: str) -> tuple[Entry | None, Entry | None, str | None]:
+        key = hold_of_copy(copy)
+        if key is None or key not in self.listed:
+            return None, None, None
+        found = self.read.get(key)
+        if found is None:
+            found = self.read[key] = hold_history(self.store, self.listed[key])
+            if found.tamper is not None:
+                _tampered(self.result, found.tamper, [(key, v, d) for v, d, _e in found.versions], self.hand)
+            if found.versions:
+                version_id, data, _entries = found.versions[-1]
+                self.result.holds.append({"key": key, "version_id": version_id, "sha256": sha256_b64(data)})
+        entry = found.versions[-1][2].get(copy) if found.versions else None
+        return (entry, found.original_entry(copy), key) if entry is not None else (None, None, None)
 
 
 def _tampered(result: Collected, tamper: Tamper, versions: list[tuple[str, str | None, bytes]], hand: bool) -> None:

@@ -27,6 +27,7 @@ from retention.codec import canonical, decode, genesis, record_hash, sha256_b64
 from retention.dates import parse_time
 from retention.exceptions import IntegrityError, TamperDetected
 from retention.history import History, histories, manifest_history, object_tamper
+from retention.hold_history import hold_history
 from retention.identity import record_identity
 from retention.layout import hour_of
 from retention.store import Store
@@ -127,8 +128,12 @@ class BundleWriter:
             "objects_read": [{**o, "sha256": _hex(o["sha256"])} for o in collected.objects_json()],
             "unlisted_objects": collected.unlisted,
             "stored_bytes_read": collected.stored_bytes,
-            # legal-hold copies read because their originals are gone (docs/retention.md, Legal holds)
+            # legal-hold copies read because their originals are gone (docs/retention.md, Legal holds), and the hold
+            # record versions that list them (the copies' manifests)
             **({"held_copies_read": collected.held_copies} if collected.held_copies else {}),
+            **(
+                {"holds_read": [{**h, "sha256": _hex(h["sha256"])} for h in collected.holds]} if collected.holds else {}
+            ),
             **(extra or {}),
         }
         if collected.access is not None:
@@ -262,6 +267,11 @@ def _check_histories(store: Store, manifest: dict[str, Any]) -> None:
     for entry in manifest.get("manifests_read") or []:
         found = history(str(entry["key"]))
         tamper = manifest_history(store, found).tamper if found is not None else None
+        if tamper is not None:
+            raise IntegrityError(tamper.object, "; ".join([tamper.problem, *tamper.differs]))
+    for entry in manifest.get("holds_read") or []:  # the hold records listing the copies read
+        found = history(str(entry["key"]))
+        tamper = hold_history(store, found).tamper if found is not None else None
         if tamper is not None:
             raise IntegrityError(tamper.object, "; ".join([tamper.problem, *tamper.differs]))
     for read in manifest["objects_read"]:

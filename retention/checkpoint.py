@@ -1,10 +1,11 @@
 """Signed checkpoints of the record store: an RFC 6962 Merkle tree head over every manifest version written so far.
 
-A leaf is one hourly manifest version: canonical({"key", "sha256", "version_id"}) with the SHA-256 (hex) of that
-version's bytes. Leaves are appended, never reordered: each checkpoint adds the manifest versions no earlier
-checkpoint holds, sorted by key and, within a key, oldest version first. So the tree of an older checkpoint is a
-prefix of every later one, and an auditor who kept it gets a consistency proof to any later checkpoint, and an
-inclusion proof for every manifest version a bundle names.
+A leaf is one version of an hourly manifest or of a hold record (the manifest of a hold's copies,
+retention.hold_history): canonical({"key", "sha256", "version_id"}) with the SHA-256 (hex) of that version's
+bytes. Leaves are appended, never reordered: each checkpoint adds the versions no earlier checkpoint holds, sorted
+by key and, within a key, oldest version first. So the tree of an older checkpoint is a prefix of every later one,
+and an auditor who kept it gets a consistency proof to any later checkpoint, and an inclusion proof for every
+manifest and hold record version a bundle names.
 
 checkpoints/<seq, 10 digits>.json          the checkpoint: canonical JSON of its body plus `signature`
 checkpoints/<seq, 10 digits>.leaves.jsonl  the leaves it added, one canonical line each, in tree order
@@ -30,7 +31,8 @@ from retention.checkpoint_keys import SETTING, SigningKey, key_id, verify
 from retention.codec import canonical
 from retention.dates import iso, longest
 from retention.exceptions import CheckpointKeyError, IntegrityError
-from retention.layout import MANIFESTS
+from retention.hold_history import is_hold_record
+from retention.layout import HOLDS, MANIFESTS
 from retention.scan import latest_keys
 from retention.store import Store
 
@@ -156,10 +158,18 @@ def parse_leaf_log(key: str, data: bytes) -> list[Leaf]:
 
 
 def manifest_versions(store: Store) -> list[tuple[str, str | None]]:
-    """Every stored manifest version (delete markers aside), by key, oldest version first."""
-    listed = store.call(
-        lambda: list(store.client.list_objects(store.bucket, prefix=MANIFESTS, recursive=True, include_version=True))
-    )
+    """Every stored version (delete markers aside) of every hourly manifest and every hold record (the manifest
+    of a hold's copies), by key, oldest version first."""
+    listed = [
+        o
+        for prefix in (HOLDS, MANIFESTS)
+        for o in store.call(
+            lambda prefix=prefix: list(
+                store.client.list_objects(store.bucket, prefix=prefix, recursive=True, include_version=True)
+            )
+        )
+        if prefix == MANIFESTS or is_hold_record(str(o.object_name))
+    ]
     by_key: dict[str, list[tuple[int, str | None]]] = {}
     for order, o in enumerate(listed):
         if not o.is_delete_marker and o.object_name is not None:

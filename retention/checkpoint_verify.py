@@ -5,11 +5,13 @@
    `prev` the digest of the one before, the first byte-identical to the kept one.
 3. The latest tree is consistent with the kept one (RFC 6962 consistency proof): the history the auditor's
    checkpoint covered was not rewritten.
-4. Every manifest version the bundle read is a leaf of that tree (inclusion proof against the kept head when the
-   kept tree holds it, else against the latest head), and its bytes in S3 match the leaf's SHA-256.
+4. Every manifest and hold record version the bundle read is a leaf of that tree (inclusion proof against the kept
+   head when the kept tree holds it, else against the latest head), and its bytes in S3 match the leaf's SHA-256.
 5. A manifest version written after the kept checkpoint, of a manifest whose earlier version the kept tree holds,
    must list every object of that earlier version unchanged: a manifest replaced by a consistent forgery is named.
-6. Every object the bundle read is the version and the bytes its proved manifest lists.
+   The same for a hold record and the copies it lists.
+6. Every object the bundle read is the version and the bytes its proved manifest (for a hold copy: its proved
+   hold record) lists.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from modpipe.settings import Settings
-from retention import manifests, merkle
+from retention import hold_history, manifests, merkle
 from retention.checkpoint import (
     PREFIX,
     Leaf,
@@ -39,6 +41,7 @@ from retention.checkpoint import (
 )
 from retention.checkpoint_keys import load_public_key, public_path
 from retention.exceptions import CheckpointKeyError, IntegrityError
+from retention.hold_history import is_hold_record
 from retention.manifests import Entry
 from retention.store import Store
 
@@ -94,6 +97,8 @@ def _entries(store: Store, leaf: Leaf) -> dict[str, Entry]:
     data, _ = store.get(leaf.key, leaf.version_id)
     if hashlib.sha256(data).hexdigest() != leaf.sha256:
         raise IntegrityError(leaf.key, f"version {leaf.version_id}: stored bytes differ from its checkpoint leaf")
+    if is_hold_record(leaf.key):  # the manifest of a hold's copies
+        return hold_history.parse(leaf.key, data)[1]
     return manifests.parse(leaf.key, data)
 
 
@@ -133,7 +138,7 @@ def prove_bundle(
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     proved: dict[str, dict[str, Entry]] = {}
     after = 0
-    for read in manifest.get("manifests_read", []):
+    for read in [*manifest.get("manifests_read", []), *manifest.get("holds_read", [])]:
         leaf = Leaf(str(read["key"]), read.get("version_id"), as_hex(read.get("sha256")))
         i = index.get(leaf.line)
         if i is None:

@@ -83,7 +83,9 @@ def export(
 
 
 def _merge_tampers(into: Collected, other: Collected) -> None:
-    """The tampers a second read of the window found (the decisions), each object once."""
+    """The tampers and hold records a second read of the window found (the decisions), each object once."""
+    read = {str(h["key"]) for h in into.holds}
+    into.holds.extend(h for h in other.holds if str(h["key"]) not in read)
     known = {str(t["object"]) for t in into.tampers}
     into.tampers.extend(t for t in other.tampers if str(t["object"]) not in known)
     have = {(k, v) for k, v, _d in into.handed_over}

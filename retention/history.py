@@ -126,7 +126,7 @@ class ManifestHistory:
         return None
 
 
-def _extension(earlier: dict[str, Entry], later: dict[str, Entry]) -> list[str]:
+def extension(earlier: dict[str, Entry], later: dict[str, Entry]) -> list[str]:
     """What a later manifest version lost or changed of an earlier one; a new version id of the same content (a
     re-delivered batch) is an extension."""
     found = []
@@ -159,7 +159,7 @@ def manifest_history(store: Store, history: History) -> ManifestHistory:
             )
             continue
         if previous is not None and result.tamper is None:
-            lost = _extension(previous[2], entries)
+            lost = extension(previous[2], entries)
             if lost:
                 problem = f"version {v.version_id} is not an append-only extension of version {previous[0]}"
                 result.tamper = Tamper(history.key, [previous[0], v.version_id], problem, lost)

@@ -14,6 +14,10 @@ object's key and version), chained anew under the copy's key (retention.codec.se
 as any object does, and the original record is rebuilt exactly from the copy (drop `held_from`, `seq`, `prev`,
 `hash`; put back those of `held_from`), whose SHA-256 is `held_from.hash`. The record's identity
 (retention.identity) is that of the original, so an export that finds both counts it once.
+
+The hold record is the copies' manifest: it lists an entry per copy (retention.manifests.Entry: version id,
+SHA-256, record count, first and last hash, ...), its versions may only add to what the version before listed
+(retention.hold_history), and signed checkpoints take its versions in as leaves, as they take the hourly manifests.
 """
 
 from __future__ import annotations
@@ -26,10 +30,11 @@ from typing import Any
 import zstandard
 
 from modpipe.clock import Clock
-from retention.codec import decode, encode, seal
-from retention.dates import parse_time
+from retention.codec import canonical, decode, seal
+from retention.dates import iso, parse_time
 from retention.exceptions import StorageError
 from retention.layout import HOLDS, RECORDS
+from retention.manifests import Entry
 from retention.scan import latest_keys, state, versions
 from retention.store import Store
 
@@ -90,18 +95,35 @@ def _latest_date(records: list[dict[str, Any]]) -> datetime | None:
     return max(dates) if dates else None
 
 
-def write(store: Store, clock: Clock, hold_id: str, selected: list[Selected]) -> list[str]:
-    """One locked, legally held copy per original object; the keys written."""
+def _entry(key: str, version_id: str | None, sha256: str, sealed: list[dict[str, Any]], sizes: tuple[int, int],
+           until: datetime | None) -> Entry:  # fmt: skip
+    """A copy's entry in its hold record, as a manifest lists a records object (offsets: the copied records')."""
+    first, last = sealed[0], sealed[-1]
+    source, end = first.get("source") or {}, last.get("source") or {}
+    return Entry(
+        key=key, version_id=version_id, kind=str(first.get("kind")), topic=str(source.get("topic")),
+        partition=int(source.get("partition") or 0), first_offset=int(source.get("offset") or 0),
+        last_offset=int(end.get("offset") or 0), records=len(sealed), bytes=sizes[0], raw_bytes=sizes[1],
+        sha256=sha256, first_hash=str(first["hash"]), last_hash=str(last["hash"]),
+        retain_until=iso(until) if until is not None else "",
+    )  # fmt: skip
+
+
+def write(store: Store, clock: Clock, hold_id: str, selected: list[Selected]) -> list[Entry]:
+    """One locked, legally held copy per original object; the entries of the copies written."""
     compressor = zstandard.ZstdCompressor(level=3)
-    keys = []
+    written = []
     for item in selected:
         key = copy_key(hold_id, item.key)
         sealed = seal([as_copied(r, item.key, item.version_id) for r in item.records], key)
+        body = b"".join(canonical(r) + b"\n" for r in sealed)
+        data: bytes = compressor.compress(body)
+        until = _latest_date(item.records)
         # locked as long as the latest record in it: once the hold is released, it expires with its records
-        stored = store.put(key, encode(sealed, compressor), _latest_date(item.records), clock, "application/zstd")
+        stored = store.put(key, data, until, clock, "application/zstd")
         store.call(store.client.enable_object_legal_hold, store.bucket, key, version_id=stored.version_id)
-        keys.append(key)
-    return keys
+        written.append(_entry(key, stored.version_id, stored.sha256, sealed, (len(data), len(body)), until))
+    return written
 
 
 def set_legal_hold(store: Store, key: str, on: bool) -> None:

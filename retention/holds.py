@@ -26,6 +26,7 @@ from retention.codec import canonical
 from retention.dates import iso, longest
 from retention.exceptions import HoldError
 from retention.layout import HOLDS, RECORDS
+from retention.manifests import Entry
 from retention.scan import latest_keys, versions
 from retention.store import Store
 
@@ -45,6 +46,9 @@ class Hold:
     released_by: str | None = None
     objects: list[str] = field(default_factory=list)  # the original objects it selected when placed
     copies: list[str] = field(default_factory=list)  # its copies of their selected records (under holds/copies/)
+    # the manifest of its copies: retention.manifests.Entry of each, as a dict, by key (holds placed before entries
+    # existed have none: their copies cannot be proved against a checkpoint)
+    entries: list[dict[str, Any]] = field(default_factory=list)
     hidden: bool = False  # its record's current version is a delete marker (found in the history)
 
     @property
@@ -140,6 +144,13 @@ def all_holds(store: Store) -> list[Hold]:
     return sorted(found, key=lambda h: (h.placed_at, h.id))
 
 
+def _entries(earlier: list[dict[str, Any]], written: list[Entry]) -> list[dict[str, Any]]:
+    """The copies' entries, by key: each version of a hold record only adds to the one before."""
+    by_key = {str(e["key"]): e for e in earlier}
+    by_key.update((e.key, asdict(e)) for e in written)
+    return [by_key[k] for k in sorted(by_key)]
+
+
 def _save(store: Store, settings: Settings, clock: Clock, hold: Hold) -> None:
     # the hold record itself is locked as long as the longest retention period, counted from now
     until = longest([s.retention for s in settings.services.values()], clock.now())
@@ -170,15 +181,17 @@ def place(
         raise HoldError("a hold needs a reason (--reason: the case number or request)")
     hid = new_hold_id()
     if selector == "prefix":
-        keys, copies = latest_keys(store, value), []
+        keys, copies, entries = latest_keys(store, value), [], []
         for key in keys:
             hold_copies.set_legal_hold(store, key, on=True)
     else:
         selected = selected_records(store, selector, value, RECORDS + (f"service={service}/" if service else ""))
         # the copies first: a hold record never names a copy that was not written
-        copies = hold_copies.write(store, clock, hid, selected)
-        keys = [item.key for item in selected]
-    hold = Hold(hid, selector, value, reason, iso(clock.now()), by, objects=sorted(keys), copies=sorted(copies))
+        written = hold_copies.write(store, clock, hid, selected)
+        keys, copies = [item.key for item in selected], [e.key for e in written]
+        entries = _entries([], written)
+    hold = Hold(hid, selector, value, reason, iso(clock.now()), by, objects=sorted(keys), copies=sorted(copies),
+                entries=entries)  # fmt: skip
     _save(store, settings, clock, hold)
     expire_released_copies(store, clock)
     return hold
@@ -197,9 +210,10 @@ def refresh(store: Store, settings: Settings, clock: Clock, hid: str) -> Hold:
             f"hold {hid} keeps whole objects (a prefix hold, or placed before hold copies): nothing to copy"
         )
     new = [item for item in selected_records(store, hold.selector, hold.value, RECORDS) if item.key not in hold.objects]
-    copies = hold_copies.write(store, clock, hid, new)
+    written = hold_copies.write(store, clock, hid, new)
     updated = replace(
-        hold, objects=sorted({*hold.objects, *(item.key for item in new)}), copies=sorted({*hold.copies, *copies}),
+        hold, objects=sorted({*hold.objects, *(item.key for item in new)}),
+        copies=sorted({*hold.copies, *(e.key for e in written)}), entries=_entries(hold.entries, written),
         hidden=False,
     )  # fmt: skip
     _save(store, settings, clock, updated)

@@ -1,5 +1,6 @@
 """Signed checkpoints on the real S3 server: the chain, consistency between two checkpoints, a bundle proved
-against a kept checkpoint, and a consistent forgery of a records object and its manifest caught by it."""
+against a kept checkpoint, and a consistent forgery of a records object and its manifest caught by it; hold copies
+proved through their hold records, and a forged copy (and hold record) named."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import hashlib
 import io
 import json
 import os
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +27,8 @@ from modpipe.cli.main import app
 from modpipe.clock import FixedClock
 from modpipe.settings import Settings, load_settings
 from modpipe.stack.manager import StackInfo
-from retention import IntegrityError, RecordSink, bundle, manifests, merkle
+from retention import IntegrityError, RecordSink, bundle, manifests, merkle, sweep
+from retention import holds as legal
 from retention.checkpoint import checkpoint_key, digest, latest, leaves_key, read_leaves, write_checkpoint
 from retention.checkpoint_keys import SigningKey, generate, load_public_key, load_signing_key, public_path
 from retention.checkpoint_verify import prove_bundle
@@ -33,8 +37,8 @@ from retention.dates import parse_time
 from retention.exceptions import TamperDetected
 from retention.exports import export
 from retention.store import Store, init_bucket
-from tests.integration.retention.factory import verdict
-from tests.support import stack_overrides
+from tests.integration.retention.factory import ServerTimeLocks, verdict
+from tests.support import REPO, stack_overrides
 
 HOUR = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=6)
 
@@ -237,3 +241,98 @@ def test_cli_keygen_checkpoint_and_verify(
     unset = runner.invoke(app, ["audit", "checkpoint", "--write"])
     assert unset.exit_code == 2
     assert "records.checkpoint_key_file" in unset.output
+
+
+OLD = datetime(2020, 1, 1, 10, 0, tzinfo=UTC)
+BBS_DUE = datetime(2020, 3, 2, tzinfo=UTC)  # 1 Jan 10:xx + 60 days, rounded up to the end of 1 Mar
+
+
+def _forge_copy(raw_s3: Minio, store: Store, copy: str) -> tuple[str | None, bytes, list[dict[str, Any]]]:
+    """A new version of a hold copy, written with the admin keys: a record's text altered, the chain recomputed
+    under the copy's key (so the copy still verifies on its own)."""
+    records = decode(copy, store.get(copy)[0])
+    records[0]["data"]["message"]["text"] = "今天天气不错"
+    prev = records[0]["prev"]
+    for r in records:
+        r["prev"] = prev
+        r["hash"] = prev = record_hash(r)
+    body = zstandard.ZstdCompressor().compress(b"".join(canonical(r) + b"\n" for r in records))
+    put = raw_s3.put_object(store.bucket, copy, io.BytesIO(body), len(body))
+    return put.version_id, body, records
+
+
+@pytest.mark.obligation("L2", "L8")
+def test_hold_copies_are_proved_through_their_hold_record_and_a_forged_copy_is_named(
+    settings: Settings, store: Store, key: SigningKey, raw_s3: Minio, tmp_path: Path
+) -> None:
+    topic = settings.kafka.topics.verdicts.name
+    with (
+        ServerTimeLocks(settings) as in_2020,
+        RecordSink(settings, clock=FixedClock(OLD + timedelta(hours=2)), worker_id="w", store=in_2020) as sink,
+    ):
+        for i in range(3):
+            sink.add(verdict(f"held-{i}", "bbs", OLD + timedelta(minutes=i), author="a-held", offset=2 * i),
+                     topic=topic, partition=0, offset=2 * i)  # fmt: skip
+            sink.add(verdict(f"free-{i}", "bbs", OLD + timedelta(minutes=i, seconds=30), author="a-free"),
+                     topic=topic, partition=0, offset=2 * i + 1)  # fmt: skip
+        sink.flush()
+    now = FixedClock(datetime.now(UTC).replace(microsecond=0))
+    hold = legal.place(store, settings, now, "author", "a-held", "case 2020-77", "counsel")
+    (copy,) = hold.copies
+    hold_key = legal.hold_key(hold.id)
+    (entry,) = hold.entries  # the hold record is the copy's manifest
+    assert (entry["key"], entry["records"]) == (copy, 3)
+    assert entry["sha256"] == sha256_b64(store.get(copy)[0])
+    sweep(settings, FixedClock(BBS_DUE), store=store)  # the originals go on their date; the copy stays
+    kept = write_checkpoint(settings, store, now, key)
+    assert [leaf.key for leaf in read_leaves(store, kept)] == [hold_key]  # the manifests were swept before it
+    public = load_public_key(public_path(Path(str(settings.records.checkpoint_key_file))), "--public-key")
+
+    window = (OLD, OLD + timedelta(hours=1))
+    good = tmp_path / "good"
+    manifest = export(settings, store, *window, good)
+    assert manifest["held_copies_read"] == [copy]
+    assert [h["key"] for h in manifest["holds_read"]] == [hold_key]
+    assert [o["manifest"] for o in manifest["objects_read"]] == [hold_key]
+    assert manifest["unlisted_objects"] == []
+    assert bundle.verify(good, store).records == 3
+    node = shutil.which("node")
+    assert node is not None, "the independent verifier needs Node.js (>= 20) on PATH"
+    verifier = str(REPO / "retention" / "verifier" / "verify-bundle.mjs")
+    ok = subprocess.run([node, verifier, str(good)], capture_output=True, text=True, timeout=120, check=False)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    proof = prove_bundle(good, store, kept, public, "kept.json")
+    assert (proof.manifests, proof.written_after, proof.objects) == (1, 0, 1)
+
+    # a new version of the copy, written with the admin keys: the export and the online verify name it
+    forged_version, forged_body, forged = _forge_copy(raw_s3, store, copy)
+    with pytest.raises(TamperDetected) as named:
+        export(settings, store, *window, tmp_path / "forged")
+    assert {t["object"] for t in named.value.manifest["tampers"]} == {copy}
+    assert "differs in content" in named.value.problem
+    assert bundle.verify(tmp_path / "forged").records == 3  # the original records, handed over
+    with pytest.raises(IntegrityError) as online:
+        bundle.verify(good, store)
+    assert online.value.object_key == copy
+    assert "differs in content from the original version" in online.value.problem
+
+    # and its hold record rewritten to list the forged version: named by the export, and by the kept checkpoint
+    doc = json.loads(store.get(hold_key)[0])
+    doc["entries"][0].update(version_id=forged_version, sha256=sha256_b64(forged_body), bytes=len(forged_body),
+                             first_hash=forged[0]["hash"], last_hash=forged[-1]["hash"])  # fmt: skip
+    raw_s3.put_object(store.bucket, hold_key, io.BytesIO(canonical(doc)), len(canonical(doc)))
+    both = tmp_path / "forged-hold"
+    with pytest.raises(TamperDetected) as named:
+        export(settings, store, *window, both)
+    tampers = {t["object"]: t for t in named.value.manifest["tampers"]}
+    assert set(tampers) == {copy, hold_key}
+    assert "not an append-only extension" in tampers[hold_key]["problem"]
+    assert any(copy in d for d in tampers[hold_key]["differs"])
+    with pytest.raises(IntegrityError, match="not an append-only extension"):
+        bundle.verify(both, store)
+    write_checkpoint(settings, store, now, key)  # the worker's next checkpoint takes the forged hold version in
+    with pytest.raises(IntegrityError) as caught:
+        prove_bundle(both, store, kept, public, "kept.json")
+    assert caught.value.object_key == hold_key
+    assert "not an append-only extension" in caught.value.problem
+    assert copy in caught.value.problem
