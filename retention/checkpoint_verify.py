@@ -41,6 +41,7 @@ from retention.checkpoint import (
 )
 from retention.checkpoint_keys import load_public_key, public_path
 from retention.exceptions import CheckpointKeyError, IntegrityError
+from retention.hold_copies import is_copy
 from retention.hold_history import is_hold_record
 from retention.manifests import Entry
 from retention.store import Store
@@ -166,6 +167,11 @@ def prove_bundle(
     for obj in manifest.get("objects_read", []):
         key, listing = str(obj["key"]), obj.get("manifest")
         entry = proved.get(str(listing), {}).get(key) if listing is not None else None
+        if entry is None and is_copy(key) and listing is None:
+            raise IntegrityError(
+                key, "a hold copy its hold record does not list (a hold placed before hold records listed their "
+                "copies, or a copy written around the hold): it cannot be proved against a checkpoint",
+            )  # fmt: skip
         if entry is None:
             raise IntegrityError(key, f"not listed by a manifest the checkpoint proves (manifest {listing})")
         if entry.version_id != obj.get("version_id") or as_hex(entry.sha256) != as_hex(obj.get("sha256")):

@@ -32,7 +32,7 @@ from retention import holds as legal
 from retention.checkpoint import checkpoint_key, digest, latest, leaves_key, read_leaves, write_checkpoint
 from retention.checkpoint_keys import SigningKey, generate, load_public_key, load_signing_key, public_path
 from retention.checkpoint_verify import prove_bundle
-from retention.codec import canonical, decode, record_hash, sha256_b64
+from retention.codec import canonical, decode, record_hash, seal, sha256_b64
 from retention.dates import parse_time
 from retention.exceptions import TamperDetected
 from retention.exports import export
@@ -315,6 +315,22 @@ def test_hold_copies_are_proved_through_their_hold_record_and_a_forged_copy_is_n
         bundle.verify(good, store)
     assert online.value.object_key == copy
     assert "differs in content from the original version" in online.value.problem
+
+    # a copy written around the hold (under a hold id whose record lists no such copy): read, reported as unlisted,
+    # and not provable against the checkpoint
+    stray = copy.replace(hold.id, "0" * 20)
+    fake = seal([{**forged[0], "message_id": "fabricated-0"}], stray)
+    body = zstandard.ZstdCompressor().compress(canonical(fake[0]) + b"\n")
+    raw_s3.put_object(store.bucket, stray, io.BytesIO(body), len(body))
+    with pytest.raises(TamperDetected) as named:
+        export(settings, store, *window, tmp_path / "stray")
+    assert stray in named.value.manifest["unlisted_objects"]
+    assert stray in named.value.manifest["held_copies_read"]
+    assert stray not in {t["object"] for t in named.value.manifest["tampers"]}
+    with pytest.raises(IntegrityError) as unproved:
+        prove_bundle(tmp_path / "stray", store, kept, public, "kept.json")
+    assert unproved.value.object_key == stray
+    assert "its hold record does not list" in unproved.value.problem
 
     # and its hold record rewritten to list the forged version: named by the export, and by the kept checkpoint
     doc = json.loads(store.get(hold_key)[0])
