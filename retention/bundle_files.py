@@ -167,6 +167,7 @@ def summary(manifest: dict[str, Any], out: Path) -> dict[str, Any]:
         "by_service": manifest["counts"]["by_service"],
         "objects_read": len(manifest.get("objects_read", [])),
         "manifests_read": len(manifest.get("manifests_read", [])),
+        "holds_read": len(manifest.get("holds_read", [])),
         "duplicates_skipped": manifest.get("duplicates_skipped", 0),
         "unlisted_objects": manifest.get("unlisted_objects", []),
         "files": manifest.get("files", {}),
@@ -181,8 +182,9 @@ def summary_lines(info: dict[str, Any], names: Names | None = None) -> list[str]
     for service, kinds in info["by_service"].items():
         shown = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
         lines.append(f"  {service} ({names.service(service)}): {shown}")
+    holds = f" and {info['holds_read']} hold records" if info.get("holds_read") else ""
     lines.append(
-        f"  read {info['objects_read']} objects listed by {info['manifests_read']} manifests; "
+        f"  read {info['objects_read']} objects listed by {info['manifests_read']} manifests{holds}; "
         f"{info['duplicates_skipped']} duplicate copies skipped (listed in manifest.json)"
     )
     if info["unlisted_objects"]:
@@ -259,6 +261,10 @@ Written by `modpipe {command}` (format `{format}`). This folder can be read and 
 - `hash`: 本记录的 SHA-256（小写十六进制）/ this record's SHA-256 (lowercase hex)
 - `stored_in`: 导出时添加，存储对象的键和版本，不在哈希范围内 / added by the export: key and version id of the
   stored object (not covered by `hash`)
+- `held_from`: 仅见于从法律保全副本读取的记录（`stored_in.key` 以 `holds/copies/` 开头）：原始对象的键、版本及本记录
+  在原链中的 `seq`、`prev`、`hash`；副本由其保全记录列出（`manifest.json` → `holds_read`）/ only in records read
+  from a legal-hold copy (`stored_in.key` under `holds/copies/`): the original object's key and version and the
+  record's `seq`, `prev`, `hash` in the original chain; the copy's hold record (`holds_read`) lists the copy
 
 判定 `data` 的主要字段 / main fields of a verdict's `data`: `verdict_id`, `action` (pass / review / block),
 `categories` (类别分数 / scores), `flagged` (达到阈值的类别 / categories at their threshold), `hits`,
