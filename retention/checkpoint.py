@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from minio.datatypes import Object
 
 from modpipe.clock import Clock
 from modpipe.settings import Settings
@@ -160,16 +161,15 @@ def parse_leaf_log(key: str, data: bytes) -> list[Leaf]:
 def manifest_versions(store: Store) -> list[tuple[str, str | None]]:
     """Every stored version (delete markers aside) of every hourly manifest and every hold record (the manifest
     of a hold's copies), by key, oldest version first."""
-    listed = [
-        o
-        for prefix in (HOLDS, MANIFESTS)
-        for o in store.call(
-            lambda prefix=prefix: list(
-                store.client.list_objects(store.bucket, prefix=prefix, recursive=True, include_version=True)
+    listed: list[Object] = []
+    for prefix in (HOLDS, MANIFESTS):
+        found = store.call(
+            lambda p=prefix: list(
+                store.client.list_objects(store.bucket, prefix=p, recursive=True, include_version=True)
             )
         )
-        if prefix == MANIFESTS or is_hold_record(str(o.object_name))
-    ]
+        # holds/ also holds the copies: their hold records list them, so they are not leaves themselves
+        listed.extend(o for o in found if prefix == MANIFESTS or is_hold_record(str(o.object_name)))
     by_key: dict[str, list[tuple[int, str | None]]] = {}
     for order, o in enumerate(listed):
         if not o.is_delete_marker and o.object_name is not None:

@@ -48,7 +48,7 @@ def parse(key: str, data: bytes) -> tuple[dict[str, Any], dict[str, Entry]]:
     return doc, entries
 
 
-def _changed(earlier: dict[str, Any], later: dict[str, Any]) -> list[str]:
+def differences(earlier: dict[str, Any], later: dict[str, Any]) -> list[str]:
     """What a later hold record version changed of what an earlier one said, besides its copy entries."""
     found = [f"{name} changed" for name in FIXED if later.get(name) != earlier.get(name)]
     if earlier.get("released_at") is not None and any(later.get(f) != earlier.get(f) for f in RELEASE):
@@ -73,7 +73,7 @@ def hold_history(store: Store, history: History) -> ManifestHistory:
             )
             continue
         if previous is not None and result.tamper is None:
-            lost = _changed(previous[1], doc) + extension(previous[2], entries)
+            lost = differences(previous[1], doc) + extension(previous[2], entries)
             if lost:
                 problem = f"version {v.version_id} is not an append-only extension of version {previous[0]}"
                 result.tamper = Tamper(history.key, [previous[0], v.version_id], problem, lost)
