@@ -116,12 +116,12 @@ def test_two_checkpoints_chain_and_are_consistent(settings: Settings, store: Sto
         assert until > clock.now() + timedelta(days=170), name
 
 
-def _forge(raw_s3: Minio, store: Store, object_key: str, manifest_key: str) -> None:
-    """A records object and its hour's manifest rewritten consistently with the pipeline's keys: a new object
-    version with a record altered and its chain recomputed, and a new manifest version naming it."""
-    response = raw_s3.get_object(store.bucket, object_key)
+def _forge_object(raw_s3: Minio, store: Store, key: str) -> tuple[str | None, bytes, list[dict[str, Any]]]:
+    """A new version of a stored object (a records object or a hold copy), written around the pipeline: a record's
+    text altered and the chain recomputed under its key, so the object still verifies on its own."""
+    response = raw_s3.get_object(store.bucket, key)
     try:
-        records = decode(object_key, response.read())
+        records = decode(key, response.read())
     finally:
         response.close()
         response.release_conn()
@@ -131,13 +131,20 @@ def _forge(raw_s3: Minio, store: Store, object_key: str, manifest_key: str) -> N
         r["prev"] = prev
         r["hash"] = prev = record_hash(r)
     body = zstandard.ZstdCompressor().compress(b"".join(canonical(r) + b"\n" for r in records))
-    put = raw_s3.put_object(store.bucket, object_key, io.BytesIO(body), len(body))
+    put = raw_s3.put_object(store.bucket, key, io.BytesIO(body), len(body))
+    return put.version_id, body, records
+
+
+def _forge(raw_s3: Minio, store: Store, object_key: str, manifest_key: str) -> None:
+    """A records object and its hour's manifest rewritten consistently with the pipeline's keys: a new object
+    version with a record altered and its chain recomputed, and a new manifest version naming it."""
+    version_id, body, records = _forge_object(raw_s3, store, object_key)
     data, _ = store.get(manifest_key)
     doc = json.loads(data)
     entries = manifests.parse(manifest_key, data)
     old = entries[object_key]
     entries[object_key] = dataclasses.replace(
-        old, version_id=put.version_id, sha256=sha256_b64(body), first_hash=records[0]["hash"],
+        old, version_id=version_id, sha256=sha256_b64(body), first_hash=records[0]["hash"],
         last_hash=records[-1]["hash"],
     )  # fmt: skip
     forged = canonical(manifests.document(doc["service_type"], doc["hour"], doc["worker"], entries, doc["updated_at"]))
@@ -247,20 +254,6 @@ OLD = datetime(2020, 1, 1, 10, 0, tzinfo=UTC)
 BBS_DUE = datetime(2020, 3, 2, tzinfo=UTC)  # 1 Jan 10:xx + 60 days, rounded up to the end of 1 Mar
 
 
-def _forge_copy(raw_s3: Minio, store: Store, copy: str) -> tuple[str | None, bytes, list[dict[str, Any]]]:
-    """A new version of a hold copy, written with the admin keys: a record's text altered, the chain recomputed
-    under the copy's key (so the copy still verifies on its own)."""
-    records = decode(copy, store.get(copy)[0])
-    records[0]["data"]["message"]["text"] = "今天天气不错"
-    prev = records[0]["prev"]
-    for r in records:
-        r["prev"] = prev
-        r["hash"] = prev = record_hash(r)
-    body = zstandard.ZstdCompressor().compress(b"".join(canonical(r) + b"\n" for r in records))
-    put = raw_s3.put_object(store.bucket, copy, io.BytesIO(body), len(body))
-    return put.version_id, body, records
-
-
 @pytest.mark.obligation("L2", "L8")
 def test_hold_copies_are_proved_through_their_hold_record_and_a_forged_copy_is_named(
     settings: Settings, store: Store, key: SigningKey, raw_s3: Minio, tmp_path: Path
@@ -305,7 +298,7 @@ def test_hold_copies_are_proved_through_their_hold_record_and_a_forged_copy_is_n
     assert (proof.manifests, proof.written_after, proof.objects) == (1, 0, 1)
 
     # a new version of the copy, written with the admin keys: the export and the online verify name it
-    forged_version, forged_body, forged = _forge_copy(raw_s3, store, copy)
+    forged_version, forged_body, forged = _forge_object(raw_s3, store, copy)
     with pytest.raises(TamperDetected) as named:
         export(settings, store, *window, tmp_path / "forged")
     assert {t["object"] for t in named.value.manifest["tampers"]} == {copy}
