@@ -158,7 +158,7 @@ def parse_leaf_log(key: str, data: bytes) -> list[Leaf]:
     return leaves
 
 
-def manifest_versions(store: Store) -> list[tuple[str, str | None]]:
+def leaf_versions(store: Store) -> list[tuple[str, str | None]]:
     """Every stored version (delete markers aside) of every hourly manifest and every hold record (the manifest
     of a hold's copies), by key, oldest version first."""
     listed: list[Object] = []
@@ -197,7 +197,7 @@ def write_checkpoint(settings: Settings, store: Store, clock: Clock, key: Signin
     # 64-bit digests of (key, version): memory stays small over months of manifest versions
     seen = {_short(leaf.key, leaf.version_id) for leaf in known}
     added = []
-    for mkey, version_id in manifest_versions(store):
+    for mkey, version_id in leaf_versions(store):
         if _short(mkey, version_id) in seen:
             continue
         data, _ = store.get(mkey, version_id)
