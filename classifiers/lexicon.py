@@ -179,6 +179,9 @@ class Entry:
     latin_end: bool
 
 
+Found = tuple[int, int, Entry]  # (start, end, entry) of one automaton hit
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """A hit in the match view of one text: [start, end) in match-view characters, with the level it carries."""
@@ -267,18 +270,24 @@ class Matcher:
         """Hits in one match-view string, allow-listed ones removed, sorted by position."""
         if self._automaton is None:
             return []
+        exact = list(self._scan(self._automaton, view))
+        sounds = [] if self._sounds is None else list(self._scan(self._sounds, sound_view(view)))
+        return self._resolve(view, exact, sounds)
+
+    def _resolve(self, view: str, exact: Sequence[Found], sounds: Sequence[Found]) -> list[Match]:
+        """The hits of one text from its raw automaton hits (exact and by sound, offsets into `view`)."""
         found: list[Match] = []
         allowed: list[tuple[int, int]] = []
-        for start, end, entry in self._scan(self._automaton, view):
+        for start, end, entry in exact:
             if entry.term is None:
                 allowed.append((start, end))
             else:
                 found.append(Match(entry.term, start, end, entry.term.level))
-        if self._sounds is not None:
-            exact = {(m.start, m.end, m.term.category) for m in found}
-            for start, end, entry in self._scan(self._sounds, sound_view(view)):
+        if sounds:
+            spans = {(m.start, m.end, m.term.category) for m in found}
+            for start, end, entry in sounds:
                 assert entry.term is not None
-                if (start, end, entry.term.category) in exact:
+                if (start, end, entry.term.category) in spans:
                     continue
                 everyday = view[start:end] in self._everyday or self._straddles(view, start, end)
                 level = Level.SIGNAL if everyday else entry.term.level.as_homophone()
@@ -295,7 +304,8 @@ class Matcher:
         return unique
 
     def find_batch(self, views: Sequence[str]) -> list[list[Match]]:
-        """One automaton pass over the whole batch per view; most texts have no hit and cost nothing beyond it."""
+        """One automaton pass over the whole batch per view, its hits handed to their texts: most texts have no
+        hit and cost nothing beyond the pass (the texts with one were scanned a second time, alone, before)."""
         out: list[list[Match]] = [[] for _ in views]
         if self._automaton is None or not views:
             return out
@@ -305,12 +315,24 @@ class Matcher:
         for v in views:
             starts.append(pos)
             pos += len(v) + 1
-        ends = [e for e, _ in self._automaton.iter(joined)]
+        # A term's Latin-boundary check reads the neighbouring characters; \x00 is no letter, so over the joined
+        # batch it decides as it does over one text.
+        exact = _by_text(starts, self._scan(self._automaton, joined))
+        sounds: dict[int, list[Found]] = {}
         if self._sounds is not None:
-            ends.extend(e for e, _ in self._sounds.iter(sound_view(joined)))
-        for doc in sorted({_doc_of(starts, e) for e in ends}):
-            out[doc] = self.find(views[doc])
+            sounds = _by_text(starts, self._scan(self._sounds, sound_view(joined)))
+        for doc in sorted(exact.keys() | sounds.keys()):
+            out[doc] = self._resolve(views[doc], exact.get(doc, []), sounds.get(doc, []))
         return out
+
+
+def _by_text(starts: list[int], hits: Iterable[Found]) -> dict[int, list[Found]]:
+    """Hits over a joined batch -> per text, offsets made local to it."""
+    out: dict[int, list[Found]] = {}
+    for start, end, entry in hits:
+        doc = _doc_of(starts, start)
+        out.setdefault(doc, []).append((start - starts[doc], end - starts[doc], entry))
+    return out
 
 
 def _doc_of(starts: list[int], index: int) -> int:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from classifiers.lexicon import load_lexicons
 from classifiers.model import FORMAT, META, load_model
-from classifiers.recipes import train_folder
 from classifiers.tagger import Tagger, lexicon_folders
 from modpipe.clock import SystemClock
 from modpipe.settings import Settings
@@ -58,6 +57,10 @@ def ensure_default_model(settings: Settings, folder: Path) -> None:
                 return
             log.warning("the default model in %s has an older format; training it again", folder)
             shutil.rmtree(folder, ignore_errors=True)
+        # Imported here, not at the top: training pulls in scikit-learn (about 75 MB resident), which a classifying
+        # process that only loads a trained model never needs.
+        from classifiers.recipes import train_folder
+
         t0 = time.monotonic()
         tmp = folder.with_name(folder.name + f".tmp-{os.getpid()}-{threading.get_ident()}")
         # Training is a one-off of the set-up, not a time-based rule: the system clock only stamps the model.

@@ -127,16 +127,30 @@ def model_view(text: str) -> str:
 
 def match_view_with_map(text: str) -> tuple[str, list[int]]:
     """The match view plus, for each of its characters, the index of the original character it came from."""
-    table = tables()[0]
+    get = _char_table().get
     out: list[str] = []
     origin: list[int] = []
+    last = None
     for i, ch in enumerate(text):
-        for c in table.get(ord(ch), ch):
-            if out and out[-1] == c:
-                continue
-            out.append(c)
-            origin.append(i)
+        mapped = get(ch)
+        if mapped is None:  # most characters stand as they are: the shortest path first
+            if ch != last:
+                out.append(ch)
+                origin.append(i)
+                last = ch
+            continue
+        for c in mapped:
+            if c != last:
+                out.append(c)
+                origin.append(i)
+                last = c
     return "".join(out), origin
+
+
+@lru_cache(maxsize=1)
+def _char_table() -> dict[str, str]:
+    """The match table keyed by character: the loop above looks each one up without `ord`."""
+    return {chr(cp): kept for cp, kept in tables()[0].items()}
 
 
 def original_span(origin: list[int], start: int, end: int, text: str) -> tuple[int, int]:

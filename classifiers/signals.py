@@ -62,11 +62,14 @@ class Signal:
 
 
 def _reading(text: str) -> str:
-    if unicodedata.is_normalized("NFKC", text):
-        return text.lower()
-    folded = unicodedata.normalize("NFKC", text).lower()
-    # Spans are read off this copy, so it must keep the text's positions; NFKC rarely changes the length.
-    return folded if len(folded) == len(text) else text.lower()
+    # Spans are read off this copy, so it must keep the text's positions: NFKC rarely changes the length, and
+    # lowering rarely does (İ becomes two characters); where one does, the text is read without it.
+    normal = text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+    folded = normal.lower()
+    if len(folded) == len(text):
+        return folded
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else text
 
 
 def find_signals(text: str) -> list[Signal]:
@@ -79,10 +82,10 @@ def find_signals_batch(texts: Sequence[str]) -> list[list[Signal]]:
     out: list[list[Signal]] = [[] for _ in texts]
     if not texts:
         return out
-    joined = "\x00".join(_reading(t) for t in texts)  # no pattern matches \x00, so none spans two texts
     starts = [0]
     for t in texts[:-1]:
         starts.append(starts[-1] + len(t) + 1)
+    joined = "\x00".join(_reading(t) for t in texts)  # no pattern matches \x00, so none spans two texts
     for kind, pattern in PATTERNS.items():
         for m in pattern.finditer(joined):
             if m.end() > m.start():

@@ -12,7 +12,7 @@ from classifiers.exceptions import LexiconError
 from classifiers.lexicon import Level, Lexicons, Matcher, load_lexicons
 from classifiers.model import CategoryModel
 from classifiers.normalize import match_view
-from classifiers.signals import find_signals
+from classifiers.signals import find_signals, find_signals_batch
 from modpipe.settings import Action, Settings, SettingsError, load_settings
 
 
@@ -75,6 +75,21 @@ def test_spam_signals_are_found_with_their_spans() -> None:
     assert ("earnings", "首充") in kinds
     assert any(k == "url" for k, _ in kinds)
     assert find_signals("今天天气不错，我们晚上吃火锅吧") == []
+
+
+def test_a_batch_reads_each_text_where_it_stands() -> None:
+    # İ lowers to two characters and e + U+0301 composes to one: read as one joined string, each shifted the spans
+    # of every text after it in the batch.
+    texts = ["İstanbul 电话 138-0013-8000", "ΣΑΣ qq 12345678", "e\u0301 vx abc", "加Ｖ信：ＡＢＣ１２３", "普通文本"]
+    batch = find_signals_batch(texts)
+    assert batch == [find_signals(t) for t in texts]
+    assert [[t[s.start : s.end] for s in found] for t, found in zip(texts, batch, strict=True)] == [
+        ["138-0013-8000"],
+        ["qq 12345678"],
+        ["vx"],
+        ["加Ｖ"],
+        [],
+    ]
 
 
 def test_levels_act_on_the_verdict(clf_settings: Settings, default_model_obj: CategoryModel, tmp_path: Path) -> None:
