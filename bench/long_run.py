@@ -38,8 +38,7 @@ from bench_workers import consume, launch, settings_for, wait_assigned
 
 from modpipe.settings import Settings, load_settings
 from modpipe.stack.environment import stack_overrides
-from modpipe.stack.health import free_port
-from modpipe.stack.manager import LocalStack
+from modpipe.stack.manager import start_on_free_ports
 from pipeline.simulate import simulate
 
 CHUNK = 50_000
@@ -250,9 +249,8 @@ def main() -> None:
             raise SystemExit(f"--{name.replace('_', '-')}: expected a positive number, got {getattr(args, name)}")
     with tempfile.TemporaryDirectory(prefix="modpipe-long-") as tmp:
         home = Path(tmp)
-        stack = LocalStack(home / "stack", free_port(), free_port(), free_port(), broker_storage=args.broker_storage)
         print(f"broker storage: {args.broker_storage}, {args.count:,} messages")
-        info = stack.up()
+        stack, info = start_on_free_ports(home / "stack", broker_storage=args.broker_storage)
         try:
             base = stack_overrides(info)
             base["stack.home"] = str(home / "stack")
