@@ -48,9 +48,9 @@ def assigned(port: int) -> set[str]:
         return set()
 
 
-def wait_assigned(ports: list[int], partitions: int, logs: Path) -> None:
+def wait_assigned(ports: list[int], partitions: int, logs: Path, timeout_s: float = 120) -> None:
     """Until every worker holds partitions and together they hold all of them (the group has settled)."""
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         held = [assigned(port) for port in ports]
         if all(held) and len(set().union(*held)) == partitions:
