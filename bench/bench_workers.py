@@ -132,3 +132,20 @@ def done(ports: list[int]) -> int:
                 if line.startswith('modpipe_messages_done_total{agent="moderation"}'):
                     total += int(float(line.split()[-1]))
     return total
+
+
+def start_passthrough(overrides: dict[str, Any], logs: Path) -> subprocess.Popen[bytes]:
+    """The aiokafka pass-through on the latency topics, running until stopped; returns once it has partitions."""
+    ready = logs / "pass-latency.ready"
+    argv = [sys.executable, str(Path(__file__).with_name("aiokafka_passthrough.py")), str(logs / "pass-latency.json"),
+            str(10**9), str(ready)]  # fmt: skip
+    with (logs / "pass-latency.log").open("ab") as log:
+        proc = subprocess.Popen(argv, env=modpipe_environ(overrides), stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while not ready.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise SystemExit(f"the pass-through did not start; see {logs / 'pass-latency.log'}")
+        time.sleep(0.1)
+    ready.unlink()
+    return proc

@@ -38,7 +38,16 @@ from kafka import KafkaConsumer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_workers import consume, done, launch, outputs, settings_for, start_worker, wait_assigned
+from bench_workers import (
+    consume,
+    done,
+    launch,
+    outputs,
+    settings_for,
+    start_passthrough,
+    start_worker,
+    wait_assigned,
+)
 
 from modpipe.settings import load_settings
 from modpipe.stack.environment import modpipe_environ, stack_overrides
@@ -141,23 +150,6 @@ def end_to_end(
 
 
 _PROBES = itertools.count(1)
-
-
-def start_passthrough(overrides: dict[str, Any], logs: Path) -> subprocess.Popen[bytes]:
-    """The aiokafka pass-through on the latency topics, running until stopped; returns once it has partitions."""
-    ready = logs / "pass-latency.ready"
-    argv = [sys.executable, str(Path(__file__).with_name("aiokafka_passthrough.py")), str(logs / "pass-latency.json"),
-            str(10**9), str(ready)]  # fmt: skip
-    with (logs / "pass-latency.log").open("ab") as log:
-        proc = subprocess.Popen(argv, env=modpipe_environ(overrides), stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit(f"the pass-through did not start; see {logs / 'pass-latency.log'}")
-        time.sleep(0.1)
-    ready.unlink()
-    return proc
 
 
 def latency(
