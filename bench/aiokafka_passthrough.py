@@ -4,18 +4,20 @@ Reads the input topics in a consumer group with `getmany`, sends one ~1.5 KB rec
 to the verdicts topic as one record batch per partition (acks=all), awaits the acknowledgements, and only then
 commits the batch's offsets: what the worker does around its classifier, without faust. Plain asyncio, the
 worker's fetch wait and producer batch size. Writes {"messages": n, "seconds": s} to OUT once `count` messages
-were committed, timed from the first non-empty fetch.
+were committed, timed from the first non-empty fetch. Each record it writes carries the input message as a verdict
+does (`{"decided_at": …, "message": <the input>, "pad": …}`, padded to 1.5 KB), so the benchmark's latency probe
+reads it like a verdict; with READY, it creates that file once its group has given it partitions.
 
-    python bench/aiokafka_passthrough.py OUT COUNT   (settings from MODPIPE__ environment variables)
+    python bench/aiokafka_passthrough.py OUT COUNT [READY]   (settings from MODPIPE__ environment variables)
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,14 @@ from modpipe.settings import Settings, load_settings
 VERDICT_BYTES = 1536
 
 
-async def pass_through(settings: Settings, count: int) -> dict[str, float]:
+def as_verdict(value: bytes, decided_at: bytes) -> bytes:
+    """The input inside a verdict-like record of VERDICT_BYTES or more, without parsing it (the worker's parse
+    and serialise are the classifier's side, not Kafka's)."""
+    head = b'{"decided_at":"' + decided_at + b'","message":' + value + b',"pad":"'
+    return head + b"x" * max(0, VERDICT_BYTES - len(head) - 2) + b'"}'
+
+
+async def pass_through(settings: Settings, count: int, ready: Path | None = None) -> dict[str, float]:
     kafka = settings.kafka
     topics = kafka.topics
     consumer = AIOKafkaConsumer(
@@ -41,21 +50,25 @@ async def pass_through(settings: Settings, count: int) -> dict[str, float]:
     )
     await consumer.start()
     await producer.start()
-    verdict = os.urandom(VERDICT_BYTES)
     out = topics.verdicts.name
     try:
         partitions = sorted(await producer.partitions_for(out))
         done, first = 0, 0.0
         while done < count:
-            fetched = await consumer.getmany(timeout_ms=1000)
+            fetched = await consumer.getmany(timeout_ms=100)
+            if ready is not None and consumer.assignment():
+                await asyncio.to_thread(ready.touch)
+                ready = None
             if not fetched:
                 continue
             first = first or time.monotonic()
+            decided_at = datetime.now(UTC).isoformat().encode()
             acks: list[Any] = []
             for tp, records in fetched.items():
                 partition = partitions[tp.partition % len(partitions)]
                 batch = producer.create_batch()
                 for r in records:
+                    verdict = as_verdict(r.value, decided_at)
                     if batch.append(key=r.key, value=verdict, timestamp=None) is None:
                         acks.append(await producer.send_batch(batch, out, partition=partition))
                         batch = producer.create_batch()
@@ -72,7 +85,8 @@ async def pass_through(settings: Settings, count: int) -> dict[str, float]:
 
 def main() -> None:
     out, count = Path(sys.argv[1]), int(sys.argv[2])
-    result = asyncio.run(pass_through(load_settings(), count))
+    ready = Path(sys.argv[3]) if len(sys.argv) > 3 else None
+    result = asyncio.run(pass_through(load_settings(), count, ready))
     out.write_text(json.dumps(result))
 
 

@@ -28,10 +28,13 @@ def settings_for(base: dict[str, Any], tag: str) -> tuple[Settings, dict[str, An
     return settings, overrides
 
 
-def launch(overrides: dict[str, Any], name: str, logs: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Start a `modpipe worker` running the moderation agent; returns at once."""
+def launch(
+    overrides: dict[str, Any], name: str, logs: Path, port: int | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a `modpipe worker` running the moderation agent, its web pages on `port` (else a free one); returns at
+    once. Workers started together take their ports from one free_ports call: ports taken one by one can repeat."""
     env = modpipe_environ(overrides)
-    port = free_port()
+    port = port or free_port()
     with (logs / f"{name}.log").open("ab") as out:
         proc = subprocess.Popen(worker_command("moderation", port, name), env=env, stdout=out, stderr=subprocess.STDOUT)
     return proc, port
@@ -45,9 +48,9 @@ def assigned(port: int) -> set[str]:
         return set()
 
 
-def wait_assigned(ports: list[int], partitions: int, logs: Path) -> None:
+def wait_assigned(ports: list[int], partitions: int, logs: Path, timeout_s: float = 120) -> None:
     """Until every worker holds partitions and together they hold all of them (the group has settled)."""
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         held = [assigned(port) for port in ports]
         if all(held) and len(set().union(*held)) == partitions:
@@ -56,16 +59,33 @@ def wait_assigned(ports: list[int], partitions: int, logs: Path) -> None:
     raise SystemExit(f"workers did not settle on {partitions} partitions; see the logs in {logs}")
 
 
-def start_worker(overrides: dict[str, Any], name: str, logs: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """A `modpipe worker` running the moderation agent; returns once it has partitions."""
-    proc, port = launch(overrides, name, logs)
-    deadline = time.monotonic() + 120
-    while not assigned(port):
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise SystemExit(f"worker {name} did not start; see {logs / name}.log")
-        time.sleep(0.2)
-    return proc, port
+def start_worker(
+    overrides: dict[str, Any], name: str, logs: Path, attempts: int = 3
+) -> tuple[subprocess.Popen[bytes], int]:
+    """A `modpipe worker` running the moderation agent; returns once it has partitions. A worker whose web port
+    another program took between the choice and the bind is started again on another one."""
+    for attempt in range(1, attempts + 1):
+        log = logs / f"{name}.log"
+        skip = log.stat().st_size if log.exists() else 0
+        proc, port = launch(overrides, name, logs)
+        deadline = time.monotonic() + 120
+        while not assigned(port):
+            if proc.poll() is not None and attempt < attempts and port_lost(log, skip):
+                break
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise SystemExit(f"worker {name} did not start; see {log}")
+            time.sleep(0.2)
+        else:
+            return proc, port
+    raise SystemExit(f"worker {name} did not start; see {logs / name}.log")
+
+
+def port_lost(log: Path, skip: int) -> bool:
+    """Whether the log, from byte `skip` on, says a port was already in use."""
+    with log.open("rb") as f:
+        f.seek(skip)
+        return b"address already in use" in f.read().lower()
 
 
 def consume(
@@ -112,3 +132,20 @@ def done(ports: list[int]) -> int:
                 if line.startswith('modpipe_messages_done_total{agent="moderation"}'):
                     total += int(float(line.split()[-1]))
     return total
+
+
+def start_passthrough(overrides: dict[str, Any], logs: Path) -> subprocess.Popen[bytes]:
+    """The aiokafka pass-through on the latency topics, running until stopped; returns once it has partitions."""
+    ready = logs / "pass-latency.ready"
+    argv = [sys.executable, str(Path(__file__).with_name("aiokafka_passthrough.py")), str(logs / "pass-latency.json"),
+            str(10**9), str(ready)]  # fmt: skip
+    with (logs / "pass-latency.log").open("ab") as log:
+        proc = subprocess.Popen(argv, env=modpipe_environ(overrides), stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while not ready.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise SystemExit(f"the pass-through did not start; see {logs / 'pass-latency.log'}")
+        time.sleep(0.1)
+    ready.unlink()
+    return proc

@@ -7,7 +7,8 @@ In one run, on a fresh local stack:
   2. a faust worker that does nothing but take batches (faust's own cost), then one worker (moderation agent)
      working through the same kind of backlog, end to end: verdicts acknowledged; with --levers, both once per
      combination of the levers of issue 13 (worker.drain, worker.event_loop, worker.take, worker.commit,
-     worker.partition, and worker.batch_size 500 or 2000: "bigbatch"), then latency for the last combination;
+     worker.partition, worker.batch_size 500 or 2000: "bigbatch", worker.batches_ahead: "ahead"), then latency of
+     every combination at half the first one's rate;
   3. publish-to-verdict latency (p50, p99) at half the rate measured in 2 (and at --latency-rate), beside the
      publish-to-read latency of a bare consumer reading the inputs at the same rate (the broker's floor);
   4. two workers sharing a backlog twice as long.
@@ -21,6 +22,7 @@ With several --broker-storage values, all of it once per storage engine, each on
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import multiprocessing
 import statistics
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +38,21 @@ from kafka import KafkaConsumer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_workers import consume, done, launch, outputs, settings_for, start_worker, wait_assigned
+from bench_workers import (
+    consume,
+    done,
+    launch,
+    outputs,
+    settings_for,
+    start_passthrough,
+    start_worker,
+    wait_assigned,
+)
 
 from modpipe.settings import load_settings
 from modpipe.stack.environment import modpipe_environ, stack_overrides
-from modpipe.stack.health import free_port
-from modpipe.stack.manager import LocalStack
+from modpipe.stack.health import free_port, free_ports
+from modpipe.stack.manager import start_on_free_ports
 from pipeline.simulate import simulate
 
 
@@ -87,6 +99,9 @@ LEVERS: dict[str, tuple[str, str, str]] = {
     "partition": ("worker.partition", "loop", "classifier"),
     # larger take batches, hence larger produce requests per partition (each one a storage write on the broker)
     "bigbatch": ("worker.batch_size", "500", "2000"),
+    # the next batch taken only while a classifying process is free for it (off: the default, bounded by
+    # worker.max_in_flight_batches alone with one classifying process)
+    "ahead": ("worker.batches_ahead", "3", "1"),
 }
 
 
@@ -109,7 +124,7 @@ def end_to_end(
     settings, overrides = settings_for(base, tag)
     simulate(settings, rate=0, count=count, seed=7, run=tag)
     started = time.monotonic()
-    launched = [launch(overrides, f"{tag}-{i}", logs) for i in range(workers)]
+    launched = [launch(overrides, f"{tag}-{i}", logs, port) for i, port in enumerate(free_ports(workers))]
     ports = [port for _, port in launched]
     try:
         wait_assigned(ports, sum(t.partitions for t in settings.kafka.topics.inputs()), logs)
@@ -134,14 +149,30 @@ def end_to_end(
     return (finished - before) / elapsed
 
 
-def latency(base: dict[str, Any], rate: float, seconds: float, logs: Path, *, worker: bool) -> list[float]:
-    """Publish at a steady rate; a reader stamps each arrival against the publish time the message carries. With a
-    worker the reader reads the verdicts (two trips through the broker); without, the inputs themselves (one trip:
-    the floor the broker and the reader set, in the same conditions)."""
-    settings, overrides = settings_for(base, f"latency-{rate:.0f}" + ("" if worker else "-bare"))
-    proc = start_worker(overrides, "latency", logs)[0] if worker else None
+_PROBES = itertools.count(1)
+
+
+def latency(
+    base: dict[str, Any], rate: float, seconds: float, logs: Path, *, through: str
+) -> tuple[list[float], dict[str, list[float]]]:
+    """Publish at a steady rate; a reader stamps each arrival against the publish time the message carries.
+    `through` "worker" or "pass" (the aiokafka pass-through): the reader reads the verdicts (two trips through the
+    broker); "bare": the inputs themselves (one trip: the floor the broker and the reader set, in the same
+    conditions). Through a worker or the pass-through also the stages of each trip (seconds): publish to the
+    verdict's decided_at (fetch, the take buffer, the hand-over to the classifying process: the start of its
+    batch), decided_at to the verdict record's timestamp (the batch's work, the way back, the publisher's batch
+    append) and that timestamp to the reader (produce, ack, the reader's fetch)."""
+    worker = through != "bare"
+    # Topics of its own for every probe: a reader from the beginning must see only this probe's records.
+    settings, overrides = settings_for(base, f"latency-{next(_PROBES)}-{rate:.0f}-{through}")
+    proc = None
+    if through == "worker":
+        proc = start_worker(overrides, "latency", logs)[0]
+    elif through == "pass":
+        proc = start_passthrough(overrides, logs)
     count = int(rate * seconds)
     lat: list[float] = []
+    stages: dict[str, list[float]] = {"to decided": [], "to appended": [], "to read": []}
     # The reader's own fetch wait is part of what it measures: the local broker holds every fetch that long.
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka.servers, enable_auto_commit=False, fetch_max_wait_ms=25)
     topics = settings.kafka.topics
@@ -160,14 +191,20 @@ def latency(base: dict[str, Any], rate: float, seconds: float, logs: Path, *, wo
                 now = time.time()
                 for r in records:
                     value = json.loads(r.value)
-                    lat.append(now - (value["message"] if worker else value)["sim_sent_at"])
+                    sent = (value["message"] if worker else value)["sim_sent_at"]
+                    lat.append(now - sent)
+                    if worker:
+                        decided = datetime.fromisoformat(value["decided_at"]).timestamp()
+                        stages["to decided"].append(decided - sent)
+                        stages["to appended"].append(r.timestamp / 1000 - decided)
+                        stages["to read"].append(now - r.timestamp / 1000)
         publisher.join()
     finally:
         consumer.close()
         if proc is not None:
             proc.terminate()
             proc.wait(30)
-    return lat
+    return lat, stages
 
 
 def bar_subjects(base: dict[str, Any], tag: str, barred: int) -> None:
@@ -219,16 +256,34 @@ def gate_runs(base: dict[str, Any], count: int, barred: int, logs: Path) -> None
           f"= {on / off:.3f} x")  # fmt: skip
 
 
-def latencies(base: dict[str, Any], rates: list[float], args: argparse.Namespace, logs: Path) -> None:
+def latencies(
+    base: dict[str, Any], rates: list[float], args: argparse.Namespace, logs: Path, *, passthrough: bool = False
+) -> None:
+    """Publish-to-verdict through one worker at each rate, beside the bare consumer's publish-to-read (and, with
+    `passthrough`, publish-to-record through the aiokafka pass-through) at the same rate."""
     for rate in rates:
-        lat = latency(base, rate, args.latency_seconds, logs, worker=True)
-        floor = latency(base, rate, args.latency_seconds, logs, worker=False)
+        lat, stages = latency(base, rate, args.latency_seconds, logs, through="worker")
+        floor, _ = latency(base, rate, args.latency_seconds, logs, through="bare")
         if lat and floor:
             (p50, p99), (f50, f99) = percentiles(lat), percentiles(floor)
             print(
                 f"publish-to-verdict at {rate:,.0f} msg/s: n={len(lat)} p50={p50:.0f} ms p99={p99:.0f} ms; "
                 f"publish-to-read of the inputs by a bare consumer: p50={f50:.0f} ms p99={f99:.0f} ms"
             )
+            print(f"  stages: {stage_line(stages)}")
+        if passthrough and lat:
+            passed, pass_stages = latency(base, rate, args.latency_seconds, logs, through="pass")
+            if passed:
+                q50, q99 = percentiles(passed)
+                print(f"publish-to-record through the aiokafka pass-through at {rate:,.0f} msg/s: n={len(passed)} "
+                      f"p50={q50:.0f} ms p99={q99:.0f} ms; the worker's p99 = {percentiles(lat)[1] / q99:.2f} x "
+                      f"the pass-through's (target <= 1.5)")  # fmt: skip
+                print(f"  stages: {stage_line(pass_stages)}")
+
+
+def stage_line(stages: dict[str, list[float]]) -> str:
+    return "; ".join(f"{k} p50={a:.0f} ms p99={b:.0f} ms" for k, (a, b) in ((k, percentiles(v)) for k, v in
+                                                                            stages.items() if v))  # fmt: skip
 
 
 def percentiles(lat: list[float]) -> tuple[float, float]:
@@ -263,9 +318,8 @@ def main() -> None:
 def run(args: argparse.Namespace, storage: str) -> None:
     with tempfile.TemporaryDirectory(prefix="modpipe-bench-") as tmp:
         home = Path(tmp)
-        stack = LocalStack(home / "stack", free_port(), free_port(), free_port(), broker_storage=storage)
         print(f"broker storage: {storage}, {args.count} messages")
-        info = stack.up()
+        stack, info = start_on_free_ports(home / "stack", broker_storage=storage)
         try:
             base = stack_overrides(info)  # the shipped worker settings
             base["stack.home"] = str(home / "stack")
@@ -313,9 +367,11 @@ def run(args: argparse.Namespace, storage: str) -> None:
                     print(f"| {combination} | {noop:,.0f} | {noop / ceiling:.2f} | {noop / ceiling2:.2f} "
                           f"| {one:,.0f} | {one / ceiling:.2f} | {one / ceiling2:.2f} |")  # fmt: skip
                 if not args.throughput_only:
-                    # the last combination's latency at half its own rate (list the shipped defaults last)
-                    combination, _, one = rows[-1]
-                    latencies(base | lever_overrides(combination), [one / 2, *args.latency_rate], args, home)
+                    # every combination's latency at one rate: half the first one's (list the "before" first)
+                    rates = [rows[0][2] / 2, *args.latency_rate]
+                    for combination, _, _ in rows:
+                        print(f"latency, {combination}:")
+                        latencies(base | lever_overrides(combination), rates, args, home)
                 return
 
             noop = faust_noop(base, "noop", args.count, home)
@@ -326,7 +382,7 @@ def run(args: argparse.Namespace, storage: str) -> None:
 
             if args.throughput_only:
                 return
-            latencies(base, [one / 2, *args.latency_rate], args, home)
+            latencies(base, [one / 2, *args.latency_rate], args, home, passthrough=True)
 
             two = end_to_end(base, "two", 2 * args.count, 2, home)
             print(f"two workers end to end: {two:,.0f} msg/s = {two / one:.2f} x one worker")

@@ -87,15 +87,17 @@ def batch_agent(
 
     The broker's acknowledgement of a batch's outputs is awaited in the background while the next batch is taken
     (up to worker.max_in_flight_batches at once); with `concurrent`, so is `handle` itself, for a `handle` that
-    shares no state between calls. Outputs are published in batch order. Each message holds a reference that is
-    released only after its own batch's and every earlier batch's outputs are acknowledged (pipeline.release), and
-    faust commits an offset only once the message is released. A failure crashes the worker with the batch
-    unreleased, so a restart re-reads it.
+    shares no state between calls, for one batch per classifying process and worker.batches_ahead more. Outputs
+    are published in batch order. Each message holds a reference that is released only after its own batch's and
+    every earlier batch's outputs are acknowledged (pipeline.release), and faust commits an offset only once the
+    message is released. A failure crashes the worker with the batch unreleased, so a restart re-reads it.
     """
     source = app.topic(*topic_names, key_serializer="raw", value_serializer="raw")
     # Late-bound: reading app.producer here would build the producer before the worker configures it.
     publisher = BatchPublisher(lambda: app.producer._ensure_producer())  # type: ignore[attr-defined]  # noqa: PLW0108
     limit = ctx.settings.worker.max_in_flight_batches
+    # Batches taken and not yet handled (with `concurrent`): one per classifying process, and a few more.
+    ahead = max(1, ctx.settings.worker.processes) + ctx.settings.worker.batches_ahead
 
     @app.agent(source, name=name)
     async def run(stream: Any) -> None:
@@ -112,10 +114,16 @@ def batch_agent(
             await app.crash(exc)
 
         async def work(
-            batch: list[RawMessage], turn: asyncio.Future[None] | None, sent: asyncio.Future[None]
+            batch: list[RawMessage],
+            turn: asyncio.Future[None] | None,
+            sent: asyncio.Future[None],
+            handled: asyncio.Future[None],
         ) -> list[asyncio.Future[Any]]:
             try:
-                outgoing = await handle(batch)
+                try:
+                    outgoing = await handle(batch)
+                finally:
+                    handled.set_result(None)
                 if turn is not None:
                     await turn  # publish in batch order: a restore must not overtake the takedown before it
                 return await publisher.send(outgoing)
@@ -125,6 +133,7 @@ def batch_agent(
 
         releases = InOrderRelease(release, failed)
         turn: asyncio.Future[None] | None = None
+        handling: set[asyncio.Future[None]] = set()
         # noack_take leaves every ack to release(): one per event. take_events acks each event itself when the
         # next batch is asked for, so each message holds one more reference, for release() to drop.
         noack = ctx.settings.worker.take == "noack"
@@ -136,9 +145,11 @@ def batch_agent(
                     for event in events:
                         event.message.incref()  # released in order, after the broker acknowledged the outputs
                 batch = raw_messages(events)
-                sent = asyncio.get_running_loop().create_future()
-                acks = asyncio.ensure_future(work(batch, turn, sent))
+                sent, handled = asyncio.get_running_loop().create_future(), asyncio.get_running_loop().create_future()
+                acks = asyncio.ensure_future(work(batch, turn, sent, handled))
                 turn = sent
+                handling.add(handled)
+                handled.add_done_callback(handling.discard)
                 releases.add([(event, started) for event in events], acks)
                 if not concurrent:
                     await asyncio.wait([acks])
@@ -150,6 +161,10 @@ def batch_agent(
                 ctx.metrics.batch_size.labels(name).observe(len(batch))
                 while len(releases.pending) >= limit:
                     await asyncio.wait(releases.pending, return_when=asyncio.FIRST_COMPLETED)
+                # The next batch is taken once a classifying process is free for it: a batch taken while they
+                # are all busy would be a small one queued behind them, its per-batch cost paid for few messages.
+                while len(handling) >= ahead and not releases.failed:
+                    await asyncio.wait(handling, return_when=asyncio.FIRST_COMPLETED)
         finally:
             # On the way out, let what is already sent be acknowledged, so the final commit includes it.
             if releases.pending:

@@ -149,6 +149,11 @@ class WorkerSettings(Frozen):
     batch_timeout_s: Annotated[float, Field(gt=0, le=60)]
     processes: Annotated[int, Field(ge=0, le=64, description="0 (classify in the worker process) or a process count")]
     max_in_flight_batches: Annotated[int, Field(ge=1, le=64)]
+    # Batches a concurrent agent takes beyond one per classifying process while the earlier ones are still being
+    # classified; meanwhile new messages wait in faust's buffers and join the next, larger batch.
+    batches_ahead: Annotated[
+        int, Field(ge=0, le=64, description="a count >= 0 of batches taken ahead of the classifying processes")
+    ] = 3
     agents: tuple[AgentName, ...]
     # The per-event levers of issue 13, each a setting so that the benchmark can compare before and after.
     drain: Literal["batch", "message"]

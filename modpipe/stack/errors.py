@@ -7,3 +7,7 @@ from modpipe.errors import TerminalError
 
 class StackError(TerminalError):
     """A server of the local stack would not install, start, answer or stop; the message says which and why."""
+
+
+class PortTaken(StackError):
+    """A port of the stack was taken by another program, before the start or while a server was binding it."""

@@ -9,9 +9,9 @@ import urllib.request
 import urllib3
 from minio import Minio
 
-from modpipe.net import free_port, kafka_answers, port_is_free
+from modpipe.net import free_port, free_ports, kafka_answers, port_is_free
 
-__all__ = ["elasticsearch_answers", "free_port", "kafka_answers", "port_is_free", "s3_answers"]
+__all__ = ["elasticsearch_answers", "free_port", "free_ports", "kafka_answers", "port_is_free", "s3_answers"]
 
 _TIMEOUT_S = 2.0
 

@@ -25,10 +25,12 @@ from minio import Minio
 
 from modpipe.settings import Settings
 from modpipe.stack import binaries, health, process, s3access
-from modpipe.stack.errors import StackError
+from modpipe.stack.errors import PortTaken, StackError
 from modpipe.stack.s3access import Credentials
 
 SERVERS = ("s3", "elasticsearch", "kafka")
+# How a server's log says that its port was taken before it could bind it (Go's and Rust's wordings).
+_BIND_FAILURES = ("address already in use", "addrinuse")
 BROKER_BUCKET = "modpipe-broker"
 _WEED_INTERNAL = (
     "master.port", "master.port.grpc", "filer.port", "filer.port.grpc", "volume.port", "volume.port.grpc",
@@ -238,7 +240,7 @@ class LocalStack:
     def _check_port(self, name: str) -> None:
         port = {"s3": self.ports.s3, "elasticsearch": self.ports.elasticsearch, "kafka": self.ports.kafka}[name]
         if not health.port_is_free(port):
-            raise StackError(
+            raise PortTaken(
                 f"port {port} for {name} is taken by another program; choose another with "
                 f"MODPIPE__STACK__{'S3' if name == 's3' else name.upper()}_PORT"
             )
@@ -255,7 +257,9 @@ class LocalStack:
                 return
             pid = process.read_pid(self._pidfile(name))
             if pid is None or not process.is_ours(pid, self.home, self._binary(name)):
-                raise StackError(f"{name} exited during start-up; its log says:\n{self._tail(name)}")
+                tail = self._tail(name)
+                lost = PortTaken if any(words in tail.lower() for words in _BIND_FAILURES) else StackError
+                raise lost(f"{name} exited during start-up; its log says:\n{tail}")
             time.sleep(0.2)
         raise StackError(
             f"{name} did not answer within {self.start_timeout_s:.0f}s ({problem}); log:\n{self._tail(name)}"
@@ -282,14 +286,16 @@ class LocalStack:
     def _ensure_weed_ports(self) -> None:
         taken = {self.ports.kafka, self.ports.s3, self.ports.elasticsearch}
         s3_running = self._running("s3")
+        missing = []
         for flag in _WEED_INTERNAL:
             port = self.ports.weed.get(flag)
             if port is None or (not s3_running and not health.port_is_free(port)) or port in taken:
-                port = health.free_port()
-                while port in taken:
-                    port = health.free_port()
-                self.ports.weed[flag] = port
-            taken.add(port)
+                missing.append(flag)
+            else:
+                taken.add(port)
+        # All at once: ports taken one by one could repeat (modpipe.net.free_ports).
+        for flag, port in zip(missing, health.free_ports(len(missing), frozenset(taken)), strict=True):
+            self.ports.weed[flag] = port
 
     def _running(self, name: str) -> bool:
         pid = process.read_pid(self._pidfile(name))
@@ -304,3 +310,27 @@ class LocalStack:
 
     def _save_ports(self) -> None:
         (self.home / "stack.json").write_text(json.dumps({"ports": asdict(self.ports)}, indent=2), encoding="utf-8")
+
+
+def start_on_free_ports(
+    home: Path,
+    broker_storage: str = "s3",
+    start_timeout_s: float = 60.0,
+    attempts: int = 3,
+    say: Callable[[str], None] = lambda _msg: None,
+) -> tuple[LocalStack, StackInfo]:
+    """A fresh stack in `home` on ports free when it starts (benchmarks, tests): all of them chosen together, and
+    the start tried again on other ports when another program took one of them first."""
+    for attempt in range(1, attempts + 1):
+        kafka, s3, search = health.free_ports(3)
+        stack = LocalStack(home, kafka, s3, search, broker_storage=broker_storage, start_timeout_s=start_timeout_s)
+        if attempt > 1:
+            stack.ports.weed.clear()  # the failed attempt's internal ports are as suspect as its public ones
+        try:
+            return stack, stack.up(say)
+        except PortTaken as exc:
+            stack.down()
+            if attempt == attempts:
+                raise
+            say(f"a port was taken during the start, trying other ports: {exc}")
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises

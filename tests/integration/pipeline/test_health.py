@@ -20,8 +20,7 @@ import pytest
 
 from modpipe.settings import load_settings
 from modpipe.stack import binaries, process
-from modpipe.stack.health import free_port
-from modpipe.stack.manager import LocalStack, StackInfo
+from modpipe.stack.manager import StackInfo, start_on_free_ports
 from modpipe.topics import ensure_topics
 from pipeline.simulate import SimulationReport, simulate
 from tests.fixtures.workers import PipelineEnv, Worker
@@ -36,8 +35,7 @@ class PrivateBroker:
     S3 storage keeps the topics and the committed offsets through a restart."""
 
     def __init__(self, home: Path) -> None:
-        self.local = LocalStack(home, free_port(), free_port(), free_port(), broker_storage="s3", start_timeout_s=90)
-        self.info = self.local.up()
+        self.local, self.info = start_on_free_ports(home, broker_storage="s3", start_timeout_s=90)
 
     def stop(self) -> None:
         pid = process.read_pid(self.local.home / "run" / "kafka.pid")
