@@ -17,6 +17,7 @@ from classifiers.evidence import gather
 from classifiers.lexicon import Level, Lexicons, Match, Matcher, shipped_lexicon_dir
 from classifiers.model import CategoryModel
 from classifiers.normalize import match_view_with_map, model_view, original_span
+from classifiers.policy import decide
 from classifiers.signals import Signal
 from modpipe.contracts import Hit
 from modpipe.settings import Action, Settings
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 
 LEXICON_VETO = 0.2  # a trained category's model score below this overrides a review-level hit's floor
 POLICY_RULES = "levels-2"  # how hit levels act on scores (see Tagger._apply_levels); part of the policy version
-_RANK = {Action.PASS: 0, Action.REVIEW: 1, Action.BLOCK: 2}
 
 
 @dataclass(frozen=True)
@@ -52,29 +52,6 @@ def policy_version(categories: Mapping[str, Category]) -> str:
         for code, cat in sorted(categories.items())
     }  # fmt: skip
     return hashlib.sha256(json.dumps(policy, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def decide(
-    scores: Mapping[str, float], categories: Mapping[str, Category], service_type: str | None = None
-) -> tuple[Action, tuple[str, ...]]:
-    """Per category: block/review by threshold (of the service type, where it has its own), capped by the
-    category's action; the strongest wins."""
-    action = Action.PASS
-    flagged: list[str] = []
-    for code, score in scores.items():
-        cat = categories[code]
-        thresholds = cat.thresholds_for(service_type)
-        if score >= thresholds.block:
-            wanted = Action.BLOCK
-        elif score >= thresholds.review:
-            wanted = Action.REVIEW
-        else:
-            continue
-        flagged.append(code)
-        capped = wanted if _RANK[wanted] <= _RANK[cat.action] else cat.action
-        if _RANK[capped] > _RANK[action]:
-            action = capped
-    return action, tuple(sorted(flagged))
 
 
 class Tagger:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import tomllib
 from datetime import UTC, datetime, timedelta
@@ -70,3 +72,30 @@ def recent_mid_hour() -> datetime:
     A test that took the wall clock at import and stored records minutes apart split them over two folders
     whenever CI started it in the first minutes of an hour."""
     return (datetime.now(UTC) - timedelta(minutes=30)).replace(minute=30, second=0, microsecond=0)
+
+
+_PROBE = """
+import json, sys
+{body}
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def imported_after(body: str, home: Path) -> set[str]:
+    """The modules a fresh interpreter has imported after running `body` (with the stack home `home`)."""
+    env = modpipe_environ({"stack.home": home}) | {"COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(body=body)],
+        cwd=REPO,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))

@@ -238,7 +238,7 @@ class PassingTagger:
         self.seen: list[str] = []
 
     def classify_batch(self, texts: list[str], services: list[str]) -> list[Any]:
-        from classifiers import TagResult
+        from classifiers.tagger import TagResult
 
         self.seen.extend(texts)
         return [TagResult(action=Action.PASS, categories={}, flagged=(), hits=(), sub_labels={}) for _ in texts]
