@@ -19,6 +19,7 @@ from modpipe.settings import Settings, load_settings
 from modpipe.stack.environment import modpipe_environ, topic_overrides, worker_command
 from modpipe.stack.health import free_port
 from modpipe.topics import ensure_topics
+from pipeline.simulate import simulate
 
 
 def settings_for(base: dict[str, Any], tag: str) -> tuple[Settings, dict[str, Any]]:
@@ -117,6 +118,16 @@ def consume(
         return time.monotonic() - (started or time.monotonic()), got
     finally:
         consumer.close()
+
+
+def bare_ceiling(base: dict[str, Any], count: int) -> tuple[int, float]:
+    """The ceiling every worker rate is compared with: `count` simulated messages read by a bare kafka-python
+    consumer. Returns how many it read and in how many seconds."""
+    settings, _ = settings_for(base, "ceiling")
+    simulate(settings, rate=0, count=count, seed=7, run="ceiling")
+    inputs = [t.name for t in settings.kafka.topics.inputs()]
+    seconds, got = consume(settings, inputs, count, group="bench-bare")
+    return len(got), seconds
 
 
 def outputs(settings: Settings) -> list[str]:

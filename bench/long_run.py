@@ -34,7 +34,7 @@ from kafka import KafkaConsumer, TopicPartition
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_workers import consume, launch, settings_for, wait_assigned
+from bench_workers import bare_ceiling, launch, settings_for, wait_assigned
 
 from modpipe.settings import Settings, load_settings
 from modpipe.stack.environment import stack_overrides
@@ -270,12 +270,9 @@ def main() -> None:
             from classifiers.loading import load_tagger
 
             load_tagger(load_settings(environ={}, overrides=base))  # trained once here, not inside the timing
-            settings, _ = settings_for(base, "ceiling")
-            simulate(settings, rate=0, count=args.ceiling_count, seed=7, run="ceiling")
-            inputs = [t.name for t in settings.kafka.topics.inputs()]
-            seconds, got = consume(settings, inputs, args.ceiling_count, group="bench-bare")
-            ceiling = len(got) / seconds
-            print(f"bare kafka-python consumer, fresh broker: {len(got)} msgs in {seconds:.2f}s = {ceiling:,.0f} msg/s")
+            read, seconds = bare_ceiling(base, args.ceiling_count)
+            ceiling = read / seconds
+            print(f"bare kafka-python consumer, fresh broker: {read} msgs in {seconds:.2f}s = {ceiling:,.0f} msg/s")
             long_run(base, args, ceiling, home)
         finally:
             stack.down()

@@ -39,6 +39,7 @@ from kafka import KafkaConsumer, TopicPartition
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_workers import (
+    bare_ceiling,
     consume,
     done,
     launch,
@@ -332,12 +333,9 @@ def run(args: argparse.Namespace, storage: str) -> None:
             load_tagger(load_settings(environ={}, overrides=base))
             print(f"default model ready in {time.monotonic() - t0:.1f}s")
 
-            settings, _ = settings_for(base, "ceiling")
-            simulate(settings, rate=0, count=args.count, seed=7, run="ceiling")
-            inputs = [t.name for t in settings.kafka.topics.inputs()]
-            seconds, got = consume(settings, inputs, args.count, group="bench-bare")
-            ceiling = len(got) / seconds
-            print(f"bare kafka-python consumer: {len(got)} msgs in {seconds:.2f}s = {ceiling:,.0f} msg/s")
+            read, seconds = bare_ceiling(base, args.count)
+            ceiling = read / seconds
+            print(f"bare kafka-python consumer: {read} msgs in {seconds:.2f}s = {ceiling:,.0f} msg/s")
             ceiling2 = passthrough(base, args.count, home)
             print(
                 f"aiokafka pass-through (1.5 KB out per message, acks=all, commit after the acks): "

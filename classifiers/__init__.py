@@ -1,7 +1,4 @@
-"""Tags text against the nine categories of Order 292 Art. 15: lexicons over normalised text plus a linear model."""
+"""Tags text against the nine categories of Order 292 Art. 15: lexicons over normalised text plus a linear model.
 
-from __future__ import annotations
-
-from classifiers.tagger import Tagger, TagResult
-
-__all__ = ["TagResult", "Tagger"]
+The package itself imports nothing: the tagger (classifiers.tagger) pulls numpy, scipy and the lexicons, and a
+worker that only routes scores (classifiers.policy) must not pay for them."""

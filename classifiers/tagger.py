@@ -55,29 +55,6 @@ def policy_version(categories: Mapping[str, Category]) -> str:
     return hashlib.sha256(json.dumps(policy, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def decide(
-    scores: Mapping[str, float], categories: Mapping[str, Category], service_type: str | None = None
-) -> tuple[Action, tuple[str, ...]]:
-    """Per category: block/review by threshold (of the service type, where it has its own), capped by the
-    category's action; the strongest wins."""
-    action = Action.PASS
-    flagged: list[str] = []
-    for code, score in scores.items():
-        cat = categories[code]
-        thresholds = cat.thresholds_for(service_type)
-        if score >= thresholds.block:
-            wanted = Action.BLOCK
-        elif score >= thresholds.review:
-            wanted = Action.REVIEW
-        else:
-            continue
-        flagged.append(code)
-        capped = wanted if _RANK[wanted] <= _RANK[cat.action] else cat.action
-        if _RANK[capped] > _RANK[action]:
-            action = capped
-    return action, tuple(sorted(flagged))
-
-
 class Tagger:
     def __init__(self, categories: Mapping[str, Category], lexicons: Lexicons, model: CategoryModel) -> None:
         self.categories = dict(categories)

@@ -12,6 +12,27 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from modpipe.settings.measures import MeasureKind, SubjectType
 
+# The data types, which the package re-exports (measures/__init__.py).
+__all__ = [
+    "BlacklistAdd",
+    "BlacklistRemove",
+    "Blacklisting",
+    "CommandAction",
+    "Credit",
+    "Event",
+    "Lift",
+    "Measure",
+    "MeasureCommand",
+    "Strike",
+    "StrikeEvent",
+    "StrikeSource",
+    "SubjectRef",
+    "SubjectState",
+    "Tick",
+    "Withdraw",
+    "Withdrawal",
+]
+
 NonEmpty = Annotated[str, Field(min_length=1)]
 MACHINE = "machine"
 
@@ -151,26 +172,25 @@ class Withdraw(_Model):
     by: NonEmpty
 
 
-class Lift(_Model):
+class _ModeratorAct(_Model):
+    """What a moderator does to a subject by hand: it acts at once and always carries who did it and why."""
+
+    subject: SubjectRef
+    moderator: NonEmpty
+    reason: NonEmpty
+
+
+class Lift(_ModeratorAct):
     kind: Literal["lift"] = "lift"
-    subject: SubjectRef
     measure_id: NonEmpty
-    moderator: NonEmpty
-    reason: NonEmpty
 
 
-class BlacklistAdd(_Model):
+class BlacklistAdd(_ModeratorAct):
     kind: Literal["blacklist_add"] = "blacklist_add"
-    subject: SubjectRef
-    moderator: NonEmpty
-    reason: NonEmpty
 
 
-class BlacklistRemove(_Model):
+class BlacklistRemove(_ModeratorAct):
     kind: Literal["blacklist_remove"] = "blacklist_remove"
-    subject: SubjectRef
-    moderator: NonEmpty
-    reason: NonEmpty
 
 
 class Tick(_Model):

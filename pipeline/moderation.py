@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiokafka.partitioner import murmur2
 
-from classifiers.tagger import decide
+from classifiers.policy import decide
 from measures.gateview import Gate, barred, level_at, message_subjects
 from modpipe.clock import Clock, PinnedClock
 from modpipe.contracts import (
@@ -36,8 +36,8 @@ from modpipe.settings.measures import LevelThresholds
 from modpipe.settings.models import Category, Thresholds, Topics
 
 if TYPE_CHECKING:
-    from classifiers import Tagger, TagResult
     from classifiers.reload import Reloader
+    from classifiers.tagger import Tagger, TagResult
 
 log = logging.getLogger(__name__)
 

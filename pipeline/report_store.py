@@ -20,7 +20,7 @@ from elasticsearch import ApiError, Elasticsearch
 from modpipe.errors import TransientError
 from modpipe.settings import Settings
 from reports import Overdue, count_overdue
-from review.queue.client import OwnedClient, translated
+from review.queue.client import SearchStore, translated
 
 _MAPPING: dict[str, Any] = {
     # Only what the overdue count queries is indexed; the state itself is one opaque JSON string.
@@ -79,15 +79,11 @@ class ReporterDoc:
         return {"kind": "reporter", "state": json.dumps(state, sort_keys=True)}
 
 
-class ReportStore:
+class ReportStore(SearchStore):
     def __init__(self, settings: Settings, client: Elasticsearch | None = None) -> None:
+        super().__init__(settings, client)
         self.index = state_index(settings)
-        self._client = OwnedClient(settings, client)
-        self._es = self._client.es
         self._ready = False
-
-    def close(self) -> None:
-        self._client.close()
 
     def ensure(self) -> None:
         if self._ready:

@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.classifiers",
     "tests.fixtures.workers",
     "tests.fixtures.review",
+    "tests.fixtures.browser",
 ]
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import tomllib
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from modpipe.settings import Settings
 
@@ -22,14 +25,21 @@ from modpipe.stack.environment import (
     workspace_datasets_dir,
 )
 
+if TYPE_CHECKING:
+    from modpipe.contracts import Verdict
+
 __all__ = [
     "COLD_DIR",
     "DATASETS",
     "PACKAGES",
     "REPO",
+    "imported_after",
+    "loaded",
     "modpipe_environ",
     "read_topic",
     "recent_mid_hour",
+    "run_python",
+    "send_verdicts",
     "stack_overrides",
     "topic_overrides",
     "worker_command",
@@ -64,9 +74,49 @@ def read_topic(
         consumer.close()
 
 
+def send_verdicts(settings: Settings, verdicts: Iterable[Verdict]) -> None:
+    """Publish verdicts to the verdicts topic, keyed by message id as the moderation agent does, acks=all."""
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.servers, acks="all")
+    try:
+        for v in verdicts:
+            producer.send(
+                settings.kafka.topics.verdicts.name, key=v.message_id.encode(), value=v.model_dump_json().encode()
+            )
+        producer.flush()
+    finally:
+        producer.close()
+
+
 def recent_mid_hour() -> datetime:
     """Half past the hour, at most an hour ago: records dated a few minutes before it stay in one hour's folder.
 
     A test that took the wall clock at import and stored records minutes apart split them over two folders
     whenever CI started it in the first minutes of an hour."""
     return (datetime.now(UTC) - timedelta(minutes=30)).replace(minute=30, second=0, microsecond=0)
+
+
+_PROBE = """
+import json, sys
+{body}
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def run_python(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter in the repository with `args`, in a clean environment of the stack home `home` (wide
+    columns, plus `env`), its output captured."""
+    clean = modpipe_environ({"stack.home": home}) | {"COLUMNS": "200", **env}
+    return subprocess.run(
+        [sys.executable, *args], cwd=REPO, env=clean, check=False, capture_output=True, text=True, timeout=60
+    )
+
+
+def imported_after(body: str, home: Path) -> set[str]:
+    """The modules a fresh interpreter has imported after running `body` (with the stack home `home`)."""
+    done = run_python("-c", _PROBE.format(body=body), home=home)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))

@@ -52,11 +52,10 @@ def register(audit_app: typer.Typer) -> None:
     audit_app.command("access")(list_access)
 
 
-def _bound(text: str | None, option: str, default: datetime) -> datetime:
+def bound(text: str, option: str) -> datetime:
+    """The time a --from/--to option names; a wrong one stops with the option and what it takes."""
     from retention.exports import parse_bound
 
-    if text is None:
-        return default
     if text == "now":
         return SystemClock().now()
     try:
@@ -77,7 +76,8 @@ def list_access(
     from retention.store import Store
 
     now = datetime.now(UTC)
-    t1, t2 = _bound(start, "--from", now - timedelta(days=7)), _bound(end, "--to", now + timedelta(seconds=1))
+    t1 = now - timedelta(days=7) if start is None else bound(start, "--from")
+    t2 = now + timedelta(seconds=1) if end is None else bound(end, "--to")
     if t2 <= t1:
         fail("--to must be after --from", 2)
     with known_failures(), Store(State.settings("auditor")) as store:

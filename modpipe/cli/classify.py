@@ -13,8 +13,8 @@ import typer
 from modpipe.cli.common import State, err_console, fail, known_failures, say
 
 if TYPE_CHECKING:
-    from classifiers import Tagger, TagResult
     from classifiers.recipes import DataSpec
+    from classifiers.tagger import Tagger, TagResult
 
 DataOpt = Annotated[list[Path], typer.Option("--data", help="JSONL ({text, labels}) or CSV file; repeatable.")]
 TextCol = Annotated[str, typer.Option("--text-column", help="CSV column with the text.")]

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from modpipe.cli.access import ActorOpt, actor_of, logged
+from modpipe.cli.access import ActorOpt, actor_of, bound, logged
 from modpipe.cli.common import State, fail, is_tty, say
 from modpipe.cli.record_failures import failures
-from modpipe.cli.retention import bound
 
 decisions_app = typer.Typer(help="Moderators' decisions from the records, as training data.", no_args_is_help=True)
 

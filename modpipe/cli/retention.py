@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from modpipe.cli.access import ActorOpt, actor_of, logged
+from modpipe.cli.access import ActorOpt, actor_of, bound, logged
 from modpipe.cli.common import State, fail, is_tty, say
 from modpipe.cli.record_failures import EXIT_INTEGRITY, failures
 from modpipe.clock import Clock, PinnedClock, SystemClock
@@ -201,17 +201,6 @@ def list_holds() -> None:
             f"  [{len(h.objects)} objects, {len(h.copies)} copies]{hidden}")  # fmt: skip
     if not found:
         say("no holds")
-
-
-def bound(text: str, option: str) -> datetime:
-    from retention.exports import parse_bound
-
-    if text == "now":
-        return SystemClock().now()
-    try:
-        return parse_bound(text)
-    except ValueError:
-        fail(f"{option} {text!r}: an RFC 3339 time with an offset or a date (YYYY-MM-DD, midnight UTC)", 2)
 
 
 ForceOpt = Annotated[bool, typer.Option("--force", help="Write into a non-empty --out (its bundle files replaced).")]

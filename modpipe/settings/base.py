@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -20,6 +20,12 @@ def _zone_exists(value: str) -> str:
 
 
 ZoneName = Annotated[str, Field(min_length=1), AfterValidator(_zone_exists)]
+
+
+def seconds(le: float, what: str) -> Any:
+    """The constraint of a duration setting: more than 0 and at most `le` seconds. `what` completes the
+    description `seconds > 0 ...` that a wrong value's error names (settings.loader)."""
+    return Field(gt=0, le=le, description=f"seconds > 0 {what}")
 
 
 class Frozen(BaseModel):

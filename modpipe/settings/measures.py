@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from modpipe.settings.base import Frozen, NonEmpty
+from modpipe.settings.base import Frozen, NonEmpty, seconds
 
 CategoryCode = Annotated[str, Field(pattern=r"^C[1-9][0-9]*$")]
 Points = Annotated[int, Field(ge=1, le=10_000)]
@@ -62,9 +62,7 @@ class CategoryWeight(Frozen):
     sub_labels: dict[NonEmpty, Points] = Field(default_factory=dict)
 
     def for_sub_label(self, sub_label: str | None) -> int:
-        if sub_label is None:
-            return self.points
-        return self.sub_labels.get(sub_label, self.points)
+        return self.points if sub_label is None else self.sub_labels.get(sub_label, self.points)
 
 
 class LadderStep(Frozen):
@@ -187,7 +185,7 @@ class MeasuresSettings(Frozen):
     level_thresholds: dict[str, LevelThresholds] = Field(default_factory=dict)
     # The measures agent: how often it looks for measures whose time is up, and how long its records are kept
     # (the group and public-account rules keep logs six months).
-    tick_interval_s: Annotated[float, Field(gt=0, le=86_400, description="seconds > 0 between checks (e.g. 60)")] = 60
+    tick_interval_s: Annotated[float, seconds(86_400, "between checks (e.g. 60)")] = 60
     # Off only to measure what the moderation agent's check costs (bench/pipeline_bench.py --gate).
     gate: bool = True
     record_months: Annotated[int, Field(ge=6, le=1200, description="months (>= 6) a measure's record is kept")] = 6

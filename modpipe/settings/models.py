@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from modpipe.settings.base import Frozen, NonEmpty, Port, ZoneName
+from modpipe.settings.base import Frozen, NonEmpty, Port, ZoneName, seconds
 from modpipe.settings.datasets import DatasetSpec
 from modpipe.settings.measures import MeasuresSettings
 from modpipe.settings.reports import ReportSettings
@@ -163,15 +163,11 @@ class WorkerSettings(Frozen):
     # Where the moderation agent's outputs get their partition (murmur2 of the key): in the classifying process,
     # grouped by partition (classifier), or on the worker's event loop as the records are sent (loop).
     partition: Literal["classifier", "loop"] = "loop"
-    log_repeat_interval_s: Annotated[
-        float, Field(gt=0, le=86_400, description="seconds > 0 a repeating log line stays quiet between summaries")
-    ] = 30.0
-    health_check_interval_s: Annotated[
-        float, Field(gt=0, le=300, description="seconds > 0 between the worker's broker checks (e.g. 2)")
-    ] = 2.0
-    health_grace_s: Annotated[
-        float, Field(gt=0, le=3600, description="seconds > 0 without a broker answer before /healthz is unhealthy")
-    ] = 6.0
+    log_repeat_interval_s: Annotated[float, seconds(86_400, "a repeating log line stays quiet between summaries")] = (
+        30.0
+    )
+    health_check_interval_s: Annotated[float, seconds(300, "between the worker's broker checks (e.g. 2)")] = 2.0
+    health_grace_s: Annotated[float, seconds(3600, "without a broker answer before /healthz is unhealthy")] = 6.0
 
     @model_validator(mode="after")
     def _grace_covers_a_check(self) -> WorkerSettings:
@@ -206,16 +202,12 @@ class RecordsSettings(Frozen):
 class QueueSettings(Frozen):
     """The moderation queue: due times, a page's snapshot, the reconciler of what the search server lost."""
 
-    review_due_s: Annotated[int, Field(gt=0, le=30 * 86_400, description="seconds > 0 to decide a review item")] = 3600
-    block_due_s: Annotated[int, Field(gt=0, le=30 * 86_400, description="seconds > 0 to confirm a machine block")] = (
-        86_400
-    )
+    review_due_s: Annotated[int, seconds(30 * 86_400, "to decide a review item")] = 3600
+    block_due_s: Annotated[int, seconds(30 * 86_400, "to confirm a machine block")] = 86_400
     pit_keep_alive_s: Annotated[
         int, Field(ge=10, le=3600, description="seconds (10 to 3600) a paging snapshot lives")
     ] = 300
-    reconcile_interval_s: Annotated[
-        float, Field(gt=0, le=86_400, description="seconds > 0 between two reconciler runs (e.g. 60)")
-    ] = 60.0
+    reconcile_interval_s: Annotated[float, seconds(86_400, "between two reconciler runs (e.g. 60)")] = 60.0
     reconcile_window_h: Annotated[
         float, Field(gt=0, le=24 * 31, description="hours > 0 of records the reconciler checks (e.g. 6)")
     ] = 6.0
@@ -262,9 +254,7 @@ class Category(Frozen):
     service_thresholds: dict[str, Thresholds] = Field(default_factory=dict)
 
     def thresholds_for(self, service_type: str | None) -> Thresholds:
-        if service_type is None:
-            return self.thresholds
-        return self.service_thresholds.get(service_type, self.thresholds)
+        return self.thresholds if service_type is None else self.service_thresholds.get(service_type, self.thresholds)
 
 
 class Retention(Frozen):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from modpipe.settings.base import Frozen
+from modpipe.settings.base import Frozen, seconds
 
 Share = Annotated[float, Field(ge=0, le=1, description="a share from 0 to 1 (e.g. 0.01 for one in a hundred)")]
 
@@ -28,9 +28,7 @@ class QaSampling(Frozen):
     categories: dict[str, QaShares] = Field(default_factory=dict)
     # The estimates (dashboard and metrics) count the answers about verdicts of the last this many days.
     window_days: Annotated[int, Field(ge=1, le=3650, description="days (1 to 3650) of answers an estimate counts")] = 30
-    metrics_interval_s: Annotated[
-        float, Field(gt=0, le=86_400, description="seconds > 0 between two refreshes of the QA metrics (e.g. 60)")
-    ] = 60.0
+    metrics_interval_s: Annotated[float, seconds(86_400, "between two refreshes of the QA metrics (e.g. 60)")] = 60.0
 
     def share(self, action: str, category: str) -> float:
         """The share of `action` verdicts whose category is `category` that the QA queue draws (0 for review)."""

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
-from modpipe.settings.base import Frozen
+from modpipe.settings.base import Frozen, seconds
 
 # A category code (C7), a code and one of its sub-labels (C7.terror), or `other`.
 ReasonKey = Annotated[
@@ -78,7 +78,7 @@ class ReportSettings(Frozen):
     # A report about a message whose verdict is not at hand: the records are searched this far before it.
     verdict_lookback_hours: Hours = 48
     # How often a reports worker counts the overdue reports for its metrics.
-    overdue_interval_s: Annotated[float, Field(gt=0, le=86_400, description="seconds > 0 (e.g. 30)")] = 30.0
+    overdue_interval_s: Annotated[float, seconds(86_400, "(e.g. 30)")] = 30.0
 
     def reason_keys(self) -> dict[str, str]:
         """Every reason key the file names, with the setting that names it."""

@@ -7,11 +7,11 @@ from aiohttp import web
 
 from review.desk import render
 from review.desk.decide import Correction
-from review.desk.decision_routes import MAX_COMMENT, checked_tags
+from review.desk.decision_routes import checked_tags, read_asked
 from review.desk.exceptions import PublishFailed
 from review.desk.i18n import t
 from review.desk.item_routes import item_view
-from review.desk.web import ROLE, SESSION, client_ip, fail, is_api, redirect, review_of
+from review.desk.web import ROLE, client_ip, fail, is_api, on_item, redirect
 from review.queue import AlreadyDecided, ItemNotFound
 from review.queue.exceptions import NothingToCorrect
 
@@ -19,31 +19,21 @@ USAGE = 'JSON {"action": "reopen"|"reverse", "reason": "why (required)", "tags":
 
 
 async def correct(request: web.Request) -> web.StreamResponse:
-    review = review_of(request)
-    session = request[SESSION]
-    message_id = request.match_info["message_id"]
-    if is_api(request):
-        try:
-            body = await request.json()
-            action_raw, reason = str(body["action"]), str(body.get("reason") or "")
-            given: object = body.get("tags")
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return fail(request, 400, "bad_request", USAGE)
-    else:
-        form = await request.post()
-        action_raw, reason = str(form.get("action", "")), str(form.get("reason", ""))
-        given = list(form.getall("tags", []))
+    review, session, message_id = on_item(request)
+    asked = await read_asked(request, "action", "reason", USAGE)
+    if isinstance(asked, web.Response):
+        return asked
     try:
-        correction = Correction(action_raw)
+        correction = Correction(asked.choice)
     except ValueError:
         return fail(request, 400, "bad_request", t("action: reopen or reverse"))
-    reason = reason.strip()[:MAX_COMMENT]
+    reason = asked.text
     if not reason:
         message = t("A reason is required to reopen or reverse a decision.")
         if is_api(request):
             return fail(request, 400, "reason_required", message)
         return await item_view(request, message_id, error=message, status=400)
-    tags = await checked_tags(request, message_id, given)
+    tags = await checked_tags(request, message_id, asked.tags)
     if isinstance(tags, web.Response):
         return tags
 

@@ -9,12 +9,10 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Protocol
 
-from kafka import KafkaProducer
-from kafka.errors import KafkaError
-
 from modpipe.clock import Clock
 from modpipe.contracts import Decision, DecisionOutcome
 from modpipe.settings import Settings
+from review.desk.acked import AckedTopic
 from review.desk.exceptions import PublishFailed
 from review.queue import AlreadyDecided, Claim, Item, QueueStore
 from review.queue.decisions import decision_of, in_effect
@@ -30,29 +28,14 @@ class Publisher(Protocol):
 
 class KafkaPublisher:
     def __init__(self, settings: Settings) -> None:
-        self._topic = settings.kafka.topics.decisions.name
-        self._timeout_s = settings.kafka.request_timeout_ms / 1000
-        self._producer = KafkaProducer(
-            bootstrap_servers=settings.kafka.servers,
-            client_id=f"{settings.kafka.client_id}-review",
-            acks="all",
-            retries=3,
-            request_timeout_ms=settings.kafka.request_timeout_ms,
-            max_block_ms=settings.kafka.request_timeout_ms,
-        )
+        topic = settings.kafka.topics.decisions.name
+        self._out = AckedTopic(settings, topic, "review", f"decisions topic {topic}")
 
     def publish(self, decision: Decision) -> None:
-        try:
-            future = self._producer.send(
-                self._topic, key=decision.message_id.encode(), value=decision.model_dump_json().encode()
-            )
-            self._producer.flush(timeout=self._timeout_s)
-            future.get(timeout=self._timeout_s)
-        except KafkaError as exc:
-            raise PublishFailed(f"decisions topic {self._topic}: {exc}") from exc
+        self._out.send(decision.message_id.encode(), decision.model_dump_json().encode())
 
     def close(self) -> None:
-        self._producer.close(timeout=5)
+        self._out.close()
 
 
 class Correction(StrEnum):

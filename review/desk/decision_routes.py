@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiohttp import web
 
 from modpipe.contracts import DecisionOutcome
@@ -11,11 +13,38 @@ from review.desk.i18n import local_time, t
 from review.desk.item_routes import item_view
 from review.desk.shown import word
 from review.desk.tags import BadTags, allowed_tags, check_tags
-from review.desk.web import ROLE, SESSION, client_ip, fail, is_api, redirect, review_of
+from review.desk.web import ROLE, client_ip, fail, is_api, on_item, redirect, review_of
 from review.desk.work_routes import next_response
 from review.queue import AlreadyDecided, ItemNotFound
 
 MAX_COMMENT = 2000
+USAGE = 'JSON {"outcome": "confirmed"|"overturned", "comment": "", "tags": []}'
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a decision or a correction asks for, from its JSON body or the page's form."""
+
+    choice: str  # the outcome, or the correction's action
+    text: str  # the comment, or the reason: trimmed, at most MAX_COMMENT characters
+    tags: object  # as given: checked_tags checks them against the item
+    work: str = ""  # the form's work mode: the queue to go on with after deciding
+
+
+async def read_asked(request: web.Request, choice: str, text: str, usage: str) -> Asked | web.Response:
+    """The request's `choice` and `text` fields and its tags, or the 400 to answer with (`usage` says what JSON is
+    expected)."""
+    if is_api(request):
+        try:
+            body = await request.json()
+            given = Asked(str(body[choice]), str(body.get(text) or ""), body.get("tags"))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return fail(request, 400, "bad_request", usage)
+    else:
+        form = await request.post()
+        tags = list(form.getall("tags", []))
+        given = Asked(str(form.get(choice, "")), str(form.get(text, "")), tags, str(form.get("work", "")))
+    return Asked(given.choice, given.text.strip()[:MAX_COMMENT], given.tags, given.work)
 
 
 async def checked_tags(request: web.Request, message_id: str, given: object) -> tuple[str, ...] | web.Response:
@@ -36,32 +65,18 @@ async def checked_tags(request: web.Request, message_id: str, given: object) -> 
 
 
 async def decide(request: web.Request) -> web.StreamResponse:
-    review = review_of(request)
-    session = request[SESSION]
-    message_id = request.match_info["message_id"]
-    work = ""
-    if is_api(request):
-        try:
-            body = await request.json()
-            outcome_raw, comment = str(body["outcome"]), str(body.get("comment") or "")
-            given: object = body.get("tags")
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return fail(
-                request, 400, "bad_request", 'JSON {"outcome": "confirmed"|"overturned", "comment": "", "tags": []}'
-            )
-    else:
-        form = await request.post()
-        outcome_raw, comment = str(form.get("outcome", "")), str(form.get("comment", ""))
-        work = str(form.get("work", ""))
-        given = list(form.getall("tags", []))
+    review, session, message_id = on_item(request)
+    asked = await read_asked(request, "outcome", "comment", USAGE)
+    if isinstance(asked, web.Response):
+        return asked
+    comment, work = asked.text, asked.work
     try:
-        outcome = DecisionOutcome(outcome_raw)
+        outcome = DecisionOutcome(asked.choice)
     except ValueError:
         return fail(request, 400, "bad_request", t("outcome: confirmed or overturned"))
     if outcome is DecisionOutcome.REOPENED:
         return fail(request, 400, "bad_request", t("outcome: confirmed or overturned (a reopening is a correction)"))
-    comment = comment.strip()[:MAX_COMMENT]
-    tags = await checked_tags(request, message_id, given)
+    tags = await checked_tags(request, message_id, asked.tags)
     if isinstance(tags, web.Response):
         return tags
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from babel.messages.pofile import read_po
 
@@ -75,15 +76,16 @@ def zone_label(now: datetime | None = None) -> str:
     return f"{zone} {_offset((now or datetime.now(UTC)).astimezone(zone))}"
 
 
-def local_time(value: object) -> str | None:
-    """An RFC 3339 time as the request's zone shows it, offset included (`2026-11-23 16:00:05 +08:00`); None for
-    anything that is not such a time (the caller shows the value as it is)."""
+def local_time(value: object, timespec: Literal["seconds", "minutes"] = "seconds") -> str | None:
+    """An RFC 3339 time as the request's zone shows it, offset included (`2026-11-23 16:00:05 +08:00`, or
+    `2026-11-23 16:00 +08:00` to the minute); None for anything that is not such a time (the caller shows the value
+    as it is)."""
     parsed = value if isinstance(value, datetime) and value.tzinfo else parse_time(value)
     if parsed is None:
         return None
+    moment = parsed.astimezone(_now().zone)
     # isoformat, not strftime: a 1000-row page shows 1000 times, and strftime costs ten times as much here.
-    text = parsed.astimezone(_now().zone).isoformat(" ", "seconds")
-    return f"{text[:19]} {text[19:]}"
+    return f"{moment.replace(tzinfo=None).isoformat(' ', timespec)} {_offset(moment)}"
 
 
 def _offset(moment: datetime) -> str:

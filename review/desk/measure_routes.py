@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from kafka import KafkaProducer
-from kafka.errors import KafkaError
 from pydantic import ValidationError
 
 from measures.model import BlacklistAdd, BlacklistRemove, Lift, SubjectRef
@@ -27,12 +25,13 @@ from modpipe.settings import Settings
 from modpipe.settings.measures import SubjectType
 from retention.exceptions import RetentionError
 from retention.store import Store
+from review.desk.acked import AckedTopic
 from review.desk.exceptions import PublishFailed
 from review.desk.i18n import t
 from review.desk.render import e, item_url
 from review.desk.render_measures import SubjectView, measures_section, subject_json
 from review.desk.roles import allowed
-from review.desk.web import ROLE, SESSION, client_ip, fail, is_api, redirect, review_of
+from review.desk.web import ROLE, SESSION, client_ip, fail, is_api, on_item, redirect, review_of
 from review.queue import ItemNotFound
 
 log = logging.getLogger("modpipe.review")
@@ -45,24 +44,16 @@ class EventPublisher:
     """The measure-events topic, acks=all: a change is answered only once the broker has it."""
 
     def __init__(self, settings: Settings) -> None:
-        self._topic = settings.kafka.topics.measure_events.name
-        self._timeout_s = settings.kafka.request_timeout_ms / 1000
-        self._producer = KafkaProducer(
-            bootstrap_servers=settings.kafka.servers, client_id=f"{settings.kafka.client_id}-review-measures",
-            acks="all", retries=3, request_timeout_ms=settings.kafka.request_timeout_ms,
-            max_block_ms=settings.kafka.request_timeout_ms,
-        )  # fmt: skip
+        topic = settings.kafka.topics.measure_events.name
+        self._out = AckedTopic(
+            settings, topic, "review-measures", f"measure-events topic {topic} (kafka.topics.measure_events)"
+        )
 
     def publish(self, envelope: Envelope) -> None:
-        try:
-            future = self._producer.send(self._topic, key=envelope.key, value=envelope.model_dump_json().encode())
-            self._producer.flush(timeout=self._timeout_s)
-            future.get(timeout=self._timeout_s)
-        except KafkaError as exc:
-            raise PublishFailed(f"measure-events topic {self._topic} (kafka.topics.measure_events): {exc}") from exc
+        self._out.send(envelope.key, envelope.model_dump_json().encode())
 
     def close(self) -> None:
-        self._producer.close(timeout=5)
+        self._out.close()
 
 
 @dataclass
@@ -172,9 +163,7 @@ async def _body(request: web.Request) -> dict[str, str]:
 
 
 async def _change(request: web.Request, kind: str) -> web.StreamResponse:
-    review = review_of(request)
-    session = request[SESSION]
-    message_id = request.match_info["message_id"]
+    review, session, message_id = on_item(request)
     body = await _body(request)
     reason = body.get("reason", "").strip()[:MAX_REASON]
     if not reason:

@@ -58,6 +58,11 @@ def review_of(request: web.Request) -> Review:
     return request.app[REVIEW]
 
 
+def on_item(request: web.Request) -> tuple[Review, Session, str]:
+    """What a route acting on one queue item works with: the desk, the signed-in session and the item's id."""
+    return review_of(request), request[SESSION], request.match_info["message_id"]
+
+
 def is_api(request: web.Request) -> bool:
     return request.path.startswith("/api/")
 

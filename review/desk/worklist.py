@@ -56,14 +56,7 @@ def _int_span(hit: Mapping[str, Any]) -> bool:
 
 def _short_time(value: object) -> str:
     """The minute in the page's zone, with its offset (`2026-11-23 16:00 +08:00`): the list has no room for seconds."""
-    shown = local_time(value)
-    if shown is None:
-        return str(value or "")
-    parts = shown.split(" ")
-    if len(parts) != 3:
-        return shown
-    day, clock, offset = parts
-    return f"{day} {clock[:5]} {offset}"
+    return local_time(value, "minutes") or str(value or "")
 
 
 def rows(items: list[tuple[Item, str, bool]], now: datetime | None, user: str, can_decide: bool) -> str:

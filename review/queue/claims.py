@@ -20,7 +20,7 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from modpipe.errors import TerminalError
 from modpipe.settings import Settings
-from review.queue.client import OwnedClient, translated
+from review.queue.client import SearchStore, read_versioned, translated
 from review.queue.exceptions import ItemNotFound, SearchError
 from review.queue.mapping import alias_name
 from review.queue.paging import sort_clause
@@ -69,25 +69,15 @@ def live_hold(item: Item, now: datetime) -> Hold | None:
     return Hold(str(claim["holder"]), until)
 
 
-class Claims:
+class Claims(SearchStore):
     def __init__(self, settings: Settings, client: Elasticsearch | None = None) -> None:
-        self._settings = settings
+        super().__init__(settings, client)
         self._alias = alias_name(settings)
         self._ttl = timedelta(seconds=settings.review.claim_ttl_s)
-        self._client = OwnedClient(settings, client)
-        self._es = self._client.es
         self._ready = False
 
-    def close(self) -> None:
-        self._client.close()
-
     def _get(self, message_id: str) -> Item:
-        with translated("claim read"):
-            try:
-                res = self._es.get(index=self._alias, id=message_id)
-            except NotFoundError as exc:
-                raise ItemNotFound(message_id) from exc
-        return Item(res["_id"], res["_source"], int(res["_seq_no"]), int(res["_primary_term"]))
+        return read_versioned(self._es, self._alias, message_id, "claim read", Item, ItemNotFound)
 
     def _write(self, item: Item, claim: dict[str, Any] | None) -> bool:
         """False when the document changed since `item` was read."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from modpipe.settings import Settings
 from review.queue.exceptions import SearchRejected, SearchUnavailable
@@ -36,6 +37,50 @@ class OwnedClient:
     def close(self) -> None:
         if self._own:
             self.es.close()
+
+
+class SearchStore:
+    """The base of what keeps its data on the search server: the settings and a client, closed with the store
+    only when the store made it (OwnedClient)."""
+
+    def __init__(self, settings: Settings, client: Elasticsearch | None = None) -> None:
+        self._settings = settings
+        self._client = OwnedClient(settings, client)
+        self._es = self._client.es
+
+    def close(self) -> None:
+        self._client.close()
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """A document as read, with the version a conditional write (if_seq_no, if_primary_term) is made against; -1
+    when it was read without one (a search hit, an mget)."""
+
+    id: str
+    source: dict[str, Any]
+    seq_no: int = -1
+    primary_term: int = -1
+
+    def part(self, name: str) -> dict[str, Any]:
+        """One object field of the document; empty when it has none (yet)."""
+        value: dict[str, Any] = self.source.get(name) or {}
+        return value
+
+
+V = TypeVar("V", bound=Versioned)
+
+
+def read_versioned(
+    es: Elasticsearch, index: str, doc_id: str, what: str, kind: type[V], missing: Callable[[str], Exception]
+) -> V:
+    """One document with its version, as `kind`; `missing(doc_id)` is raised when there is none."""
+    with translated(what):
+        try:
+            res = es.get(index=index, id=doc_id)
+        except NotFoundError as exc:
+            raise missing(doc_id) from exc
+    return kind(res["_id"], res["_source"], int(res["_seq_no"]), int(res["_primary_term"]))
 
 
 def is_transient_status(status: int) -> bool:

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError
+from elasticsearch import ApiError, ConflictError, Elasticsearch
 
 from modpipe.contracts import Verdict
 from modpipe.errors import TerminalError
 from modpipe.settings import Settings
-from review.queue.client import OwnedClient, is_transient_status, translated
+from review.queue.client import SearchStore, Versioned, is_transient_status, read_versioned, translated
 from review.queue.exceptions import SearchError, SearchUnavailable
 from review.queue.mapping import DATE, KEYWORD
 from review.queue.qa import NO_VIOLATION, WRONG, Stratum, is_sampled, judged, qa_document, strata
@@ -74,7 +74,7 @@ def ensure_qa_index(settings: Settings, es: Elasticsearch) -> str:
     return name
 
 
-class QaSink:
+class QaSink(SearchStore):
     """Buffers the verdicts the QA queue draws and bulk-writes them on flush. A re-delivered verdict rewrites its
     own fields and leaves a moderator's answer alone."""
 
@@ -86,11 +86,9 @@ class QaSink:
         refresh: bool = False,
         drawn: Callable[[str, str], None] | None = None,
     ) -> None:
-        self._settings = settings
+        super().__init__(settings, client)
         self._sampling = settings.review.qa_sample
         self._index = qa_index(settings)
-        self._client = OwnedClient(settings, client)
-        self._es = self._client.es
         self._refresh: Literal["wait_for", False] = "wait_for" if refresh else False
         self._ready = False
         self._pending: dict[str, dict[str, Any]] = {}
@@ -144,32 +142,18 @@ class QaSink:
             raise SearchUnavailable(f"qa flush: {len(retry)} QA items throttled; retry")
         return written
 
-    def close(self) -> None:
-        self._client.close()
-
 
 @dataclass(frozen=True)
-class QaItem:
-    id: str
-    source: dict[str, Any]
-    seq_no: int = -1
-    primary_term: int = -1
-
+class QaItem(Versioned):
     @property
     def answer(self) -> dict[str, Any]:
-        value: dict[str, Any] = self.source.get("answer") or {}
-        return value
+        return self.part("answer")
 
 
-class QaStore:
+class QaStore(SearchStore):
     def __init__(self, settings: Settings, client: Elasticsearch | None = None) -> None:
-        self._settings = settings
+        super().__init__(settings, client)
         self._index = qa_index(settings)
-        self._client = OwnedClient(settings, client)
-        self._es = self._client.es
-
-    def close(self) -> None:
-        self._client.close()
 
     def _exists(self) -> bool:
         with translated("qa exists"):
@@ -193,12 +177,7 @@ class QaStore:
             return int(self._es.count(index=self._index, query={"term": {"status": OPEN}})["count"])
 
     def get(self, qa_id: str) -> QaItem:
-        with translated("qa get"):
-            try:
-                res = self._es.get(index=self._index, id=qa_id)
-            except NotFoundError as exc:
-                raise QaNotFound(qa_id) from exc
-        return QaItem(res["_id"], res["_source"], int(res["_seq_no"]), int(res["_primary_term"]))
+        return read_versioned(self._es, self._index, qa_id, "qa get", QaItem, QaNotFound)
 
     def answer(self, qa_id: str, label: str, by: str, at: datetime) -> QaItem:
         """Record a moderator's label (a category code, or `none`); the first answer wins (a conditional write),

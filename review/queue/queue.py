@@ -17,7 +17,7 @@ from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError
 
 from modpipe.settings import Settings
 from review.queue import decisions
-from review.queue.client import OwnedClient, translated
+from review.queue.client import SearchStore, Versioned, read_versioned, translated
 from review.queue.decisions import Claim
 from review.queue.exceptions import AlreadyDecided, ItemNotFound, NothingToCorrect
 from review.queue.mapping import alias_name
@@ -84,16 +84,10 @@ class QueueFilter:
 
 
 @dataclass(frozen=True)
-class Item:
-    id: str
-    source: dict[str, Any]
-    seq_no: int = -1
-    primary_term: int = -1
-
+class Item(Versioned):
     @property
     def moderation(self) -> dict[str, Any]:
-        value: dict[str, Any] = self.source.get("moderation") or {}
-        return value
+        return self.part("moderation")
 
     @property
     def claimed(self) -> bool:
@@ -110,15 +104,11 @@ class Page:
     next_cursor: str | None = None  # where the next page starts; None on the last page
 
 
-class QueueStore:
+class QueueStore(SearchStore):
     def __init__(self, settings: Settings, client: Elasticsearch | None = None) -> None:
+        super().__init__(settings, client)
         self._alias = alias_name(settings)
         self._pit_keep_alive_s = settings.queue.pit_keep_alive_s
-        self._client = OwnedClient(settings, client)
-        self._es = self._client.es
-
-    def close(self) -> None:
-        self._client.close()
 
     def search(self, flt: QueueFilter, cursor: str | None = None) -> Page:
         """One page of the queue in `flt.sort` order: at `cursor` (a Page.next_cursor for the same filter), else
@@ -229,12 +219,7 @@ class QueueStore:
         return after, pit
 
     def get(self, message_id: str) -> Item:
-        with translated("queue get"):
-            try:
-                res = self._es.get(index=self._alias, id=message_id)
-            except NotFoundError as exc:
-                raise ItemNotFound(message_id) from exc
-        return Item(res["_id"], res["_source"], int(res["_seq_no"]), int(res["_primary_term"]))
+        return read_versioned(self._es, self._alias, message_id, "queue get", Item, ItemNotFound)
 
     def find(self, message_id: str) -> Item | None:
         try:

@@ -13,7 +13,7 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 from modpipe.contracts import Verdict
 from modpipe.errors import TransientError
 from modpipe.settings import Action, Settings
-from review.queue.client import OwnedClient, translated
+from review.queue.client import SearchStore, translated
 from review.queue.decisions import released
 from review.queue.document import new_document
 from review.queue.mapping import alias_name
@@ -27,16 +27,11 @@ class ItemChanged(TransientError):
     """The queue document changed between read and write (a claim, a decision applied): read it again."""
 
 
-class ReportedItems:
+class ReportedItems(SearchStore):
     def __init__(self, settings: Settings, client: Elasticsearch | None = None) -> None:
-        self._settings = settings
+        super().__init__(settings, client)
         self._alias = alias_name(settings)
-        self._client = OwnedClient(settings, client)
-        self._es = self._client.es
         self._ready = False
-
-    def close(self) -> None:
-        self._client.close()
 
     def known(self, message_id: str) -> bool:
         return self._get(message_id) is not None

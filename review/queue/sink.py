@@ -10,7 +10,7 @@ from elasticsearch import ApiError, Elasticsearch
 
 from modpipe.contracts import Decision, Verdict
 from modpipe.settings import Action, Settings
-from review.queue.client import OwnedClient, is_transient_status, make_client, translated
+from review.queue.client import SearchStore, is_transient_status, make_client, translated
 from review.queue.decisions import applied
 from review.queue.document import QUEUED, DueAfter, bulk_actions
 from review.queue.exceptions import SearchRejected, SearchUnavailable
@@ -54,19 +54,17 @@ def due_after(settings: Settings) -> DueAfter:
     return {Action.REVIEW: timedelta(seconds=q.review_due_s), Action.BLOCK: timedelta(seconds=q.block_due_s)}
 
 
-class QueueSink:
+class QueueSink(SearchStore):
     """Buffers review and block verdicts, bulk-indexes them on flush, and applies moderators' decisions."""
 
     def __init__(self, settings: Settings, client: Elasticsearch | None = None, *, refresh: bool = False) -> None:
-        self._settings = settings
+        super().__init__(settings, client)
         self._ready = False
         self._alias = alias_name(settings)
         self._due: DueAfter = due_after(settings)
         # Waiting for a refresh costs up to a second per batch on Elasticsearch; searches see new items within the
         # refresh interval anyway. Tests that search right after a flush ask for it.
         self._refresh: Literal["wait_for", False] = "wait_for" if refresh else False
-        self._client = OwnedClient(settings, client)
-        self._es = self._client.es
         self._pending: dict[str, Verdict] = {}
         self.rejected: list[tuple[str, str]] = []  # (message_id, reason) refused for good by the last flush
         self._carried = 0  # written by earlier attempts of a flush that Elasticsearch partly throttled
@@ -130,6 +128,3 @@ class QueueSink:
                 index=self._alias, id=decision.message_id, doc=doc, doc_as_upsert=True, refresh=self._refresh,
                 retry_on_conflict=5,
             )  # fmt: skip
-
-    def close(self) -> None:
-        self._client.close()

@@ -5,7 +5,6 @@ on the measures topic, decided by the senior with the reason. The review page is
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,22 +12,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaProducer
 
 from measures.model import MeasureCommand, SubjectRef
 from modpipe.clock import SystemClock
-from modpipe.settings import Action, Settings, load_settings
+from modpipe.settings import Action, Settings
 from modpipe.settings.measures import MeasureKind, SubjectType
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import StackInfo
-from modpipe.topics import ensure_topics
 from pipeline.measures_store import MeasuresStore
-from retention.store import Store, init_bucket
 from review.queue import QueueSink, ensure_index
-from tests.browser.test_review_browser import CHROMIUM, CHROMIUM_ARGS
-from tests.fixtures.review import PASSWORD, desk_process, drop_queue, review_overrides
+from tests.fixtures.browser import chromium, sign_in_page
+from tests.fixtures.review import (
+    PASSWORD,
+    desk_process,
+    drop_queue,
+    make_records_bucket,
+    review_overrides,
+)
 from tests.fixtures.workers import PipelineEnv
-from tests.support import read_topic
+from tests.support import read_topic, send_verdicts
 from tests.unit.review.factory import make_verdict
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow, pytest.mark.obligation("L6")]
@@ -45,20 +47,16 @@ def served(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[tuple[Sett
     overrides: dict[str, Any] = review_overrides(stack, unique, users_file)
     overrides["s3.records_bucket"] = f"records-{unique}".lower()[:60]
     overrides["review.port"] = free_port()
-    settings = load_settings(environ={}, overrides=overrides)
-    ensure_topics(settings)
+    env = PipelineEnv.made(overrides, tmp_path)
+    settings = env.settings
     ensure_index(settings)
-    with Store(settings) as store:
-        init_bucket(store)
-    env = PipelineEnv(settings, overrides, tmp_path)
+    make_records_bucket(settings)
     env.start_worker("measures", "measures-browser").wait_assigned()
     try:
         with desk_process(overrides, tmp_path / "review.log") as base:
             yield settings, base
     finally:
         env.close()
-        for worker in env.workers:
-            worker.stop(signal.SIGKILL)
         drop_queue(settings)
 
 
@@ -73,11 +71,7 @@ def _suspend(settings: Settings) -> str:
         sink.flush()
     finally:
         sink.close()
-    producer = KafkaProducer(bootstrap_servers=settings.kafka.servers, acks="all")
-    try:
-        producer.send(settings.kafka.topics.verdicts.name, verdict.model_dump_json().encode(), b"bw-1").get(30)
-    finally:
-        producer.close()
+    send_verdicts(settings, [verdict])
     store = MeasuresStore(settings, SystemClock())
     try:
         deadline = time.monotonic() + 120
@@ -90,37 +84,30 @@ def _suspend(settings: Settings) -> str:
 
 
 def test_a_senior_lifts_a_measure_with_a_reason_and_sees_it_gone(served: tuple[Settings, str]) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     settings, base = served
     suspension = _suspend(settings)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", "sara")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.goto(f"{base}/items/bw-1")
-            author = page.locator('#measures [data-subject="account:author-b"]')
-            measure = author.locator(f'li[data-measure="{suspension}"]')
-            expect(measure).to_contain_text("suspend_posting")
-            expect(author.locator(".level")).to_have_text("A")  # C4 unconfirmed: 1.5 points x 5, score 92
-            # The reason is required by the form itself; an empty one never leaves the page.
-            measure.locator("button[type=submit]").click()
-            expect(page).to_have_url(f"{base}/items/bw-1")
-            measure.locator("input[name=reason]").fill("appeal upheld: quoted the text to report it")
-            measure.locator("button[type=submit]").click()
-            expect(page.locator("#measures .notice")).to_contain_text("Your change was sent")
-            deadline = time.monotonic() + 60
-            while measure.count() and time.monotonic() < deadline:  # the agent applies the lift, then stores it
-                time.sleep(1)
-                page.reload()
-            expect(measure).to_have_count(0)
-            expect(author.locator(".no-measures")).to_be_visible()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        sign_in_page(page, base, "sara")
+        page.goto(f"{base}/items/bw-1")
+        author = page.locator('#measures [data-subject="account:author-b"]')
+        measure = author.locator(f'li[data-measure="{suspension}"]')
+        expect(measure).to_contain_text("suspend_posting")
+        expect(author.locator(".level")).to_have_text("A")  # C4 unconfirmed: 1.5 points x 5, score 92
+        # The reason is required by the form itself; an empty one never leaves the page.
+        measure.locator("button[type=submit]").click()
+        expect(page).to_have_url(f"{base}/items/bw-1")
+        measure.locator("input[name=reason]").fill("appeal upheld: quoted the text to report it")
+        measure.locator("button[type=submit]").click()
+        expect(page.locator("#measures .notice")).to_contain_text("Your change was sent")
+        deadline = time.monotonic() + 60
+        while measure.count() and time.monotonic() < deadline:  # the agent applies the lift, then stores it
+            time.sleep(1)
+            page.reload()
+        expect(measure).to_have_count(0)
+        expect(author.locator(".no-measures")).to_be_visible()
     lifts = [
         MeasureCommand.model_validate(v)
         for _, v in read_topic(settings, settings.kafka.topics.measures.name)

@@ -9,8 +9,6 @@ tests/integration/pipeline/test_report_state.py); the review page is the real `m
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +24,7 @@ from modpipe.stack.manager import StackInfo
 from pipeline.report_store import ReportStore
 from pipeline.reports import ReportProcessor
 from review.queue.reported import ReportedItems
-from tests.browser.test_review_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.fixtures.browser import chromium, keep_screenshot, sign_in_page
 from tests.fixtures.review import PASSWORD, desk_process, drop_queue, review_overrides
 from tests.support import read_topic
 from tests.unit.review.factory import make_verdict
@@ -80,36 +78,27 @@ def _campaign(settings: Settings) -> None:
 
 @pytest.mark.obligation("L7")
 def test_a_moderator_sees_a_reported_campaign_and_overturns_it(served: tuple[Settings, str, Path]) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     settings, base, tmp_path = served
     _campaign(settings)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", "alice")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.goto(f"{base}/?status=reported&order=due")
-            expect(page.locator("tr[data-id]")).to_have_count(1)
-            page.click("tr[data-id=rep-web-1] td.text a")
-            reports = page.locator("#reports")
-            expect(reports).to_contain_text("30 (30 open, 30 reporters)")
-            expect(reports).to_contain_text("C2: 30")
-            expect(page.locator("#campaign")).to_contain_text("Suspected report campaign")
-            expect(page.locator("#screening")).to_contain_text("30 of 30 reporters have accounts younger than 7 days")
-            expect(page.locator("#screening")).to_contain_text("30 of 30 reporters belong to the same group g-brigade")
-            page.screenshot(path=str(tmp_path / "reported.png"), full_page=True)
-            page.fill("textarea[name=comment]", "lawful notice; coordinated reports")
-            page.click("button.overturn")
-            expect(page.locator("#decision")).to_contain_text("overturned by alice")
-        finally:
-            browser.close()
-    wanted = os.environ.get("REPORTS_SCREENSHOT")
-    if wanted:
-        shutil.copyfile(tmp_path / "reported.png", wanted)
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        sign_in_page(page, base, "alice")
+        page.goto(f"{base}/?status=reported&order=due")
+        expect(page.locator("tr[data-id]")).to_have_count(1)
+        page.click("tr[data-id=rep-web-1] td.text a")
+        reports = page.locator("#reports")
+        expect(reports).to_contain_text("30 (30 open, 30 reporters)")
+        expect(reports).to_contain_text("C2: 30")
+        expect(page.locator("#campaign")).to_contain_text("Suspected report campaign")
+        expect(page.locator("#screening")).to_contain_text("30 of 30 reporters have accounts younger than 7 days")
+        expect(page.locator("#screening")).to_contain_text("30 of 30 reporters belong to the same group g-brigade")
+        page.screenshot(path=str(tmp_path / "reported.png"), full_page=True)
+        page.fill("textarea[name=comment]", "lawful notice; coordinated reports")
+        page.click("button.overturn")
+        expect(page.locator("#decision")).to_contain_text("overturned by alice")
+    keep_screenshot(tmp_path / "reported.png", "REPORTS_SCREENSHOT")
     decisions = read_topic(settings, settings.kafka.topics.decisions.name, want=1)
     values: list[dict[str, Any]] = [v for _, v in decisions]
     assert [(v["message_id"], v["outcome"], v["previous_action"]) for v in values] == [

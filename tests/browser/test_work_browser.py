@@ -21,7 +21,7 @@ from modpipe.settings import Action, Settings, load_settings
 from modpipe.stack.health import free_port
 from modpipe.stack.manager import StackInfo
 from review.queue import QueueSink
-from tests.browser.test_review_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.fixtures.browser import chromium, sign_in_page
 from tests.fixtures.review import PASSWORD, desk_process, drop_queue, review_overrides
 from tests.support import read_topic
 from tests.unit.review.factory import T0, make_verdict
@@ -81,110 +81,100 @@ def _seed(settings: Settings) -> None:
 def test_a_moderator_works_50_items_by_keyboard_and_bulk_decides_112(
     desk: tuple[Settings, str], record_property: Callable[[str, object], None], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     settings, base = desk
     _seed(settings)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
-            page.set_default_timeout(60_000)
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", "alice")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            expect(page.locator("#total")).to_have_text(str(WORKED + BULK + ALL))
+    with chromium() as browser:
+        page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+        page.set_default_timeout(60_000)
+        sign_in_page(page, base, "alice")
+        expect(page.locator("#total")).to_have_text(str(WORKED + BULK + ALL))
 
-            # The dense list: rows fully inside the 1080-pixel window, each with score, evidence and due time.
-            visible = page.locator("tr[data-id]").evaluate_all(
-                "rows => rows.filter(r => r.getBoundingClientRect().bottom <= window.innerHeight).length"
-            )
-            assert visible >= 30, visible
-            row = page.locator("tr[data-id=w000]")
-            expect(row.locator("td.score")).to_have_text("0.90")
-            expect(row.locator("td.text mark.hit").first).to_have_text("枪支")
-            expect(row.locator("td.due time")).not_to_be_empty()
-            # Default order: the review items (still online) before the confirmations of machine blocks.
-            actions = page.locator("tr[data-id] span.action-review, tr[data-id] span.action-block").all_text_contents()
-            assert actions == sorted(actions, key=lambda a: a != "review"), actions
-            wanted = os.environ.get("WORK_SCREENSHOT")
-            if wanted:
-                page.screenshot(path=wanted)
+        # The dense list: rows fully inside the 1080-pixel window, each with score, evidence and due time.
+        visible = page.locator("tr[data-id]").evaluate_all(
+            "rows => rows.filter(r => r.getBoundingClientRect().bottom <= window.innerHeight).length"
+        )
+        assert visible >= 30, visible
+        row = page.locator("tr[data-id=w000]")
+        expect(row.locator("td.score")).to_have_text("0.90")
+        expect(row.locator("td.text mark.hit").first).to_have_text("枪支")
+        expect(row.locator("td.due time")).not_to_be_empty()
+        # Default order: the review items (still online) before the confirmations of machine blocks.
+        actions = page.locator("tr[data-id] span.action-review, tr[data-id] span.action-block").all_text_contents()
+        assert actions == sorted(actions, key=lambda a: a != "review"), actions
+        wanted = os.environ.get("WORK_SCREENSHOT")
+        if wanted:
+            page.screenshot(path=wanted)
 
-            # Shortcuts: ? opens and closes the overlay; j/k move; typing in a field fires none of them.
-            page.keyboard.press("?")
-            expect(page.locator("#shortcuts")).to_be_visible()
-            page.keyboard.press("Escape")
-            expect(page.locator("#shortcuts")).to_be_hidden()
-            second = page.locator("tr[data-id]").nth(1).get_attribute("data-id") or ""
-            for key in ("j", "j", "j", "k"):
-                page.keyboard.press(key)
-            expect(page.locator("tr.current")).to_have_attribute("data-id", second)
-            page.focus("input[name=q]")
-            page.keyboard.type("jjk")
-            expect(page.locator("tr.current")).to_have_attribute("data-id", second)
-            expect(page.locator("input[name=q]")).to_have_value("jjk")
-            page.fill("input[name=q]", "")
+        # Shortcuts: ? opens and closes the overlay; j/k move; typing in a field fires none of them.
+        page.keyboard.press("?")
+        expect(page.locator("#shortcuts")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(page.locator("#shortcuts")).to_be_hidden()
+        second = page.locator("tr[data-id]").nth(1).get_attribute("data-id") or ""
+        for key in ("j", "j", "j", "k"):
+            page.keyboard.press(key)
+        expect(page.locator("tr.current")).to_have_attribute("data-id", second)
+        page.focus("input[name=q]")
+        page.keyboard.type("jjk")
+        expect(page.locator("tr.current")).to_have_attribute("data-id", second)
+        expect(page.locator("input[name=q]")).to_have_value("jjk")
+        page.fill("input[name=q]", "")
 
-            # Work mode on the C9 queue, keyboard only: w claims and opens the first item; bob sees alice has it.
-            page.select_option("select[name=category]", "C9")
-            expect(page.locator("#total")).to_have_text(str(WORKED))
-            page.keyboard.press("w")
+        # Work mode on the C9 queue, keyboard only: w claims and opens the first item; bob sees alice has it.
+        page.select_option("select[name=category]", "C9")
+        expect(page.locator("#total")).to_have_text(str(WORKED))
+        page.keyboard.press("w")
+        expect(page.locator("#claim")).to_contain_text("You have this item until")
+        held = page.url.split("/items/")[1].split("?")[0]
+        bob = browser.new_context().new_page()
+        sign_in_page(bob, base, "bob")
+        bob.goto(f"{base}/?category=C9")
+        expect(bob.locator(f"tr[data-id={held}] .holder")).to_have_text("alice")
+        bob.goto(f"{base}/items/{held}")
+        expect(bob.locator("#claim")).to_contain_text("Claimed by alice")
+        page.keyboard.press("g")  # no context section on this item: nothing happens, nothing breaks
+        page.keyboard.press("s")  # skip the first: released, the next one opens
+        page.wait_for_url(lambda url: f"/items/{held}?" not in url)
+        opened: list[str] = []
+        started = time.perf_counter()
+        for _ in range(WORKED - 1):
             expect(page.locator("#claim")).to_contain_text("You have this item until")
-            held = page.url.split("/items/")[1].split("?")[0]
-            bob = browser.new_context().new_page()
-            bob.goto(f"{base}/login")
-            bob.fill("input[name=username]", "bob")
-            bob.fill("input[name=password]", PASSWORD)
-            bob.click("button[type=submit]")
-            bob.goto(f"{base}/?category=C9")
-            expect(bob.locator(f"tr[data-id={held}] .holder")).to_have_text("alice")
-            bob.goto(f"{base}/items/{held}")
-            expect(bob.locator("#claim")).to_contain_text("Claimed by alice")
-            page.keyboard.press("g")  # no context section on this item: nothing happens, nothing breaks
-            page.keyboard.press("s")  # skip the first: released, the next one opens
-            page.wait_for_url(lambda url: f"/items/{held}?" not in url)
-            opened: list[str] = []
-            started = time.perf_counter()
-            for _ in range(WORKED - 1):
-                expect(page.locator("#claim")).to_contain_text("You have this item until")
-                opened.append(page.url.split("/items/")[1].split("?")[0])
-                page.keyboard.press("c")
-                page.wait_for_url(lambda url: opened[-1] not in url)
-            expect(page.locator("#worked")).to_be_visible()
-            per_decision_s = (time.perf_counter() - started) / (WORKED - 1)
-            assert len(set(opened)) == WORKED - 1
-            assert held not in opened
+            opened.append(page.url.split("/items/")[1].split("?")[0])
+            page.keyboard.press("c")
+            page.wait_for_url(lambda url: opened[-1] not in url)
+        expect(page.locator("#worked")).to_be_visible()
+        per_decision_s = (time.perf_counter() - started) / (WORKED - 1)
+        assert len(set(opened)) == WORKED - 1
+        assert held not in opened
 
-            # Bulk: tick the first row and shift-click the 100th of the C7 page; confirm all with one reason.
-            page.goto(f"{base}/?category=C7&size=100")
-            expect(page.locator("tr[data-id]")).to_have_count(BULK)
-            page.locator("tr[data-id] input[name=ids]").first.click()
-            page.locator("tr[data-id] input[name=ids]").last.click(modifiers=["Shift"])
-            expect(page.locator("#picked")).to_have_text(str(BULK))
-            page.fill("#bulk-reason", "gambling ads, confirmed in bulk")
-            bulk_started = time.perf_counter()
-            page.click("#bulk button.confirm")
-            expect(page.locator("#bulk-result")).to_have_attribute("data-decided", str(BULK), timeout=300_000)
-            bulk_s = time.perf_counter() - bulk_started
-            expect(page.locator("#bulk-result")).to_have_attribute("data-failed", "0")
+        # Bulk: tick the first row and shift-click the 100th of the C7 page; confirm all with one reason.
+        page.goto(f"{base}/?category=C7&size=100")
+        expect(page.locator("tr[data-id]")).to_have_count(BULK)
+        page.locator("tr[data-id] input[name=ids]").first.click()
+        page.locator("tr[data-id] input[name=ids]").last.click(modifiers=["Shift"])
+        expect(page.locator("#picked")).to_have_text(str(BULK))
+        page.fill("#bulk-reason", "gambling ads, confirmed in bulk")
+        bulk_started = time.perf_counter()
+        page.click("#bulk button.confirm")
+        expect(page.locator("#bulk-result")).to_have_attribute("data-decided", str(BULK), timeout=300_000)
+        bulk_s = time.perf_counter() - bulk_started
+        expect(page.locator("#bulk-result")).to_have_attribute("data-failed", "0")
 
-            # "Select all matching" through /api/selection, then overturn; a second try finds them all decided.
-            page.goto(f"{base}/?category=C4&size=5")
-            page.click("#pick-all")
-            expect(page.locator("#picked")).to_have_text(str(ALL))
-            page.fill("#bulk-reason", "drug ads")
-            page.click("#bulk button.overturn")
-            expect(page.locator("#bulk-result")).to_have_attribute("data-decided", str(ALL))
-            page.goto(f"{base}/?category=C4&size=5&status=claimed")
-            page.locator("tr[data-id] input[name=ids]").first.click()
-            page.fill("#bulk-reason", "again")
-            page.click("#bulk button.confirm")
-            expect(page.locator("#bulk-result")).to_have_attribute("data-failed", "1")
-            expect(page.locator("#bulk-result")).to_contain_text("by alice")
-        finally:
-            browser.close()
+        # "Select all matching" through /api/selection, then overturn; a second try finds them all decided.
+        page.goto(f"{base}/?category=C4&size=5")
+        page.click("#pick-all")
+        expect(page.locator("#picked")).to_have_text(str(ALL))
+        page.fill("#bulk-reason", "drug ads")
+        page.click("#bulk button.overturn")
+        expect(page.locator("#bulk-result")).to_have_attribute("data-decided", str(ALL))
+        page.goto(f"{base}/?category=C4&size=5&status=claimed")
+        page.locator("tr[data-id] input[name=ids]").first.click()
+        page.fill("#bulk-reason", "again")
+        page.click("#bulk button.confirm")
+        expect(page.locator("#bulk-result")).to_have_attribute("data-failed", "1")
+        expect(page.locator("#bulk-result")).to_contain_text("by alice")
 
     sent = read_topic(settings, settings.kafka.topics.decisions.name, want=WORKED - 1 + BULK + ALL)
     by_item = {k.decode(): v for k, v in sent}

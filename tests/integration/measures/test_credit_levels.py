@@ -4,25 +4,19 @@ moderation step stamps every verdict with the author's level, judging a level-E 
 
 from __future__ import annotations
 
-import asyncio
-import signal
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from measures.gateview import level_at
 from measures.levels import CreditLevels
-from modpipe.settings import Action, load_settings
+from modpipe.settings import Action
 from modpipe.stack.manager import StackInfo
-from modpipe.topics import ensure_topics
-from tests.fixtures.workers import PipelineEnv
-from tests.integration.measures.test_measures_agent import block, publish
-from tests.integration.pipeline.test_end_to_end import modpipe
-from tests.support import stack_overrides, topic_overrides
+from tests.fixtures.workers import PipelineEnv, own_overrides, storage_env
+from tests.integration.measures.test_measures_agent import block, followed_gate, publish
 from tests.unit.measures.test_levels import ScoreTagger, _raw
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.obligation("L6")]
@@ -32,25 +26,11 @@ STRUCK = datetime.now(UTC).replace(microsecond=0) - timedelta(days=10)
 
 @pytest.fixture
 def levels_env(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[PipelineEnv]:
-    overrides: dict[str, Any] = stack_overrides(stack, **topic_overrides(f"{{topic}}-{unique}"))
-    overrides["s3.records_bucket"] = f"records-{unique}".lower()[:60]
-    overrides["elasticsearch.index"] = f"queue-{unique}".lower()
     # 40 a point: an unconfirmed C1 block (2.5 of its 5 points) takes the score to about 6, level E, ten days on.
-    overrides["measures.credit.points_penalty"] = 40
-    settings = load_settings(environ={}, overrides=overrides)
-    ensure_topics(settings)
-    env = PipelineEnv(settings, overrides, tmp_path)
-    result = modpipe(env, "storage", "init")
-    assert result.returncode == 0, result.stdout + result.stderr
-    try:
-        yield env
-    finally:
-        for worker in env.workers:
-            worker.stop(signal.SIGKILL)
+    yield from storage_env(own_overrides(stack, unique, {"measures.credit.points_penalty": 40}), tmp_path)
 
 
 def test_an_author_with_strikes_gets_a_lower_level_and_stricter_thresholds(levels_env: PipelineEnv) -> None:
-    from pipeline.gatefeed import GateFeed
     from pipeline.moderation import ModerationProcessor
 
     env = levels_env
@@ -67,17 +47,7 @@ def test_an_author_with_strikes_gets_a_lower_level_and_stricter_thresholds(level
     assert records[-1].spans[0].level == "E"
     assert records[-1].spans[-1].level == "A"
 
-    async def follow() -> dict[str, Any]:
-        feed = GateFeed(env.settings, "test-levels")
-        task = asyncio.create_task(feed.run())
-        try:
-            await asyncio.wait_for(feed.ready.wait(), 60)
-            return dict(feed.gate())
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    gate = asyncio.run(follow())
+    gate = followed_gate(env.settings, "test-levels")
     now = datetime.now(UTC)
     assert level_at(gate, "lv1", now) == "E"
 

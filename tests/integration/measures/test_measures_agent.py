@@ -21,14 +21,12 @@ from measures import Policy, Tick, strikes_for_verdict
 from measures.model import MeasureCommand, SubjectRef, SubjectState
 from measures.wire import Envelope
 from modpipe.contracts import SourcePosition, Verdict
-from modpipe.settings import Action, Settings, load_settings
+from modpipe.settings import Action, Settings
 from modpipe.settings.measures import SubjectType
 from modpipe.stack.manager import StackInfo
-from modpipe.topics import ensure_topics
 from pipeline.measures_store import MeasuresStore
-from tests.fixtures.workers import PipelineEnv
+from tests.fixtures.workers import PipelineEnv, own_overrides, storage_env
 from tests.integration.pipeline.test_end_to_end import modpipe
-from tests.support import stack_overrides, topic_overrides
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.obligation("L6")]
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -36,21 +34,10 @@ T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
 @pytest.fixture
 def measures_env(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[PipelineEnv]:
-    overrides: dict[str, Any] = stack_overrides(stack, **topic_overrides(f"{{topic}}-{unique}"))
-    overrides["worker.batch_size"] = 4  # small batches: the kill lands between them
-    overrides["s3.records_bucket"] = f"records-{unique}".lower()[:60]
-    overrides["elasticsearch.index"] = f"queue-{unique}".lower()
-    overrides["measures.tick_interval_s"] = 1
-    settings = load_settings(environ={}, overrides=overrides)
-    ensure_topics(settings)
-    env = PipelineEnv(settings, overrides, tmp_path)
-    result = modpipe(env, "storage", "init")
-    assert result.returncode == 0, result.stdout + result.stderr
-    try:
-        yield env
-    finally:
-        for worker in env.workers:
-            worker.stop(signal.SIGKILL)
+    # Small batches: the kill lands between them.
+    yield from storage_env(
+        own_overrides(stack, unique, {"worker.batch_size": 4, "measures.tick_interval_s": 1}), tmp_path
+    )
 
 
 def block(n: int, author: str, code: str, at: datetime, **message: Any) -> Verdict:
@@ -117,6 +104,24 @@ def publish(env: PipelineEnv, items: list[Verdict | Envelope]) -> None:
         producer.flush()
     finally:
         producer.close()
+
+
+def followed_gate(settings: Settings, group: str) -> dict[str, Any]:
+    """The gate view the moderation agent's follower builds from the measures and credit-level topics, once it has
+    read them to their end."""
+    from pipeline.gatefeed import GateFeed
+
+    async def follow() -> dict[str, Any]:
+        feed = GateFeed(settings, group)
+        task = asyncio.create_task(feed.run())
+        try:
+            await asyncio.wait_for(feed.ready.wait(), 60)
+            return dict(feed.gate())
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    return asyncio.run(follow())
 
 
 def commands(env: PipelineEnv, want: int, timeout_s: float = 120) -> list[MeasureCommand]:
@@ -197,8 +202,6 @@ def test_a_worker_killed_mid_stream_recovers_the_same_states_and_commands(measur
 
 
 def test_the_moderation_step_blocks_barred_subjects_with_their_reason(measures_env: PipelineEnv) -> None:
-    from pipeline.gatefeed import GateFeed
-
     env = measures_env
     _, keys = expected(env.settings)
     env.start_worker("measures", "measures-g").wait_assigned()
@@ -208,17 +211,7 @@ def test_the_moderation_step_blocks_barred_subjects_with_their_reason(measures_e
     publish(env, items[-1:])
     commands(env, len(keys))
 
-    async def follow() -> dict[str, Any]:
-        feed = GateFeed(env.settings, "test-gate")
-        task = asyncio.create_task(feed.run())
-        try:
-            await asyncio.wait_for(feed.ready.wait(), 60)
-            return dict(feed.gate())
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    gate = asyncio.run(follow())
+    gate = followed_gate(env.settings, "test-gate")
     reasons = moderate(env.settings, gate)
     assert reasons == {
         "a1": None,  # suspended 7 days, lifted by the tick
@@ -238,7 +231,7 @@ class PassingTagger:
         self.seen: list[str] = []
 
     def classify_batch(self, texts: list[str], services: list[str]) -> list[Any]:
-        from classifiers import TagResult
+        from classifiers.tagger import TagResult
 
         self.seen.extend(texts)
         return [TagResult(action=Action.PASS, categories={}, flagged=(), hits=(), sub_labels={}) for _ in texts]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,12 +17,10 @@ from typing import Any
 
 import pytest
 
-from modpipe.settings import load_settings
 from modpipe.stack import binaries, process
 from modpipe.stack.manager import StackInfo, start_on_free_ports
-from modpipe.topics import ensure_topics
-from pipeline.simulate import SimulationReport, simulate
-from tests.fixtures.workers import PipelineEnv, Worker
+from pipeline.simulate import simulate
+from tests.fixtures.workers import PipelineEnv, Worker, stream_meanwhile
 from tests.support import stack_overrides, topic_overrides
 
 OUTAGE_S = 20.0
@@ -61,9 +58,7 @@ def private_env(
         overrides["kafka.bootstrap"] = broker.info.kafka_bootstrap
         overrides["worker.batch_size"] = 64
         overrides["worker.log_repeat_interval_s"] = REPEAT_INTERVAL_S
-        settings = load_settings(environ={}, overrides=overrides)
-        ensure_topics(settings)
-        env = PipelineEnv(settings, overrides, tmp_path)
+        env = PipelineEnv.made(overrides, tmp_path)
         yield env, broker
     finally:
         if env is not None:
@@ -169,19 +164,11 @@ def test_sigterm_commits_what_is_finished_and_a_restart_redelivers_nothing(pipel
     env = pipeline_env
     worker = env.start_worker("moderation", "graceful-1")
     worker.wait_assigned()
-    reports: list[SimulationReport] = []
-    publisher = threading.Thread(
-        target=lambda: reports.append(simulate(env.settings, rate=1500, count=4000, seed=61, run="graceful")),
-        name="publisher",
-    )
-    publisher.start()
-    try:
+    with stream_meanwhile(env.settings, rate=1500, count=4000, seed=61, run="graceful") as reports:
         env.watcher.wait(400)
         worker.stop(signal.SIGTERM, timeout_s=60)
         assert worker.proc.returncode == 0, worker.tail()
         done_before_stop = env.watcher.outcomes()
-    finally:
-        publisher.join()
     report = reports[0]
     assert done_before_stop < report.sent, "the worker was stopped after the stream, not in the middle of it"
     restarted = env.start_worker("moderation", "graceful-2")

@@ -17,12 +17,11 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
 from modpipe.contracts import DecisionOutcome
-from modpipe.settings import Action, load_settings
+from modpipe.settings import Action
 from modpipe.stack import binaries
 from modpipe.stack.health import elasticsearch_answers, free_port
 from modpipe.stack.manager import StackInfo
-from modpipe.topics import ensure_topics
-from retention.store import Store, init_bucket
+from tests.fixtures.review import make_records_bucket
 from tests.fixtures.workers import PipelineEnv
 from tests.support import stack_overrides, topic_overrides
 from tests.unit.review.factory import make_decision, make_verdict
@@ -72,11 +71,8 @@ def heal_env(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[tuple[Pi
         "elasticsearch.url": search.url, "elasticsearch.index": f"heal-{unique}".lower(),
         "elasticsearch.request_timeout_s": 10, "queue.reconcile_interval_s": INTERVAL_S,
     })  # fmt: skip
-    settings = load_settings(environ={}, overrides=overrides)
-    ensure_topics(settings)
-    with Store(settings) as store:
-        init_bucket(store)
-    env = PipelineEnv(settings, overrides, tmp_path)
+    env = PipelineEnv.made(overrides, tmp_path)
+    make_records_bucket(env.settings)
     try:
         yield env, search
     finally:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import defaultdict
 from typing import Any
 
 from pipeline.simulate import SimulationReport, simulate
-from tests.fixtures.workers import PipelineEnv
+from tests.fixtures.workers import PipelineEnv, stream_meanwhile
 
 
 def assert_each_message_once(env: PipelineEnv, reports: list[tuple[SimulationReport, str]]) -> dict[str, Any]:
@@ -44,18 +43,10 @@ def test_sigkill_mid_stream_loses_nothing(pipeline_env: PipelineEnv) -> None:
     env = pipeline_env
     worker = env.start_worker("moderation,decisions", "crash-1")
     worker.wait_assigned()
-    reports: list[SimulationReport] = []
-    publisher = threading.Thread(
-        target=lambda: reports.append(simulate(env.settings, rate=1500, count=4000, seed=41, run="crash")),
-        name="publisher",
-    )
-    publisher.start()
-    try:
+    with stream_meanwhile(env.settings, rate=1500, count=4000, seed=41, run="crash") as reports:
         env.watcher.wait(400)
         worker.stop(signal.SIGKILL)
         assert worker.proc.returncode == -signal.SIGKILL
-    finally:
-        publisher.join()
     restarted = env.start_worker("moderation,decisions", "crash-2")
     restarted.wait_assigned()
     env.watcher.wait(reports[0].sent)

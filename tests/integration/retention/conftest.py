@@ -12,7 +12,8 @@ from minio import Minio
 
 from modpipe.settings import Settings, load_settings
 from modpipe.stack.manager import StackInfo
-from retention.store import Store, init_bucket
+from retention.store import Store
+from tests.fixtures.review import make_records_bucket
 from tests.support import stack_overrides
 
 
@@ -23,8 +24,7 @@ def records_settings(stack: StackInfo, request: pytest.FixtureRequest) -> Settin
     name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").replace("_", "-")
     bucket = f"rec-{name}-{suffix}"[:63].lower()
     settings = load_settings(environ={}, overrides=stack_overrides(stack, **{"s3.records_bucket": bucket}))
-    with Store(settings) as store:
-        init_bucket(store)
+    make_records_bucket(settings)
     return settings
 
 

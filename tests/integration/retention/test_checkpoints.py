@@ -36,7 +36,8 @@ from retention.codec import canonical, decode, record_hash, seal, sha256_b64
 from retention.dates import parse_time
 from retention.exceptions import TamperDetected
 from retention.exports import export
-from retention.store import Store, init_bucket
+from retention.store import Store
+from tests.fixtures.review import make_records_bucket
 from tests.integration.retention.factory import ServerTimeLocks, verdict
 from tests.support import REPO, stack_overrides
 
@@ -56,8 +57,7 @@ def bucket_overrides(stack: StackInfo, tmp_path: Path) -> dict[str, Any]:
 @pytest.fixture
 def settings(bucket_overrides: dict[str, Any]) -> Settings:
     loaded = load_settings(environ={}, overrides=bucket_overrides)
-    with Store(loaded) as store:
-        init_bucket(store)
+    make_records_bucket(loaded)
     return loaded
 
 

@@ -21,11 +21,10 @@ from modpipe.clock import SystemClock
 from modpipe.settings import Action, Settings
 from modpipe.settings.measures import MeasureKind, SubjectType
 from pipeline.measures_store import MeasuresStore
-from retention.store import Store, init_bucket
 from review.desk import users
 from review.desk.roles import Role
 from review.queue import QueueSink, ensure_index
-from tests.fixtures.review import PASSWORD
+from tests.fixtures.review import PASSWORD, make_records_bucket
 from tests.integration.review.test_review_app import csrf_of, run, sign_in
 from tests.support import read_topic
 from tests.unit.review.factory import make_verdict
@@ -62,8 +61,7 @@ def desk(rsettings: Settings, unique: str, tmp_path: Path) -> Settings:
     s3 = rsettings.s3.model_copy(update={"records_bucket": f"desk-{unique}".lower()[:60]})
     review = rsettings.review.model_copy(update={"users_file": str(path), "audit_file": str(tmp_path / "audit")})
     settings = rsettings.model_copy(update={"s3": s3, "review": review})
-    with Store(settings) as store:
-        init_bucket(store)
+    make_records_bucket(settings)
     ensure_index(settings)
     sink = QueueSink(settings, refresh=True)
     try:

@@ -14,12 +14,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 from elasticsearch import Elasticsearch
-from kafka import KafkaProducer
 
 from modpipe.contracts import Verdict
-from modpipe.settings import Action, Settings, load_settings
+from modpipe.settings import Action
 from modpipe.stack.manager import StackInfo
-from modpipe.topics import ensure_topics
 from review.desk import users
 from review.desk.roles import Role
 from review.queue.qa import NO_VIOLATION, is_sampled, stratum_category, wilson
@@ -27,6 +25,7 @@ from review.queue.qa_store import qa_index
 from tests.fixtures.review import PASSWORD, drop_queue, review_overrides
 from tests.fixtures.workers import PipelineEnv
 from tests.integration.review.test_review_app import csrf_of, run, sign_in
+from tests.support import send_verdicts
 from tests.unit.review.factory import make_verdict
 
 STAFF = {"mod": Role.MODERATOR, "mod2": Role.MODERATOR, "sen": Role.SENIOR, "aud": Role.AUDITOR, "adm": Role.ADMIN}
@@ -45,14 +44,12 @@ def qa_env(stack: StackInfo, unique: str, tmp_path: Path) -> Iterator[PipelineEn
         "review.qa_sample.metrics_interval_s": 1.0, "queue.reconcile_interval_s": 3600,
         "worker.batch_size": 64, "worker.batch_timeout_s": 0.5,
     })  # fmt: skip
-    settings = load_settings(environ={}, overrides=overrides)
-    ensure_topics(settings)
-    env = PipelineEnv(settings, overrides, tmp_path)
+    env = PipelineEnv.made(overrides, tmp_path)
     try:
         yield env
     finally:
         env.close()
-        drop_queue(settings)  # the QA index too
+        drop_queue(env.settings)  # the QA index too
 
 
 def _verdicts(now: datetime) -> list[Verdict]:
@@ -78,18 +75,6 @@ def _truth(verdict: Verdict) -> str:
     if verdict.action is Action.BLOCK:
         return NO_VIOLATION if i % 3 == 0 else stratum_category(verdict)
     return "C7" if i % 5 == 0 else NO_VIOLATION
-
-
-def _send(settings: Settings, verdicts: list[Verdict]) -> None:
-    producer = KafkaProducer(bootstrap_servers=settings.kafka.servers, acks="all")
-    try:
-        for v in verdicts:
-            producer.send(
-                settings.kafka.topics.verdicts.name, key=v.message_id.encode(), value=v.model_dump_json().encode()
-            )
-        producer.flush()
-    finally:
-        producer.close()
 
 
 def _qa_ids(es: Elasticsearch, index: str) -> set[str]:
@@ -133,7 +118,7 @@ def test_verdicts_to_qa_queue_to_answers_to_dashboard_and_metrics(qa_env: Pipeli
 
     worker = qa_env.start_worker("queue", "qa-queue")
     worker.wait_assigned()
-    _send(settings, verdicts)
+    send_verdicts(settings, verdicts)
     es = Elasticsearch(settings.elasticsearch.url, request_timeout=30)
     index = qa_index(settings)
     try:
@@ -227,7 +212,7 @@ def test_verdicts_to_qa_queue_to_answers_to_dashboard_and_metrics(qa_env: Pipeli
         assert sampled == len(drawn)
 
         # A replay draws the same verdicts again and keeps every answer (an update that changes nothing).
-        _send(settings, drawn[:10])
+        send_verdicts(settings, drawn[:10])
 
         def replayed() -> bool:
             text = worker.metrics()

@@ -48,6 +48,19 @@ def es(qsettings: Settings) -> Iterator[Elasticsearch]:
         client.close()
 
 
+@pytest.fixture
+def queue(qsettings: Settings) -> Iterator[tuple[QueueSink, QueueStore]]:
+    """The index set up, a sink that waits for the refresh, and a store to read it."""
+    ensure_index(qsettings)
+    sink = QueueSink(qsettings, refresh=True)
+    store = QueueStore(qsettings)
+    try:
+        yield sink, store
+    finally:
+        store.close()
+        sink.close()
+
+
 def test_init_is_idempotent_and_maps_fields_explicitly(qsettings: Settings, es: Elasticsearch) -> None:
     alias = ensure_index(qsettings)
     assert ensure_index(qsettings) == alias
@@ -103,56 +116,44 @@ def test_sink_indexes_review_and_block_only_and_redelivery_keeps_decisions(
         sink.close()
 
 
-def test_chinese_search_filters_and_author_history(qsettings: Settings, es: Elasticsearch) -> None:
-    ensure_index(qsettings)
-    sink = QueueSink(qsettings, refresh=True)
-    store = QueueStore(qsettings)
-    try:
-        sink.add(make_verdict("a1", "今天出售枪支，价格私聊", published_at=T0))
-        sink.add(make_verdict("a2", "网络赌博平台，充值返利", flagged=("C7",), published_at=T0 + timedelta(hours=2)))
-        sink.add(make_verdict("b1", "出售假证件", author="author-2", service_type="group", action=Action.BLOCK))
-        sink.flush()
-        ids = lambda **kw: [i.id for i in store.search(QueueFilter(**kw)).items]  # noqa: E731
-        assert ids(text="枪支") == ["a1"]
-        assert ids(text="枪") == ["a1"]  # one character: no cjk bigram, found through message.chars
-        assert ids(category="C7") == ["a2"]
-        assert ids(service_type="group") == ["b1"]
-        assert ids(action="block") == ["b1"]
-        assert ids(since=T0 + timedelta(hours=1)) == ["a2"]
-        assert ids(until=T0 + timedelta(hours=1), author="author-1") == ["a1"]
-        assert ids(sort="oldest", author="author-1") == ["a1", "a2"]
-        assert [i.id for i in store.by_author("author-1", exclude="a1")] == ["a2"]
-        page = store.search(QueueFilter(status="all"))
-        assert page.total == 3
-        assert page.counts == {"pending": 3}
-    finally:
-        store.close()
-        sink.close()
+def test_chinese_search_filters_and_author_history(queue: tuple[QueueSink, QueueStore], es: Elasticsearch) -> None:
+    sink, store = queue
+    sink.add(make_verdict("a1", "今天出售枪支，价格私聊", published_at=T0))
+    sink.add(make_verdict("a2", "网络赌博平台，充值返利", flagged=("C7",), published_at=T0 + timedelta(hours=2)))
+    sink.add(make_verdict("b1", "出售假证件", author="author-2", service_type="group", action=Action.BLOCK))
+    sink.flush()
+    ids = lambda **kw: [i.id for i in store.search(QueueFilter(**kw)).items]  # noqa: E731
+    assert ids(text="枪支") == ["a1"]
+    assert ids(text="枪") == ["a1"]  # one character: no cjk bigram, found through message.chars
+    assert ids(category="C7") == ["a2"]
+    assert ids(service_type="group") == ["b1"]
+    assert ids(action="block") == ["b1"]
+    assert ids(since=T0 + timedelta(hours=1)) == ["a2"]
+    assert ids(until=T0 + timedelta(hours=1), author="author-1") == ["a1"]
+    assert ids(sort="oldest", author="author-1") == ["a1", "a2"]
+    assert [i.id for i in store.by_author("author-1", exclude="a1")] == ["a2"]
+    page = store.search(QueueFilter(status="all"))
+    assert page.total == 3
+    assert page.counts == {"pending": 3}
 
 
-def test_first_claim_wins_and_the_second_is_told(qsettings: Settings, es: Elasticsearch) -> None:
-    ensure_index(qsettings)
-    sink = QueueSink(qsettings, refresh=True)
-    store = QueueStore(qsettings)
-    try:
-        sink.add(make_verdict("c1"))
-        sink.flush()
-        seen_by_alice = store.get("c1")
-        seen_by_bob = store.get("c1")
-        store.claim(seen_by_alice, Claim("d-a", "alice", "confirmed", "", T0))
-        with pytest.raises(AlreadyDecided) as told:
-            store.claim(seen_by_bob, Claim("d-b", "bob", "overturned", "", T0))
-        assert told.value.decided_by == "alice"
-        assert told.value.outcome == "confirmed"
-        assert [i.id for i in store.search(QueueFilter(status="pending")).items] == []
-        assert [i.id for i in store.search(QueueFilter(status="claimed")).items] == ["c1"]
-        # A claim whose publication failed is released and the item is open again.
-        assert store.release(store.get("c1"), "d-a")
-        store.claim(store.get("c1"), Claim("d-b", "bob", "overturned", "", T0))
-        assert store.get("c1").moderation["decided_by"] == "bob"
-    finally:
-        store.close()
-        sink.close()
+def test_first_claim_wins_and_the_second_is_told(queue: tuple[QueueSink, QueueStore], es: Elasticsearch) -> None:
+    sink, store = queue
+    sink.add(make_verdict("c1"))
+    sink.flush()
+    seen_by_alice = store.get("c1")
+    seen_by_bob = store.get("c1")
+    store.claim(seen_by_alice, Claim("d-a", "alice", "confirmed", "", T0))
+    with pytest.raises(AlreadyDecided) as told:
+        store.claim(seen_by_bob, Claim("d-b", "bob", "overturned", "", T0))
+    assert told.value.decided_by == "alice"
+    assert told.value.outcome == "confirmed"
+    assert [i.id for i in store.search(QueueFilter(status="pending")).items] == []
+    assert [i.id for i in store.search(QueueFilter(status="claimed")).items] == ["c1"]
+    # A claim whose publication failed is released and the item is open again.
+    assert store.release(store.get("c1"), "d-a")
+    store.claim(store.get("c1"), Claim("d-b", "bob", "overturned", "", T0))
+    assert store.get("c1").moderation["decided_by"] == "bob"
 
 
 def test_unreachable_elasticsearch_is_a_transient_error(qsettings: Settings) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers import Tagger
 from classifiers.corpus import examples, load_corpus
 from classifiers.datasets import datasets_dir, load_dataset
 from classifiers.lexicon import Lexicons
 from classifiers.recipes import evaluate
+from classifiers.tagger import Tagger
 from classifiers.train import train
 from modpipe.settings import Settings
 

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypinyin import Style, lazy_pinyin
 
-from classifiers import Tagger
 from classifiers.lexicon import Lexicons, Matcher, Term, load_lexicons, shipped_lexicon_dir
 from classifiers.normalize import match_view
+from classifiers.tagger import Tagger
 from modpipe.settings import load_settings
 
 LEXICONS = load_lexicons([shipped_lexicon_dir()], load_settings(environ={}).categories)

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from classifiers import Tagger
 from classifiers.evidence import gather
 from classifiers.exceptions import LexiconError
 from classifiers.lexicon import Level, Lexicons, Matcher, load_lexicons
 from classifiers.model import CategoryModel
 from classifiers.normalize import match_view
 from classifiers.signals import find_signals, find_signals_batch
+from classifiers.tagger import Tagger
 from modpipe.settings import Action, Settings, SettingsError, load_settings
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from classifiers import Tagger
 from classifiers.lexicon import Lexicons
 from classifiers.loading import load_tagger
 from classifiers.model import FORMAT, META, CategoryModel, load_model, tempered
+from classifiers.tagger import Tagger
 from modpipe.settings import load_settings
 
 

@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from classifiers import Tagger, TagResult
 from classifiers.exceptions import DatasetMissingError
 from classifiers.lexicon import load_lexicons, shipped_lexicon_dir
 from classifiers.loading import load_tagger
 from classifiers.model import CategoryModel
-from classifiers.tagger import decide, policy_version
+from classifiers.policy import decide
+from classifiers.tagger import Tagger, TagResult, policy_version
 from modpipe.cli.main import app
 from modpipe.settings import Action, Settings, load_settings
 

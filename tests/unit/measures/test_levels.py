@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from classifiers import TagResult
+from classifiers.tagger import TagResult
 from measures import credit_of, strikes_for_verdict
 from measures.gateview import GateView, level_at
 from measures.levels import credit_levels, level_spans

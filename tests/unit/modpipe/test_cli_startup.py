@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.support import REPO, modpipe_environ
+from tests.support import imported_after, loaded
 
 # The layers below the CLI and the libraries that take tenths of a second to import.
 HEAVY = (
@@ -18,31 +15,6 @@ HEAVY = (
 )  # fmt: skip
 # Needed to run a command, never to list them.
 FOR_COMMANDS = ("pydantic", "yaml", "rich", "modpipe.settings", "modpipe.stack", "modpipe.topics")
-
-_PROBE = """
-import json, sys
-{body}
-print(json.dumps(sorted(sys.modules)))
-"""
-
-
-def imported_after(body: str, home: Path) -> set[str]:
-    env = modpipe_environ({"stack.home": home}) | {"COLUMNS": "200"}
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE.format(body=body)],
-        cwd=REPO,
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return set(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
-def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
-    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
 
 
 def run_cli(*args: str) -> str:

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from modpipe.stack.health import free_port
-from tests.support import REPO, modpipe_environ
+from tests.support import run_python
 
 
 def modpipe(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = modpipe_environ({"stack.home": home}) | {"COLUMNS": "200", "NO_COLOR": "1", **env}
-    return subprocess.run(
-        [sys.executable, "-m", "modpipe", *args],
-        cwd=REPO,
-        env=clean,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_python("-m", "modpipe", *args, home=home, NO_COLOR="1", **env)
 
 
 def test_config_show_masks_secrets(tmp_path: Path) -> None:

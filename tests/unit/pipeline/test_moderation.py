@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from classifiers import Tagger
 from classifiers.loading import load_tagger
+from classifiers.tagger import Tagger
 from modpipe.clock import FixedClock
 from modpipe.contracts.intake import RawMessage
 from modpipe.settings import Settings, load_settings

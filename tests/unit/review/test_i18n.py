@@ -103,6 +103,16 @@ def test_times_are_shown_in_the_configured_zone_with_its_offset() -> None:
         assert local_time("2026-11-23T08:00:00Z") == "2026-11-23 09:00:00 +01:00"
 
 
+def test_the_dense_list_shows_the_minute_formatted_from_the_time_itself() -> None:
+    with speaking(speech_for(settings())):
+        assert local_time("2026-11-23T08:00:05Z", "minutes") == "2026-11-23 16:00 +08:00"
+        assert local_time(datetime(2026, 11, 23, 23, 59, 59, tzinfo=UTC), "minutes") == "2026-11-24 07:59 +08:00"
+        assert local_time("not a time", "minutes") is None
+    with speaking(speech_for(settings(time_zone="Europe/Berlin"))):
+        # An offset with seconds (local mean time before 1893) is shown whole, not cut as a fixed-width string.
+        assert local_time("1890-01-01T12:00:00Z", "minutes") == "1890-01-01 12:53 +00:53:28"
+
+
 def test_filter_times_without_an_offset_are_read_in_the_zone_the_page_shows() -> None:
     now = datetime(2026, 11, 23, 12, tzinfo=UTC)
     flt = parse_filter({"since": "2026-11-23T16:00"}, now, settings().review.zone)

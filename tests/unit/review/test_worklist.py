@@ -45,6 +45,8 @@ def test_a_live_claim_is_shown_and_an_expired_or_decided_one_is_not() -> None:
     assert 'name="ids" value="m1"' in html
     assert 'name="ids"' not in rows([(held, "pending", False)], T0, "audrey", False)
     assert 'class="holder mine"' in rows([(held, "pending", True)], T0, "bob", True)
+    # The due time to the minute, in the zone outside a request (UTC): no seconds in the dense list.
+    assert f'<time datetime="{T0.isoformat()}">2026-11-23 08:00 +00:00</time>' in html
 
 
 def test_the_overlay_lists_every_shortcut() -> None:
