@@ -17,6 +17,7 @@ from classifiers.evidence import gather
 from classifiers.lexicon import Level, Lexicons, Match, Matcher, shipped_lexicon_dir
 from classifiers.model import CategoryModel
 from classifiers.normalize import match_view_with_map, model_view, original_span
+from classifiers.policy import decide
 from classifiers.signals import Signal
 from modpipe.contracts import Hit
 from modpipe.settings import Action, Settings
@@ -26,8 +27,6 @@ log = logging.getLogger(__name__)
 
 LEXICON_VETO = 0.2  # a trained category's model score below this overrides a review-level hit's floor
 POLICY_RULES = "levels-2"  # how hit levels act on scores (see Tagger._apply_levels); part of the policy version
-_RANK = {Action.PASS: 0, Action.REVIEW: 1, Action.BLOCK: 2}
-_ACTIONS = (Action.PASS, Action.REVIEW, Action.BLOCK)
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,6 @@ class Tagger:
         self._model_cols = [self._index[c] for c in model.codes if c in self.categories]
         self._model_keep = [j for j, c in enumerate(model.codes) if c in self.categories]
         self._model_set = frozenset(self._model_cols)
-        self._caps = np.array([_RANK[self.categories[c].action] for c in self.codes], dtype=np.int64)
 
     def classify(self, text: str, service_type: str | None = None) -> TagResult:
         return self.classify_batch([text], None if service_type is None else [service_type])[0]
@@ -87,15 +85,12 @@ class Tagger:
         services = list(service_types) if service_types is not None else [None] * len(texts)
         for i, matches in enumerate(evidence.matches):
             self._apply_levels(scores[i], matches, services[i])
-        exact = np.asarray(np.round(scores.astype(np.float64), 4), dtype=np.float64)
-        rounded = exact.tolist()
+        rounded = np.round(scores.astype(np.float64), 4).tolist()
         sub_by_code = self._model_sub_labels(x, rounded)
-        actions, flags = self._decide_batch(exact, services)
         out: list[TagResult] = []
         for i, text in enumerate(texts):
             cats = dict(zip(self.codes, rounded[i], strict=True))
-            action = _ACTIONS[actions[i]]
-            flagged = tuple(sorted(self.codes[j] for j in np.flatnonzero(flags[i]))) if flags[i].any() else ()
+            action, flagged = decide(cats, self.categories, services[i])
             origin = evidence.origin(i, text) if evidence.matches[i] else []
             hits = self._hits(text, evidence.matches[i], evidence.signals[i], origin)
             subs: dict[str, str] = {}
@@ -107,24 +102,6 @@ class Tagger:
                     subs[code] = labels[i]
             out.append(TagResult(action, cats, flagged, hits, subs))
         return out
-
-    def _decide_batch(
-        self, scores: npt.NDArray[np.float64], services: Sequence[str | None]
-    ) -> tuple[list[int], npt.NDArray[np.bool_]]:
-        """`decide` for a whole batch at once (the same rule; per text it was a fifth of the tagger's own time):
-        each row's action rank and its flagged categories."""
-        review = np.empty_like(scores)
-        block = np.empty_like(scores)
-        for service in set(services):
-            rows = [i for i, s in enumerate(services) if s == service]
-            for j, code in enumerate(self.codes):
-                thresholds = self.categories[code].thresholds_for(service)
-                review[rows, j] = thresholds.review
-                block[rows, j] = thresholds.block
-        flags = scores >= review
-        wanted = np.where(scores >= block, 2, np.where(flags, 1, 0))
-        actions = np.minimum(wanted, self._caps).max(axis=1) if len(self.codes) else np.zeros(len(scores), int)
-        return actions.tolist(), flags
 
     def _apply_levels(self, row: npt.NDArray[np.float32], matches: Sequence[Match], service: str | None) -> None:
         """A block-level hit lifts its category to the block threshold; a review-level one to the review floor
