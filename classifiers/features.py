@@ -2,8 +2,10 @@
 
 Everything here works on a whole batch at once. Character n-grams are hashed with numpy over the code points of
 the joined batch (no per-message Python); words are the jieba vocabulary of the training data, found in one
-Aho-Corasick pass over the batch, so jieba's dictionary and segmenter stay out of the hot path. The same code runs
-at training and at inference time, so there is no train/serve skew.
+Aho-Corasick pass over the batch, so jieba's dictionary and segmenter stay out of the hot path. Training and
+inference hash and look up with the same functions; they assemble rows two ways (training slices counts it computed
+once for all rows, `FeatureSpace.transform` builds a batch in one pass), and tests/unit/classifiers/test_features.py
+holds the two equal, so there is no train/serve skew.
 """
 
 from __future__ import annotations
