@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from classifiers.features import (
-    FeatureSpace,
-    WordMatcher,
-    assemble,
-    char_ngram_counts,
-    fit_idf,
-    lexicon_matrix,
-    tfidf,
-)
+from classifiers import features as f
 from classifiers.signals import KINDS, find_signals_batch, signal_matrix
 
 TEXTS = [
@@ -28,15 +20,15 @@ HITS = [[("C9", "review"), ("C9", "review"), ("C7", "signal")], [], [], [], [("C
 
 
 def test_transform_equals_the_training_assembly() -> None:
-    words = WordMatcher(["天气", "火锅", "日赚", "发票", "代开发票", "官网"])
-    chars = char_ngram_counts(TEXTS, bits=12)
-    space = FeatureSpace(fit_idf(chars), fit_idf(words.counts(TEXTS)), words, CODES, KINDS[:-1])
+    words = f.WordMatcher(["天气", "火锅", "日赚", "发票", "代开发票", "官网"])
+    chars = f.char_ngram_counts(TEXTS, bits=12)
+    space = f.FeatureSpace(f.fit_idf(chars), f.fit_idf(words.counts(TEXTS)), words, CODES, KINDS[:-1])
     signals = signal_matrix(find_signals_batch(TEXTS))
     assert signals.nnz  # the texts carry signals, and the space leaves the last kind out as an older model would
-    trained = assemble(
-        tfidf(chars, space.char_idf),
-        tfidf(words.counts(TEXTS), space.word_idf),
-        lexicon_matrix(HITS, CODES),
+    trained = f.assemble(
+        f.tfidf(chars, space.char_idf),
+        f.tfidf(words.counts(TEXTS), space.word_idf),
+        f.lexicon_matrix(HITS, CODES),
         signals[:, : len(space.signal_kinds)],
     )
     served = space.transform(TEXTS, HITS, signals)
