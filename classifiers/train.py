@@ -253,7 +253,7 @@ def _stance(
     if gamma == 0 or y.sum() < MIN_POSITIVES or (len(y) - y.sum()) < MIN_POSITIVES:
         return None
     step("fit stance")
-    clf = LogisticRegression(C=_STANCE_C, solver="liblinear", max_iter=1000)
+    clf = LogisticRegression(C=_STANCE_C, solver="liblinear", dual=True, max_iter=1000)
     clf.fit(x, y, sample_weight=weight[rows])
     return clf.coef_[0].astype(np.float32), float(clf.intercept_[0])
 
@@ -296,7 +296,13 @@ def _classifier(c: float, y: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]) -
     share = float(y[rows].mean()) if len(rows) else 0.0
     # Rare categories (seed data against a large benign set) need balancing to be learned at all.
     weight = "balanced" if share < 0.2 else None
-    return LogisticRegression(C=c, solver="liblinear", class_weight=weight, max_iter=1000)
+    return _liblinear(c, weight)
+
+
+def _liblinear(c: float, class_weight: str | None = None) -> LogisticRegression:
+    """L2 logistic regression solved in the dual: with far more columns than rows (300,000 against 50,000) it
+    reaches the same weights as the primal (decisions equal to 1e-3) in a third of the time."""
+    return LogisticRegression(C=c, solver="liblinear", dual=True, class_weight=class_weight, max_iter=1000)
 
 
 def _flagged(
@@ -323,11 +329,17 @@ def _sub_label_models(
             out[code] = SubLabelModel(tuple(names), np.zeros((x.shape[1], 1), np.float32), np.zeros(1, np.float32))
             continue
         y = np.array([names.index(examples[i].sub_label or "") for _, i in picked])
-        clf = LogisticRegression(C=c, max_iter=1000).fit(x[[r for r, _ in picked]], y)
-        coef = clf.coef_.T.astype(np.float32)
-        intercept = clf.intercept_.astype(np.float32)
+        xs = x[[r for r, _ in picked]]
         if len(names) == 2:  # binary: one column for the second class; make it a two-column argmax
-            coef = np.hstack([-coef / 2, coef / 2])
-            intercept = np.array([-intercept[0] / 2, intercept[0] / 2], dtype=np.float32)
+            clf = _liblinear(c).fit(xs, y)
+            half, b = clf.coef_[0] / 2, float(clf.intercept_[0]) / 2
+            coef = np.column_stack([-half, half]).astype(np.float32)
+            intercept = np.array([-b, b], dtype=np.float32)
+        else:
+            # One against the rest per sub-label: a multinomial fit took 3-15 s per category (a minute of every
+            # training) for the same held-out accuracy (within a point either way on C4, C6, C7, C8, C9).
+            fits = [_liblinear(c).fit(xs, (y == k).astype(np.int8)) for k in range(len(names))]
+            coef = np.column_stack([f.coef_[0] for f in fits]).astype(np.float32)
+            intercept = np.array([f.intercept_[0] for f in fits], dtype=np.float32)
         out[code] = SubLabelModel(tuple(names), np.ascontiguousarray(coef), intercept)
     return out
