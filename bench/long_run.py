@@ -151,7 +151,14 @@ def probe(settings: Settings, rate: float, seconds: float, run: str) -> tuple[li
             for tp, records in consumer.poll(timeout_ms=50).items():
                 now = time.time()
                 for r in records:
-                    value = json.loads(r.value)
+                    # The stream before the probe carries malformed messages by design, and the local broker's end
+                    # offset can lag its log: the first records read may be some of them, not the probe's.
+                    try:
+                        value = json.loads(r.value)
+                    except ValueError:
+                        continue
+                    if not isinstance(value, dict):
+                        continue
                     if tp.topic in inputs:
                         if "sim_sent_at" in value:
                             read.append(now - value["sim_sent_at"])
