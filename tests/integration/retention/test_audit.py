@@ -197,7 +197,9 @@ def test_cli_commands(written: dict[str, str], records_settings: Settings, stack
     sweep = runner.invoke(app, ["retention", "sweep", "--dry-run", "--now", "2020-01-01"])
     assert sweep.exit_code == 0, sweep.output
     assert "would delete 0 object versions" in sweep.output
-    day = (T1 - timedelta(days=1)).date().isoformat()
+    # --date is a calendar day where the reports are read (records.report_timezone, Beijing): the day the records'
+    # instant falls on there, which from 02:00 to 10:00 UTC is the day after its UTC date.
+    day = (T1 - timedelta(days=1)).astimezone(records_settings.records.report_zone).date().isoformat()
     rep = runner.invoke(app, ["report", "--date", day, "--out", str(tmp_path / "rep")])
     assert rep.exit_code == 0, rep.output
     assert "2 blocked items" in rep.output
