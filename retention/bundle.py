@@ -76,25 +76,38 @@ class BundleWriter:
         self.by_service: dict[str, Counter[str]] = {}
         self._suffixes: dict[tuple[Any, Any], bytes] = {}
 
-    def __call__(self, items: list[tuple[dict[str, Any], bytes]]) -> None:
-        """Records with their lines as stored; each line gets `stored_in` appended (its hash does not cover it)."""
-        chunks = []
-        counted: Counter[tuple[str, str]] = Counter()
-        for record, line in items:
-            stored_in = record.get("stored_in") or {}
-            # one suffix per object version: the canonical form of a small dict costs more than the rest of a line
-            place = (stored_in.get("key"), stored_in.get("version_id"))
-            suffix = self._suffixes.get(place)
-            if suffix is None or len(stored_in) != 2:
-                suffix = self._suffixes[place] = b',"stored_in":' + canonical(stored_in) + b"}\n"
-            chunks.append(line[:-1] + suffix)
-            if self._csv is not None:
-                self._csv.writerow(csv_row(record, self.names))
-            counted[(str(record.get("service_type")), str(record.get("kind")))] += 1
-        self._jsonl.write(b"".join(chunks))  # one write per hour of records, not one per record
+    def hold(self, items: list[tuple[dict[str, Any], bytes]], stored_in: dict[str, Any] | None = None) -> list[Any]:
+        """Records with their lines as stored, all from the object version `stored_in` (else each record's own):
+        each record's bundle line (the stored line with `stored_in` spliced in before its closing brace; its hash
+        does not cover it) and, with CSV, its row, for `write`; counted here."""
+        counted = Counter((str(r.get("service_type")), str(r.get("kind"))) for r, _line in items)
         for (service, kind), n in counted.items():
             self.by_service.setdefault(service, Counter())[kind] += n
         self.total += len(items)
+        if stored_in is not None:
+            suffix = self._suffix(stored_in)
+            lines = [line[:-1] + suffix for _r, line in items]
+        else:
+            lines = [line[:-1] + self._suffix(r.get("stored_in") or {}) for r, line in items]
+        if self._csv is None:
+            return lines
+        return [(line, csv_row(r, self.names)) for line, (r, _line) in zip(lines, items, strict=True)]
+
+    def _suffix(self, stored_in: dict[str, Any]) -> bytes:
+        # one per object version: the canonical form of a small dict costs more than the rest of a line
+        place = (stored_in.get("key"), stored_in.get("version_id"))
+        suffix = self._suffixes.get(place)
+        if suffix is None or len(stored_in) != 2:
+            suffix = self._suffixes[place] = b',"stored_in":' + canonical(stored_in) + b"}\n"
+        return suffix
+
+    def write(self, held: list[Any]) -> None:
+        """What `hold` gave, in the order to write; one write per hour of records, not one per record."""
+        if self._csv is None:
+            self._jsonl.write(b"".join(held))
+            return
+        self._jsonl.write(b"".join(line for line, _row in held))
+        self._csv.writerows(row for _line, row in held)
 
     def close(self) -> None:
         self._jsonl.close()
@@ -191,7 +204,8 @@ def write(
 ) -> dict[str, Any]:
     """A bundle of records gathered in memory."""
     with BundleWriter(out, with_csv=with_csv, names=names, force=force) as writer:
-        writer([(r, canonical({k: v for k, v in r.items() if k != "stored_in"})) for r in collected.records])
+        items = [(r, canonical({k: v for k, v in r.items() if k != "stored_in"})) for r in collected.records]
+        writer.write(writer.hold(items))
         return writer.finish(collected, query, extra)
 
 
