@@ -85,22 +85,22 @@ def services_in(store: Store) -> list[str]:
 def verify_object(
     key: str, data: bytes, version_id: str | None, entry: Entry | None, manifest: str | None
 ) -> tuple[ObjectRead, list[dict[str, Any]], list[bytes]]:
-    if entry is not None:
-        if entry.version_id is not None and version_id != entry.version_id:
-            raise IntegrityError(
-                key,
-                f"latest version {version_id} is not the version {entry.version_id} that manifest {manifest} lists "
-                "(the object was rewritten around the pipeline)",
-            )
-        if sha256_b64(data) != entry.sha256:
-            raise IntegrityError(key, f"stored bytes do not match the SHA-256 in manifest {manifest}")
+    if entry is not None and entry.version_id is not None and version_id != entry.version_id:
+        raise IntegrityError(
+            key,
+            f"latest version {version_id} is not the version {entry.version_id} that manifest {manifest} lists "
+            "(the object was rewritten around the pipeline)",
+        )
+    digest = sha256_b64(data)
+    if entry is not None and digest != entry.sha256:
+        raise IntegrityError(key, f"stored bytes do not match the SHA-256 in manifest {manifest}")
     records, lines = decode_lines(key, data)
     verify_lines(key, records, lines)
     first = records[0]["hash"] if records else None
     last = records[-1]["hash"] if records else None
     if entry is not None and (len(records), first, last) != (entry.records, entry.first_hash, entry.last_hash):
         raise IntegrityError(key, f"record count or first/last hash differ from manifest {manifest}")
-    return ObjectRead(key, version_id, sha256_b64(data), len(records), first, last, manifest), records, lines
+    return ObjectRead(key, version_id, digest, len(records), first, last, manifest), records, lines
 
 
 Line = tuple[dict[str, Any], bytes]  # a record and its line as stored

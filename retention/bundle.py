@@ -16,6 +16,7 @@ import csv
 import hashlib
 import json
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -75,6 +76,11 @@ class BundleWriter:
         self.total = 0
         self.by_service: dict[str, Counter[str]] = {}
         self._suffixes: dict[tuple[Any, Any], bytes] = {}
+        # records.jsonl is written on a thread of its own: the write of an hour (hundreds of MB in a large window)
+        # overlaps the reading of the next one instead of holding it up
+        self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundle-write")
+        self._written: Future[None] | None = None
+        self._jsonl_sha256 = hashlib.sha256()  # of what was written, so the file is not read back to hash it
 
     def hold(self, items: list[tuple[dict[str, Any], bytes]], stored_in: dict[str, Any] | None = None) -> list[Any]:
         """Records with their lines as stored, all from the object version `stored_in` (else each record's own):
@@ -103,16 +109,29 @@ class BundleWriter:
 
     def write(self, held: list[Any]) -> None:
         """What `hold` gave, in the order to write; one write per hour of records, not one per record."""
-        if self._csv is None:
-            self._jsonl.write(b"".join(held))
-            return
-        self._jsonl.write(b"".join(line for line, _row in held))
-        self._csv.writerows(row for _line, row in held)
+        chunk = b"".join(held) if self._csv is None else b"".join(line for line, _row in held)
+        self._wait_written()  # one hour at a time, in order
+        self._written = self._writes.submit(self._append, chunk)
+        if self._csv is not None:
+            self._csv.writerows(row for _line, row in held)
+
+    def _append(self, chunk: bytes) -> None:
+        self._jsonl.write(chunk)
+        self._jsonl_sha256.update(chunk)
+
+    def _wait_written(self) -> None:
+        written, self._written = self._written, None
+        if written is not None:
+            written.result()  # a failed write raises here
 
     def close(self) -> None:
-        self._jsonl.close()
-        if self._csv_file is not None:
-            self._csv_file.close()
+        try:
+            self._wait_written()
+        finally:
+            self._writes.shutdown()
+            self._jsonl.close()
+            if self._csv_file is not None:
+                self._csv_file.close()
 
     def __enter__(self) -> BundleWriter:
         return self
@@ -161,7 +180,11 @@ class BundleWriter:
         readme_path.write_text(readme({**manifest, "files": {**self.files, "README.md": readme_path}}), "utf-8")
         self.files["README.md"] = readme_path
         manifest["files"] = {
-            name: {"sha256": _sha256_file(p), "bytes": p.stat().st_size} for name, p in self.files.items()
+            name: {
+                "sha256": self._jsonl_sha256.hexdigest() if name == "records.jsonl" else _sha256_file(p),
+                "bytes": p.stat().st_size,
+            }
+            for name, p in self.files.items()
         }
         text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
         (self.out / "manifest.json").write_text(text, encoding="utf-8")
