@@ -21,6 +21,7 @@ import argparse
 import copy
 import cProfile
 import json
+import resource
 import sys
 import tempfile
 import time
@@ -156,11 +157,13 @@ def run(args: argparse.Namespace, stack: LocalStack, home: Path) -> None:
               f"{len(listed)} versions, {manifest_bytes / args.count:,.1f} bytes per record more")  # fmt: skip
         out = home / "export"
         profiler = cProfile.Profile() if args.profile else None
+        rss_before = peak_rss_gb()
         began, cpu_began = time.perf_counter(), time.process_time()
         if profiler is not None:
             profiler.enable()
         manifest = export(settings, store, start, start + timedelta(hours=args.hours), out)
         export_s, export_cpu = time.perf_counter() - began, time.process_time() - cpu_began
+        rss_after = peak_rss_gb()
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -176,6 +179,12 @@ def run(args: argparse.Namespace, stack: LocalStack, home: Path) -> None:
           "time when others share the cores)")  # fmt: skip
     print(f"        of which the version-history checks (listings of every hour, {manifest_versions} manifest "
           f"versions read and compared, object versions by ETag): {history_s:.2f} s")  # fmt: skip
+    # the peak only grows: a higher peak after the export is the export's own, an equal one means it stayed below
+    print(f"        peak RSS of this process: {rss_before:.2f} GB before the export, {rss_after:.2f} GB after it")
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
 
 
 def history_checks(store: Store, start: datetime, hours: int) -> tuple[float, int]:

@@ -16,20 +16,17 @@ import csv
 import hashlib
 import json
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from retention import bundle_checks as checks
 from retention.audit import Collected
 from retention.bundle_files import CSV_HEADER, Names, csv_row, prepare, readme
-from retention.codec import canonical, decode, genesis, record_hash, sha256_b64
-from retention.dates import parse_time
+from retention.codec import canonical, decode, sha256_b64
 from retention.exceptions import IntegrityError, TamperDetected
-from retention.history import History, histories, manifest_history, object_tamper
-from retention.hold_history import hold_history
 from retention.identity import record_identity
-from retention.layout import hour_of
 from retention.store import Store
 
 FORMAT = "modpipe-audit-bundle/2"
@@ -79,31 +76,62 @@ class BundleWriter:
         self.total = 0
         self.by_service: dict[str, Counter[str]] = {}
         self._suffixes: dict[tuple[Any, Any], bytes] = {}
+        # records.jsonl is written on a thread of its own: the write of an hour (hundreds of MB in a large window)
+        # overlaps the reading of the next one instead of holding it up
+        self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundle-write")
+        self._written: Future[None] | None = None
+        self._jsonl_sha256 = hashlib.sha256()  # of what was written, so the file is not read back to hash it
 
-    def __call__(self, items: list[tuple[dict[str, Any], bytes]]) -> None:
-        """Records with their lines as stored; each line gets `stored_in` appended (its hash does not cover it)."""
-        chunks = []
-        counted: Counter[tuple[str, str]] = Counter()
-        for record, line in items:
-            stored_in = record.get("stored_in") or {}
-            # one suffix per object version: the canonical form of a small dict costs more than the rest of a line
-            place = (stored_in.get("key"), stored_in.get("version_id"))
-            suffix = self._suffixes.get(place)
-            if suffix is None or len(stored_in) != 2:
-                suffix = self._suffixes[place] = b',"stored_in":' + canonical(stored_in) + b"}\n"
-            chunks.append(line[:-1] + suffix)
-            if self._csv is not None:
-                self._csv.writerow(csv_row(record, self.names))
-            counted[(str(record.get("service_type")), str(record.get("kind")))] += 1
-        self._jsonl.write(b"".join(chunks))  # one write per hour of records, not one per record
+    def hold(self, items: list[tuple[dict[str, Any], bytes]], stored_in: dict[str, Any] | None = None) -> list[Any]:
+        """Records with their lines as stored, all from the object version `stored_in` (else each record's own):
+        each record's bundle line (the stored line with `stored_in` spliced in before its closing brace; its hash
+        does not cover it) and, with CSV, its row, for `write`; counted here."""
+        counted = Counter((str(r.get("service_type")), str(r.get("kind"))) for r, _line in items)
         for (service, kind), n in counted.items():
             self.by_service.setdefault(service, Counter())[kind] += n
         self.total += len(items)
+        if stored_in is not None:
+            suffix = self._suffix(stored_in)
+            lines = [line[:-1] + suffix for _r, line in items]
+        else:
+            lines = [line[:-1] + self._suffix(r.get("stored_in") or {}) for r, line in items]
+        if self._csv is None:
+            return lines
+        return [(line, csv_row(r, self.names)) for line, (r, _line) in zip(lines, items, strict=True)]
+
+    def _suffix(self, stored_in: dict[str, Any]) -> bytes:
+        # one per object version: the canonical form of a small dict costs more than the rest of a line
+        place = (stored_in.get("key"), stored_in.get("version_id"))
+        suffix = self._suffixes.get(place)
+        if suffix is None or len(stored_in) != 2:
+            suffix = self._suffixes[place] = b',"stored_in":' + canonical(stored_in) + b"}\n"
+        return suffix
+
+    def write(self, held: list[Any]) -> None:
+        """What `hold` gave, in the order to write; one write per hour of records, not one per record."""
+        chunk = b"".join(held) if self._csv is None else b"".join(line for line, _row in held)
+        self._wait_written()  # one hour at a time, in order
+        self._written = self._writes.submit(self._append, chunk)
+        if self._csv is not None:
+            self._csv.writerows(row for _line, row in held)
+
+    def _append(self, chunk: bytes) -> None:
+        self._jsonl.write(chunk)
+        self._jsonl_sha256.update(chunk)
+
+    def _wait_written(self) -> None:
+        written, self._written = self._written, None
+        if written is not None:
+            written.result()  # a failed write raises here
 
     def close(self) -> None:
-        self._jsonl.close()
-        if self._csv_file is not None:
-            self._csv_file.close()
+        try:
+            self._wait_written()
+        finally:
+            self._writes.shutdown()
+            self._jsonl.close()
+            if self._csv_file is not None:
+                self._csv_file.close()
 
     def __enter__(self) -> BundleWriter:
         return self
@@ -152,7 +180,11 @@ class BundleWriter:
         readme_path.write_text(readme({**manifest, "files": {**self.files, "README.md": readme_path}}), "utf-8")
         self.files["README.md"] = readme_path
         manifest["files"] = {
-            name: {"sha256": _sha256_file(p), "bytes": p.stat().st_size} for name, p in self.files.items()
+            name: {
+                "sha256": self._jsonl_sha256.hexdigest() if name == "records.jsonl" else _sha256_file(p),
+                "bytes": p.stat().st_size,
+            }
+            for name, p in self.files.items()
         }
         text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
         (self.out / "manifest.json").write_text(text, encoding="utf-8")
@@ -195,107 +227,9 @@ def write(
 ) -> dict[str, Any]:
     """A bundle of records gathered in memory."""
     with BundleWriter(out, with_csv=with_csv, names=names, force=force) as writer:
-        writer([(r, canonical({k: v for k, v in r.items() if k != "stored_in"})) for r in collected.records])
+        items = [(r, canonical({k: v for k, v in r.items() if k != "stored_in"})) for r in collected.records]
+        writer.write(writer.hold(items))
         return writer.finish(collected, query, extra)
-
-
-def _hash_matches(line: bytes, record: dict[str, Any]) -> bool:
-    """A record line of an export is the stored line with `stored_in` spliced in before its closing brace: take
-    it out again and check the stored bytes' hash; a line in any other form is re-serialised and checked by
-    content."""
-    digest = str(record.get("hash"))
-    suffix = b',"stored_in":' + canonical(record.get("stored_in") or {}) + b"}"
-    stripped = line.rstrip(b"\r\n")
-    if stripped.endswith(suffix):
-        stored = stripped[: -len(suffix)] + b"}"
-        body = stored.replace(b'"hash":"' + digest.encode() + b'",', b"", 1)
-        if body != stored and hashlib.sha256(body).hexdigest() == digest:
-            return True
-    return digest == record_hash(record)
-
-
-def _position(key: str, line_no: int, record: dict[str, Any], read: dict[str, Any]) -> tuple[int, str]:
-    """A record's place in its object: a sequence number the object has, the genesis link at 0, and the object's
-    first and last hash where the bundle holds its first or last record (a last record altered with its hash
-    recomputed has no successor whose link would break)."""
-    seq, prev = record.get("seq"), str(record.get("prev"))
-    where = f"records.jsonl line {line_no}"
-    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < read["records"]:
-        raise IntegrityError(key, f"{where}: sequence number {seq!r} outside the object's {read['records']} records")
-    if seq == 0 and (prev != genesis(key) or record.get("hash") != read["first_hash"]):
-        raise IntegrityError(key, f"{where}: first record does not start the key's chain or the object's first hash")
-    if seq == read["records"] - 1 and record.get("hash") != read["last_hash"]:
-        raise IntegrityError(key, f"{where}: last record's hash differs from the object's last hash in manifest.json")
-    return seq, prev
-
-
-def _whole_objects(manifest: dict[str, Any]) -> list[str]:
-    """The objects an export must hold completely: in an export without --author/--group, an object whose hour
-    lies wholly inside the window has every record in the window, so each is in the bundle or a listed copy."""
-    query = manifest.get("query") or {}
-    if query.get("command") != "audit export" or query.get("author") or query.get("group"):
-        return []
-    start, end = parse_time(query.get("from")), parse_time(query.get("to"))
-    if start is None or end is None:
-        return []
-    whole = []
-    for read in manifest["objects_read"]:
-        place = hour_of(str(read["key"]))
-        if place is not None and start <= place[1] and place[1] + timedelta(hours=1) <= end:
-            whole.append(str(read["key"]))
-    return whole
-
-
-def _short(hex_hash: str) -> int:
-    try:
-        return int(hex_hash[:16], 16)
-    except ValueError:
-        return -1
-
-
-def _check_histories(store: Store, manifest: dict[str, Any]) -> None:
-    """The version history of every object and manifest the bundle read: no version of an object that differs
-    in content, no manifest version that is not an append-only extension of the one before."""
-    folders: dict[str, dict[str, History]] = {}
-
-    def history(key: str) -> History | None:
-        folder = key.rsplit("/", 1)[0] + "/"
-        if folder not in folders:
-            folders[folder] = histories(store, folder)
-        return folders[folder].get(key)
-
-    for entry in manifest.get("manifests_read") or []:
-        found = history(str(entry["key"]))
-        tamper = manifest_history(store, found).tamper if found is not None else None
-        if tamper is not None:
-            raise IntegrityError(tamper.object, "; ".join([tamper.problem, *tamper.differs]))
-    for entry in manifest.get("holds_read") or []:  # the hold records listing the copies read
-        found = history(str(entry["key"]))
-        tamper = hold_history(store, found).tamper if found is not None else None
-        if tamper is not None:
-            raise IntegrityError(tamper.object, "; ".join([tamper.problem, *tamper.differs]))
-    for read in manifest["objects_read"]:
-        found = history(str(read["key"]))
-        tamper = object_tamper(store, found)[0] if found is not None else None
-        if tamper is not None:
-            raise IntegrityError(tamper.object, "; ".join([tamper.problem, *tamper.differs]))
-
-
-def _access_lines(out: Path, manifest: dict[str, Any]) -> int:
-    """access.jsonl: line i holds the stored bytes of access_read[i] (its file digest is checked with the rest)."""
-    read = manifest.get("access_read")
-    if read is None:
-        return 0
-    if "access.jsonl" not in manifest["files"]:
-        raise IntegrityError(str(out / "manifest.json"), "access_read without access.jsonl in files")
-    body = (out / "access.jsonl").read_bytes()
-    lines = body.split(b"\n")
-    if lines[-1] != b"" or len(lines) - 1 != len(read):
-        raise IntegrityError(str(out / "access.jsonl"), f"{len(lines) - 1} lines, access_read has {len(read)}")
-    for i, (line, entry) in enumerate(zip(lines, read, strict=False), 1):
-        if hashlib.sha256(line).hexdigest() != entry["sha256"]:
-            raise IntegrityError(str(entry["key"]), f"access.jsonl line {i}: SHA-256 differs from access_read")
-    return len(read)
 
 
 @dataclass(frozen=True)
@@ -320,7 +254,7 @@ def verify(out: Path, store: Store | None = None) -> Verified:
         path = out / name
         if not path.is_file() or _sha256_file(path) != expected["sha256"]:
             raise IntegrityError(str(path), "file missing or its SHA-256 differs from manifest.json")
-    access = _access_lines(out, manifest)
+    access = checks.access_lines(out, manifest)
     objects = {o["key"]: o for o in manifest["objects_read"]}
     # per object: seq -> (prev, hash), as 64-bit prefixes to keep memory small; each record's full hash is
     # recomputed above, the links only have to tie neighbours together
@@ -337,10 +271,10 @@ def verify(out: Path, store: Store | None = None) -> Verified:
                 raise IntegrityError(
                     str(key), f"records.jsonl line {line_no}: from an object the manifest does not list"
                 )
-            if not _hash_matches(line, record):
+            if not checks.hash_matches(line, record):
                 raise IntegrityError(key, f"records.jsonl line {line_no}: record does not match its hash (altered)")
-            seq, prev = _position(key, line_no, record, objects[key])
-            links.setdefault(key, {})[seq] = (_short(prev), _short(record["hash"]))
+            seq, prev = checks.position(key, line_no, record, objects[key])
+            links.setdefault(key, {})[seq] = (checks.short(prev), checks.short(record["hash"]))
             if store is not None:
                 full.setdefault(key, {})[seq] = str(record["hash"])
             identity = record_identity(record)
@@ -356,7 +290,7 @@ def verify(out: Path, store: Store | None = None) -> Verified:
             if before is not None and before[1] != prev_short:
                 raise IntegrityError(key, f"record {seq}: chain broken (prev does not match record {seq - 1})")
         read = objects[key]
-        if len(chain) == read["records"] and chain[max(chain)][1] != _short(str(read["last_hash"])):
+        if len(chain) == read["records"] and chain[max(chain)][1] != checks.short(str(read["last_hash"])):
             raise IntegrityError(key, "last record's hash differs from the object's last hash in manifest.json")
     if total != manifest["counts"]["records"]:
         raise IntegrityError(
@@ -366,7 +300,7 @@ def verify(out: Path, store: Store | None = None) -> Verified:
     if counted != manifest["counts"]["by_service"]:
         raise IntegrityError(str(out / "records.jsonl"), f"counts by service {counted} differ from manifest.json")
     copies = Counter(str(d.get("key")) for d in manifest.get("duplicates", []))
-    for key in _whole_objects(manifest):
+    for key in checks.whole_objects(manifest):
         held, expected = len(links.get(key, {})) + copies[key], objects[key]["records"]
         if held != expected:
             raise IntegrityError(
@@ -379,7 +313,7 @@ def verify(out: Path, store: Store | None = None) -> Verified:
             body, version_id = store.get(str(entry["key"]), entry["version_id"])
             if hashlib.sha256(body).hexdigest() != entry["sha256"]:
                 raise IntegrityError(str(entry["key"]), "the stored access log entry differs from access.jsonl")
-        _check_histories(store, manifest)
+        checks.check_histories(store, manifest)
         for key, read in objects.items():
             data, version_id = store.get(key, read["version_id"])
             stored = hashlib.sha256(data).hexdigest() if manifest["format"] == FORMAT else sha256_b64(data)

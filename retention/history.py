@@ -14,6 +14,7 @@ bytes, so no GET is needed in the usual case); versions whose ETags differ are r
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,14 +142,32 @@ def extension(earlier: dict[str, Entry], later: dict[str, Entry]) -> list[str]:
     return found
 
 
+READERS = 4  # a manifest's versions read at once
+
+
+def _read_versions(store: Store, history: History) -> dict[str | None, bytes]:
+    """The bytes of every stored version whose ETag differs from the one before it (those with the same ETag hold
+    the same bytes), read a few at a time: a busy hour's manifest has a version per flush (34 on average at
+    1,000,000 records), and one GET after another made reading them mostly waiting."""
+    stored = history.stored
+    wanted = [v.version_id for i, v in enumerate(stored) if i == 0 or v.etag is None or v.etag != stored[i - 1].etag]
+    if len(wanted) < 2 or len(set(wanted)) != len(wanted):
+        return {}  # nothing to overlap, or version ids that cannot tell the versions apart: read them in turn
+    with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="manifest-get") as pool:
+        return dict(zip(wanted, pool.map(lambda vid: store.get(history.key, vid)[0], wanted), strict=True))
+
+
 def manifest_history(store: Store, history: History) -> ManifestHistory:
     """Every version of a manifest, read and checked to be append-only; an unreadable or altered version, or one
     that drops or changes what an earlier one listed, is its tamper."""
     result = ManifestHistory(history.key)
     previous: tuple[str | None, str | None, dict[str, Entry]] | None = None
+    fetched = _read_versions(store, history)
     for v in history.stored:
         if previous is not None and v.etag is not None and v.etag == previous[1]:
             data = result.versions[-1][1]  # the same bytes written again: no need to read them
+        elif v.version_id in fetched:
+            data = fetched[v.version_id]
         else:
             data, _ = store.get(history.key, v.version_id)
         try:
