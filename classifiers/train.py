@@ -253,8 +253,7 @@ def _stance(
     if gamma == 0 or y.sum() < MIN_POSITIVES or (len(y) - y.sum()) < MIN_POSITIVES:
         return None
     step("fit stance")
-    clf = LogisticRegression(C=_STANCE_C, solver="liblinear", dual=True, max_iter=1000)
-    clf.fit(x, y, sample_weight=weight[rows])
+    clf = _liblinear(_STANCE_C).fit(x, y, sample_weight=weight[rows])
     return clf.coef_[0].astype(np.float32), float(clf.intercept_[0])
 
 

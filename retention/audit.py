@@ -191,7 +191,7 @@ def collect(
 
     def hour_done() -> None:
         # stable: records of the same time stay in the order they were read
-        batch.sort(key=_time_of)
+        batch.sort(key=itemgetter(0))
         taken = [item[1] for item in batch]
         if emit is not None:
             emit.write(taken)
@@ -246,7 +246,6 @@ def collect(
     return result
 
 
-_time_of = itemgetter(0)
 PREFETCH = 6  # objects read ahead: enough to hide a GET behind the parsing of the one before, memory stays small
 
 
