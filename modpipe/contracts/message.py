@@ -72,7 +72,8 @@ class Valid:
     @property
     def as_received(self) -> dict[str, Any]:
         """The message exactly as the platform sent it (all fields, original formatting of values)."""
-        parsed: dict[str, Any] = json.loads(self.raw)
+        # It parsed as UTF-8 JSON already; decoding first spares json.loads its encoding detection.
+        parsed: dict[str, Any] = json.loads(self.raw.decode("utf-8"))
         return parsed
 
 
