@@ -36,7 +36,8 @@ from minio.deleteobjects import DeleteObject
 from minio.error import MinioException
 
 from modpipe.clock import Clock, SystemClock
-from modpipe.errors import TerminalError, TransientError
+from modpipe.errors import TransientError
+from modpipe.stack.errors import HousekeepingFailed, StackError
 
 # Topic names are [A-Za-z0-9._-] in Kafka; a group id may hold any character, "/" included.
 _BATCH = re.compile(r"^clusters/[^/]+/topics/([A-Za-z0-9._-]+)/partitions/(\d+)/records/(\d+)\.batch$")
@@ -127,11 +128,11 @@ def plan(
 
 
 class Housekeeper:
-    """One pass over the broker's bucket per `run_once`; every S3 failure is a TransientError (try next period)."""
+    """One pass over the broker's bucket per `run_once`; an S3 failure raises HousekeepingFailed (transient)."""
 
     def __init__(self, client: Minio, bucket: str, retention_s: float, clock: Clock | None = None) -> None:
         if retention_s <= 0:
-            raise TerminalError(f"broker retention must be > 0 seconds, got {retention_s}")
+            raise StackError(f"broker retention must be > 0 seconds, got {retention_s}")
         self.client = client
         self.bucket = bucket
         self.retention = timedelta(seconds=retention_s)
@@ -150,7 +151,7 @@ class Housekeeper:
                 result.append(Pruned(topic, partition, len(doomed), total - len(doomed), floor))
             return result
         except (MinioException, urllib3.exceptions.HTTPError, OSError, ValueError, KeyError, TypeError) as exc:
-            raise TransientError(f"broker housekeeping on bucket {self.bucket}: {exc}") from exc
+            raise HousekeepingFailed(f"broker housekeeping on bucket {self.bucket}: {exc}") from exc
 
     def _clusters(self) -> list[str]:
         found = self.client.list_objects(self.bucket, prefix="clusters/")
@@ -187,7 +188,7 @@ class Housekeeper:
             return
         errors = list(self.client.remove_objects(self.bucket, [DeleteObject(b.key) for b in doomed]))
         if errors:
-            raise TransientError(f"{len(errors)} of {len(doomed)} deletes refused, first: {errors[0]}")
+            raise HousekeepingFailed(f"{len(errors)} of {len(doomed)} deletes refused, first: {errors[0]}")
 
 
 def summary(pruned: Iterable[Pruned]) -> str:

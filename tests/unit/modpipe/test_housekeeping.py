@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from modpipe.errors import TransientError
+from modpipe.stack.errors import HousekeepingFailed
 from modpipe.stack.housekeeping import (
     Batch,
     Committed,
@@ -115,7 +115,7 @@ class Flaky:
     def run_once(self) -> list[Pruned]:
         self.passes += 1
         if self.passes % 2:
-            raise TransientError("S3 down")
+            raise HousekeepingFailed("S3 down")
         return [Pruned("in", 0, 2, 1, 9)]
 
 
