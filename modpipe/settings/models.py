@@ -224,6 +224,9 @@ class StackSettings(Frozen):
     # never deletes, and its fetches list every batch of a partition: docs/performance.md, "The long run").
     broker_retention_s: Annotated[float, seconds(365 * 86_400, "a batch all groups committed past is kept")] = 60
     broker_housekeeping_interval_s: Annotated[float, seconds(3600, "between the broker housekeeper's passes")] = 10
+    # Topics never pruned (fnmatch patterns), whatever groups commit: they are replayed from the start outside any
+    # group (the moderation worker's blacklist and credit levels, pipeline.gatefeed).
+    broker_keep_topics: tuple[NonEmpty, ...] = ("*measures", "*credit-levels")
 
 
 class Thresholds(Frozen):

@@ -14,16 +14,20 @@ Tansu answers ListOffsets(earliest) with the first batch left and serves a fetch
 deleting a prefix of a partition's batches is its retention. A batch is deleted only when it ends at or below the
 committed offset of every group that commits on its topic (its end is the next batch's base offset, so the last
 batch of a partition is never deleted) and it is older than the retention; only a contiguous prefix goes, so the
-log left is always whole from its first batch on. A topic no group commits on keeps everything.
+log left is always whole from its first batch on. A topic no group commits on keeps everything, and so does one
+matching a keep pattern: a group's commit does not say that nobody replays the topic from the start outside any
+group (the moderation worker rebuilds its blacklist and credit levels that way, pipeline.gatefeed).
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -117,26 +121,33 @@ def select(batches: Iterable[Batch], floor: int | None, cutoff: datetime) -> lis
 
 
 def plan(
-    batches: Iterable[Batch], committed: Iterable[Committed], cutoff: datetime
+    batches: Iterable[Batch], committed: Iterable[Committed], cutoff: datetime, keep: Iterable[str] = ()
 ) -> dict[Partition, tuple[list[Batch], int, int | None]]:
-    """Per partition: the batches to delete, how many it has, and its floor."""
+    """Per partition: the batches to delete, how many it has, and its floor (None: kept whole, no group or a topic
+    matching one of the `keep` patterns)."""
     grouped: dict[Partition, list[Batch]] = {}
     for b in batches:
         grouped.setdefault((b.topic, b.partition), []).append(b)
-    lows = floors(committed, grouped)
+    patterns = tuple(keep)
+    lows = floors(
+        (c for c in committed if not any(fnmatch.fnmatchcase(c.topic, pattern) for pattern in patterns)), grouped
+    )
     return {tp: (select(found, lows.get(tp), cutoff), len(found), lows.get(tp)) for tp, found in grouped.items()}
 
 
 class Housekeeper:
     """One pass over the broker's bucket per `run_once`; an S3 failure raises HousekeepingFailed (transient)."""
 
-    def __init__(self, client: Minio, bucket: str, retention_s: float, clock: Clock | None = None) -> None:
+    def __init__(
+        self, client: Minio, bucket: str, retention_s: float, clock: Clock | None = None, keep: Iterable[str] = ()
+    ) -> None:
         if retention_s <= 0:
             raise StackError(f"broker retention must be > 0 seconds, got {retention_s}")
         self.client = client
         self.bucket = bucket
         self.retention = timedelta(seconds=retention_s)
         self.clock = clock or SystemClock()
+        self.keep = tuple(keep)
 
     def run_once(self) -> list[Pruned]:
         try:
@@ -146,7 +157,9 @@ class Housekeeper:
             batches = list(self._batches())
             cutoff = self.clock.now() - self.retention
             result = []
-            for (topic, partition), (doomed, total, floor) in sorted(plan(batches, committed, cutoff).items()):
+            for (topic, partition), (doomed, total, floor) in sorted(
+                plan(batches, committed, cutoff, self.keep).items()
+            ):
                 self._delete(doomed)
                 result.append(Pruned(topic, partition, len(doomed), total - len(doomed), floor))
             return result
@@ -215,15 +228,20 @@ def run_forever(
             sleep(interval_s)
 
 
-def client_for(home: Path) -> Minio:
-    """The stack's admin S3 client, from the files `stack up` wrote (the broker uses the same identity)."""
+@contextmanager
+def admin_client(home: Path) -> Iterator[Minio]:
+    """The stack's admin S3 client, from the files `stack up` wrote (the broker uses the same identity); its
+    connections are closed on leaving."""
     creds = json.loads((home / "credentials.json").read_text(encoding="utf-8"))
     port = json.loads((home / "stack.json").read_text(encoding="utf-8"))["ports"]["s3"]
     http = urllib3.PoolManager(timeout=urllib3.Timeout(total=30), retries=urllib3.Retry(2, backoff_factor=0.5))
-    return Minio(
-        f"127.0.0.1:{port}", access_key=creds["access_key"], secret_key=creds["secret_key"], secure=False,
-        http_client=http,
-    )  # fmt: skip
+    try:
+        yield Minio(
+            f"127.0.0.1:{port}", access_key=creds["access_key"], secret_key=creds["secret_key"], secure=False,
+            http_client=http,
+        )  # fmt: skip
+    finally:
+        http.clear()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -233,14 +251,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bucket", required=True)
     parser.add_argument("--retention-s", type=float, required=True)
     parser.add_argument("--interval-s", type=float, required=True)
+    parser.add_argument("--keep", action="append", default=[], help="topics never pruned (fnmatch patterns)")
     args = parser.parse_args(argv)
     clock = SystemClock()
 
     def log(line: str) -> None:
         print(f"{clock.now().isoformat(timespec='seconds')} {line}", flush=True)
 
-    log(f"broker housekeeping of bucket {args.bucket}: every {args.interval_s:.0f}s, retention {args.retention_s:.0f}s")
-    run_forever(Housekeeper(client_for(args.home), args.bucket, args.retention_s, clock), args.interval_s, log)
+    log(f"broker housekeeping of bucket {args.bucket}: every {args.interval_s:.0f}s, retention "
+        f"{args.retention_s:.0f}s, never pruned: {', '.join(args.keep) or 'none'}")  # fmt: skip
+    with admin_client(args.home) as client:
+        run_forever(Housekeeper(client, args.bucket, args.retention_s, clock, args.keep), args.interval_s, log)
 
 
 if __name__ == "__main__":

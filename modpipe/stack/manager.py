@@ -33,6 +33,10 @@ SERVERS = ("s3", "elasticsearch", "kafka", "housekeeper")  # started in this ord
 # How a server's log says that its port was taken before it could bind it (Go's and Rust's wordings).
 _BIND_FAILURES = ("address already in use", "addrinuse")
 BROKER_BUCKET = "modpipe-broker"
+# Topics the broker's housekeeper never prunes (fnmatch patterns; stack.broker_keep_topics): the moderation worker
+# replays the measures and credit levels from the start outside any group (pipeline.gatefeed). Any prefix, so that
+# the benches' and tests' renamed topics are kept too.
+KEEP_TOPICS = ("*measures", "*credit-levels")
 _WEED_INTERNAL = (
     "master.port", "master.port.grpc", "filer.port", "filer.port.grpc", "volume.port", "volume.port.grpc",
     "s3.port.grpc", "metricsPort", "admin.port", "admin.port.grpc", "s3.port.lance", "s3.port.iceberg",
@@ -79,6 +83,7 @@ class LocalStack:
         region: str = "us-east-1",
         broker_retention_s: float = 60.0,
         housekeeping_interval_s: float = 10.0,
+        keep_topics: tuple[str, ...] = KEEP_TOPICS,
     ) -> None:
         self.home = home.resolve()
         self.ports = Ports(kafka_port, s3_port, elasticsearch_port)
@@ -92,13 +97,14 @@ class LocalStack:
         self.region = region
         self.broker_retention_s = broker_retention_s
         self.housekeeping_interval_s = housekeeping_interval_s
+        self.keep_topics = keep_topics
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalStack:
         st = settings.stack
         return cls(
             st.home, st.kafka_port, st.s3_port, st.elasticsearch_port, st.broker_storage, st.start_timeout_s,
-            settings.s3.region, st.broker_retention_s, st.broker_housekeeping_interval_s,
+            settings.s3.region, st.broker_retention_s, st.broker_housekeeping_interval_s, st.broker_keep_topics,
         )  # fmt: skip
 
     # -- public commands ------------------------------------------------------------------------------------
@@ -229,6 +235,7 @@ class LocalStack:
             return [
                 binary, "-m", "modpipe.stack.housekeeping", "--home", str(self.home), "--bucket", BROKER_BUCKET,
                 "--retention-s", str(self.broker_retention_s), "--interval-s", str(self.housekeeping_interval_s),
+                *(arg for pattern in self.keep_topics for arg in ("--keep", pattern)),
             ]  # fmt: skip
         listener = f"tcp://127.0.0.1:{self.ports.kafka}"
         storage = f"s3://{BROKER_BUCKET}/" if self.broker_storage == "s3" else "memory://tansu/"

@@ -100,6 +100,14 @@ def test_plan_per_partition() -> None:
     }
 
 
+def test_a_kept_topic_loses_nothing_whatever_its_groups_committed() -> None:
+    batches = [batch(0, topic="bench-measures"), batch(5, topic="bench-measures"), batch(0), batch(5)]
+    committed = [Committed("g", "bench-measures", 0, 10), Committed("g", "in", 0, 10)]
+    result = plan(batches, committed, NOW, keep=("*measures", "*credit-levels"))
+    assert result[("bench-measures", 0)] == ([], 2, None)
+    assert [b.base_offset for b in result[("in", 0)][0]] == [0]
+
+
 def test_summary_names_each_partition_that_lost_objects() -> None:
     line = summary([Pruned("in", 0, 4, 1, 35), Pruned("in", 1, 0, 3, 2)])
     assert line == "broker housekeeping: in/0 deleted 4 kept 1"
