@@ -12,9 +12,15 @@ In one run, on a fresh local stack:
      tail of the now long partitions (fetch cost after N messages of history against the fresh broker's);
   5. a probe before the stream (empty topics) and after it (N messages of history), on the same topics and worker:
      --probe-rate msg/s for --probe-seconds, a reader stamping each arrival against the publish time the message
-     carries: publish-to-read of the inputs (one fetch: the broker's own cost) and publish-to-verdict, p50 and p99.
+     carries: publish-to-read of the inputs (one fetch: the broker's own cost) and publish-to-verdict, p50 and p99;
+  The moderation outputs (verdicts, takedowns, dead letters) are read and committed throughout by a bare consumer
+  group standing in for the pipeline's downstream agents (records, queue, reports): without any group on them the
+  broker's housekeeping keeps their whole history, and a fetch that includes one of their partitions lists it all.
+  6. on S3 storage, the record-batch objects per partition left in the broker's bucket at the end, with the stack's
+     broker housekeeping at --broker-retention / --housekeeping-interval seconds (modpipe.stack.housekeeping).
 
     .venv/bin/python bench/long_run.py [--count 1000000] [--rate 0] [--interval 10] [--broker-storage s3]
+        [--broker-retention 60] [--housekeeping-interval 10]
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ from bench_workers import bare_ceiling, launch, settings_for, wait_assigned
 
 from modpipe.settings import Settings, load_settings
 from modpipe.stack.environment import stack_overrides
-from modpipe.stack.manager import start_on_free_ports
+from modpipe.stack.housekeeping import admin_client, parse_batch
+from modpipe.stack.manager import BROKER_BUCKET, start_on_free_ports
 from pipeline.simulate import simulate
 
 CHUNK = 50_000
@@ -102,18 +109,26 @@ def tree_rss_mb(pid: int) -> float:
     return total_kb / 1024
 
 
-def tail_read(settings: Settings, ends: dict[tuple[str, int], int], count: int) -> float:
-    """A bare consumer reading the last `count` messages of the partitions in `ends`: msg/s, as `consume` times."""
+def tail_read(settings: Settings, ends: dict[tuple[str, int], int], count: int) -> float | None:
+    """A bare consumer reading the last `count` messages of the partitions in `ends`: msg/s, as `consume` times;
+    None when the broker's housekeeping left less than a few batches of them."""
     consumer = KafkaConsumer(
         bootstrap_servers=settings.kafka.servers, enable_auto_commit=False, fetch_max_wait_ms=500,
         max_poll_records=5000,
     )  # fmt: skip
     per_partition = max(1, count // max(1, len(ends)))
-    want = sum(min(per_partition, end) for end in ends.values())
     try:
-        consumer.assign([TopicPartition(t, p) for t, p in ends])
-        for (topic, partition), end in ends.items():
-            consumer.seek(TopicPartition(topic, partition), max(0, end - per_partition))
+        assigned = [TopicPartition(t, p) for t, p in ends]
+        consumer.assign(assigned)
+        # The broker's housekeeping may have deleted the start of a partition: read what is left of its tail.
+        earliest = consumer.beginning_offsets(assigned)
+        end_of = {tp: ends[(tp.topic, tp.partition)] for tp in assigned}
+        starts = {tp: min(end_of[tp], max(earliest[tp], end_of[tp] - per_partition)) for tp in assigned}
+        want = sum(end_of[tp] - start for tp, start in starts.items())
+        if want < min(count, 1000):
+            return None
+        for tp, start in starts.items():
+            consumer.seek(tp, start)
         got, started = 0, None
         deadline = time.monotonic() + 300
         while got < want and time.monotonic() < deadline:
@@ -183,6 +198,18 @@ def probe(
     return read, verdicts
 
 
+def downstream(servers: str, topics: list[str], fetch_max_wait_ms: int) -> None:
+    """The pipeline's consumers of the moderation outputs, as one bare group reading and committing (run until
+    terminated)."""
+    consumer = KafkaConsumer(
+        *topics, bootstrap_servers=servers, group_id="bench-long-downstream", auto_offset_reset="earliest",
+        enable_auto_commit=True, auto_commit_interval_ms=1000, session_timeout_ms=6000,
+        fetch_max_wait_ms=fetch_max_wait_ms, max_poll_records=5000,
+    )  # fmt: skip
+    while True:
+        consumer.poll(timeout_ms=500)
+
+
 def percentiles(lat: list[float]) -> str:
     if not lat:
         return "n=0"
@@ -192,9 +219,27 @@ def percentiles(lat: list[float]) -> str:
     return f"n={len(ordered)} p50={p50:.0f} ms p99={p99:.0f} ms"
 
 
+def batch_objects(home: Path) -> dict[tuple[str, int], int]:
+    """Record-batch objects per partition in the S3 broker's bucket (what each of its fetches lists)."""
+    counts: dict[tuple[str, int], int] = {}
+    with admin_client(home) as client:
+        for obj in client.list_objects(BROKER_BUCKET, prefix="clusters/", recursive=True):
+            batch = parse_batch(obj.object_name or "", obj.last_modified) if obj.last_modified else None
+            if batch is not None:
+                counts[(batch.topic, batch.partition)] = counts.get((batch.topic, batch.partition), 0) + 1
+    return counts
+
+
 def long_run(base: dict[str, Any], args: argparse.Namespace, ceiling: float, logs: Path) -> None:
     settings, overrides = settings_for(base, "long")
     proc, port = launch(overrides, "long", logs)
+    topics = settings.kafka.topics
+    readers = multiprocessing.get_context("spawn").Process(
+        target=downstream, name="long-downstream", daemon=True,
+        args=(settings.kafka.servers, [topics.verdicts.name, topics.takedowns.name, topics.dead_letters.name],
+              settings.kafka.fetch_max_wait_ms),
+    )  # fmt: skip
+    readers.start()
     try:
         # Niced on a loaded machine, the start (the classifying process loads the model, then the group join) has
         # taken over the benches' 120 s.
@@ -256,11 +301,21 @@ def long_run(base: dict[str, Any], args: argparse.Namespace, ceiling: float, log
                 p99 = [sorted(x)[min(len(x) - 1, int(len(x) * 0.99))] for x in (before, after)]
                 print(f"{what} p99 after / fresh: {p99[1] / p99[0]:.2f} (target <= 1.2)")
     finally:
+        readers.terminate()
+        readers.join(30)
         proc.terminate()
         proc.wait(30)
     tail = tail_read(settings, ends, args.ceiling_count)
-    print(f"bare consumer on the tail of the long partitions: {tail:,.0f} msg/s = {tail / ceiling:.2f} x the "
-          f"fresh broker's")  # fmt: skip
+    if tail is None:
+        print("bare consumer on the tail of the long partitions: nothing left to read (the housekeeping deleted it)")
+    else:
+        print(f"bare consumer on the tail of the long partitions: {tail:,.0f} msg/s = {tail / ceiling:.2f} x the "
+              f"fresh broker's")  # fmt: skip
+    if args.broker_storage == "s3":
+        counts = batch_objects(Path(base["stack.home"]))
+        print("record-batch objects per partition at the end (input partitions marked *):")
+        for (topic, partition), n in sorted(counts.items()):
+            print(f"  {topic}/{partition}{' *' if (topic, partition) in ends else ''}: {n}")
 
 
 def main() -> None:
@@ -273,16 +328,25 @@ def main() -> None:
     parser.add_argument("--broker-storage", choices=("s3", "memory"), default="s3")
     parser.add_argument("--probe-rate", type=float, default=200, help="msg/s of the latency probes")
     parser.add_argument("--probe-seconds", type=float, default=20, help="seconds each latency probe publishes")
+    parser.add_argument("--broker-retention", type=float, default=60, help="seconds (S3 broker housekeeping)")
+    parser.add_argument("--housekeeping-interval", type=float, default=10, help="seconds between its passes")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="more setting overrides")
     parser.add_argument("--start-timeout", type=float, default=600, help="seconds the worker may take to settle")
     args = parser.parse_args()
-    for name in ("count", "interval", "start_timeout", "ceiling_count", "probe_rate", "probe_seconds"):
+    positive = ("count", "interval", "broker_retention", "housekeeping_interval", "start_timeout", "ceiling_count",
+                "probe_rate", "probe_seconds")  # fmt: skip
+    for name in positive:
         if getattr(args, name) <= 0:
             raise SystemExit(f"--{name.replace('_', '-')}: expected a positive number, got {getattr(args, name)}")
     with tempfile.TemporaryDirectory(prefix="modpipe-long-") as tmp:
         home = Path(tmp)
         print(f"broker storage: {args.broker_storage}, {args.count:,} messages")
-        stack, info = start_on_free_ports(home / "stack", broker_storage=args.broker_storage)
+        print(f"broker housekeeping (S3 only): retention {args.broker_retention:.0f}s, every "
+              f"{args.housekeeping_interval:.0f}s")  # fmt: skip
+        stack, info = start_on_free_ports(
+            home / "stack", broker_storage=args.broker_storage, broker_retention_s=args.broker_retention,
+            housekeeping_interval_s=args.housekeeping_interval,
+        )  # fmt: skip
         try:
             base = stack_overrides(info)
             base["stack.home"] = str(home / "stack")

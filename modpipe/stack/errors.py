@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modpipe.errors import TerminalError
+from modpipe.errors import TerminalError, TransientError
 
 
 class StackError(TerminalError):
@@ -11,3 +11,7 @@ class StackError(TerminalError):
 
 class PortTaken(StackError):
     """A port of the stack was taken by another program, before the start or while a server was binding it."""
+
+
+class HousekeepingFailed(TransientError):
+    """A pass of the broker housekeeper could not list, read or delete in the S3 server; the next pass tries again."""

@@ -5,7 +5,7 @@ Layout of the folder (default .modpipe/):
     identities.json    the pipeline, compliance and auditor S3 keys (mode 0600); s3-identities.json: weed's copy
     security.toml      weed's JWT keys for its filer and volume ports (mode 0600)
     stack.json         the ports in use, so status/down and the pipeline find the servers
-    run/<server>.pid   one PID file per server
+    run/<server>.pid   one PID file per server (and the broker's housekeeper: modpipe.stack.housekeeping)
     logs/<server>.log  each server's output
     s3/ es/            the servers' data (the broker keeps its data on the local S3 server by default)
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -28,10 +29,14 @@ from modpipe.stack import binaries, health, process, s3access
 from modpipe.stack.errors import PortTaken, StackError
 from modpipe.stack.s3access import Credentials
 
-SERVERS = ("s3", "elasticsearch", "kafka")
+SERVERS = ("s3", "elasticsearch", "kafka", "housekeeper")  # started in this order, stopped in reverse
 # How a server's log says that its port was taken before it could bind it (Go's and Rust's wordings).
 _BIND_FAILURES = ("address already in use", "addrinuse")
 BROKER_BUCKET = "modpipe-broker"
+# Topics the broker's housekeeper never prunes (fnmatch patterns; stack.broker_keep_topics): the moderation worker
+# replays the measures and credit levels from the start outside any group (pipeline.gatefeed). Any prefix, so that
+# the benches' and tests' renamed topics are kept too.
+KEEP_TOPICS = ("*measures", "*credit-levels")
 _WEED_INTERNAL = (
     "master.port", "master.port.grpc", "filer.port", "filer.port.grpc", "volume.port", "volume.port.grpc",
     "s3.port.grpc", "metricsPort", "admin.port", "admin.port.grpc", "s3.port.lance", "s3.port.iceberg",
@@ -76,6 +81,9 @@ class LocalStack:
         broker_storage: str = "s3",
         start_timeout_s: float = 60.0,
         region: str = "us-east-1",
+        broker_retention_s: float = 60.0,
+        housekeeping_interval_s: float = 10.0,
+        keep_topics: tuple[str, ...] = KEEP_TOPICS,
     ) -> None:
         self.home = home.resolve()
         self.ports = Ports(kafka_port, s3_port, elasticsearch_port)
@@ -87,13 +95,16 @@ class LocalStack:
         self.broker_storage = broker_storage
         self.start_timeout_s = start_timeout_s
         self.region = region
+        self.broker_retention_s = broker_retention_s
+        self.housekeeping_interval_s = housekeeping_interval_s
+        self.keep_topics = keep_topics
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalStack:
         st = settings.stack
         return cls(
             st.home, st.kafka_port, st.s3_port, st.elasticsearch_port, st.broker_storage, st.start_timeout_s,
-            settings.s3.region,
+            settings.s3.region, st.broker_retention_s, st.broker_housekeeping_interval_s, st.broker_keep_topics,
         )  # fmt: skip
 
     # -- public commands ------------------------------------------------------------------------------------
@@ -107,7 +118,7 @@ class LocalStack:
         self._ensure_weed_ports()
         self._save_ports()
         # Every port is checked before anything starts, so a taken one leaves no half-started stack behind.
-        for name in SERVERS:
+        for name in ("s3", "elasticsearch", "kafka"):
             if not self._running(name):
                 self._check_port(name)
         for name in ("s3", "elasticsearch"):
@@ -118,13 +129,15 @@ class LocalStack:
         self._start_if_needed("kafka", creds, say)
         for name in ("elasticsearch", "kafka"):
             self._wait(name, creds)
+        if self.broker_storage == "s3":
+            self._start_if_needed("housekeeper", creds, say)
         say(f"stack ready in {time.monotonic() - started:.1f}s")
         return self.info()
 
     def status(self) -> list[ServerStatus]:
         creds = self._read_credentials()
         result = []
-        for name in SERVERS:
+        for name in self._servers():
             pid = process.read_pid(self._pidfile(name))
             running = pid is not None and process.is_ours(pid, self.home, self._binary(name))
             problem = self._probe(name, creds) if running else "not running"
@@ -133,7 +146,7 @@ class LocalStack:
 
     def down(self, say: Callable[[str], None] = lambda _msg: None) -> list[str]:
         stopped = []
-        for name in reversed(SERVERS):  # the broker first: it writes into the S3 server
+        for name in reversed(SERVERS):  # the housekeeper and the broker first: they write into the S3 server
             pidfile = self._pidfile(name)
             pid = process.read_pid(pidfile)
             if pid is not None and process.stop(pid, self.home, self._binary(name)):
@@ -176,7 +189,13 @@ class LocalStack:
     def _pidfile(self, name: str) -> Path:
         return self.home / "run" / f"{name}.pid"
 
+    def _servers(self) -> tuple[str, ...]:
+        # Memory storage forgets everything on a restart and has no objects to list: no housekeeper.
+        return SERVERS if self.broker_storage == "s3" else SERVERS[:-1]
+
     def _binary(self, name: str) -> Path:
+        if name == "housekeeper":
+            return Path(sys.executable)  # the virtualenv's own: resolved, it would be the bare interpreter
         return {"s3": binaries.weed, "elasticsearch": binaries.noida_db, "kafka": binaries.tansu}[name]()
 
     def _address(self, name: str) -> str:
@@ -184,9 +203,12 @@ class LocalStack:
             "s3": f"http://127.0.0.1:{self.ports.s3}",
             "elasticsearch": f"http://127.0.0.1:{self.ports.elasticsearch}",
             "kafka": f"127.0.0.1:{self.ports.kafka}",
+            "housekeeper": f"s3://{BROKER_BUCKET}/",
         }[name]
 
     def _probe(self, name: str, creds: Credentials | None) -> str | None:
+        if name == "housekeeper":
+            return None  # running is all it does; its log says what each pass deleted
         if name == "kafka":
             return health.kafka_answers("127.0.0.1", self.ports.kafka)
         if name == "elasticsearch":
@@ -208,6 +230,12 @@ class LocalStack:
             return [
                 binary, "start", "--only", "elasticsearch", "--host", "127.0.0.1",
                 "--elasticsearch-port", str(self.ports.elasticsearch), "--data-dir", str(self.home / "es"),
+            ]  # fmt: skip
+        if name == "housekeeper":
+            return [
+                binary, "-m", "modpipe.stack.housekeeping", "--home", str(self.home), "--bucket", BROKER_BUCKET,
+                "--retention-s", str(self.broker_retention_s), "--interval-s", str(self.housekeeping_interval_s),
+                *(arg for pattern in self.keep_topics for arg in ("--keep", pattern)),
             ]  # fmt: skip
         listener = f"tcp://127.0.0.1:{self.ports.kafka}"
         storage = f"s3://{BROKER_BUCKET}/" if self.broker_storage == "s3" else "memory://tansu/"
@@ -232,9 +260,16 @@ class LocalStack:
         if pid is not None and process.is_ours(pid, self.home, self._binary(name)):
             say(f"{name} already running (pid {pid}) at {self._address(name)}")
             return
-        self._check_port(name)
-        s3access.owner_only(self.home / name.replace("elasticsearch", "es"))
-        new_pid = process.spawn(self._argv(name), self._env(creds), self._log(name), self._pidfile(name), self.home)
+        env = self._env(creds)
+        if name == "housekeeper":
+            # This very copy of modpipe, not whichever one the interpreter would find from the stack's folder.
+            env["PYTHONPATH"] = os.pathsep.join(
+                filter(None, (str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")))
+            )
+        else:
+            self._check_port(name)
+            s3access.owner_only(self.home / name.replace("elasticsearch", "es"))
+        new_pid = process.spawn(self._argv(name), env, self._log(name), self._pidfile(name), self.home)
         say(f"started {name} (pid {new_pid}) at {self._address(name)}")
 
     def _check_port(self, name: str) -> None:
@@ -318,12 +353,17 @@ def start_on_free_ports(
     start_timeout_s: float = 60.0,
     attempts: int = 3,
     say: Callable[[str], None] = lambda _msg: None,
+    broker_retention_s: float = 60.0,
+    housekeeping_interval_s: float = 10.0,
 ) -> tuple[LocalStack, StackInfo]:
     """A fresh stack in `home` on ports free when it starts (benchmarks, tests): all of them chosen together, and
     the start tried again on other ports when another program took one of them first."""
     for attempt in range(1, attempts + 1):
         kafka, s3, search = health.free_ports(3)
-        stack = LocalStack(home, kafka, s3, search, broker_storage=broker_storage, start_timeout_s=start_timeout_s)
+        stack = LocalStack(
+            home, kafka, s3, search, broker_storage=broker_storage, start_timeout_s=start_timeout_s,
+            broker_retention_s=broker_retention_s, housekeeping_interval_s=housekeeping_interval_s,
+        )  # fmt: skip
         if attempt > 1:
             stack.ports.weed.clear()  # the failed attempt's internal ports are as suspect as its public ones
         try:

@@ -27,7 +27,7 @@ from modpipe.settings import Settings, load_settings
 from modpipe.stack.health import free_port
 from tests.support import REPO
 
-SERVERS = ("s3", "elasticsearch", "kafka")
+SERVERS = ("s3", "elasticsearch", "kafka", "housekeeper")  # the broker's housekeeper runs with S3 storage
 
 
 @dataclass
@@ -123,14 +123,14 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         assert not leftovers, f"`stack down` left processes running: {leftovers}"
 
 
-def test_up_then_status_shows_three_healthy(local: Stack) -> None:
+def test_up_then_status_shows_all_healthy(local: Stack) -> None:
     done = local.run("stack", "status")
     assert done.returncode == 0, done.stdout + done.stderr
     for name in SERVERS:
         line = next(ln for ln in done.stdout.splitlines() if ln.split("│")[1:2] and name in ln.split("│")[1])
         assert "healthy" in line
         assert "unhealthy" not in line
-    assert done.stdout.count("healthy") == 3
+    assert done.stdout.count("healthy") == len(SERVERS)
     assert set(local.pids()) == set(SERVERS)
     assert all(alive(pid) for pid in local.pids().values())
 
@@ -259,7 +259,7 @@ def test_down_leaves_nothing_and_status_says_stopped(local: Stack) -> None:
     assert processes_in(local.home) == []
     status = local.run("stack", "status")
     assert status.returncode != 0
-    assert status.stdout.count("stopped") == 3
+    assert status.stdout.count("stopped") == len(SERVERS)
     again = local.run("stack", "down")
     assert again.returncode == 0
     assert "nothing was running" in again.stdout

@@ -130,6 +130,8 @@ def test_environ_argument_replaces_os_environ(monkeypatch: pytest.MonkeyPatch) -
         ({"MODPIPE__WORKER__AGENTS": "moderation,nonsense"}, "worker.agents", "nonsense", "moderation"),
         ({"MODPIPE__S3__RECORDS_BUCKET": "Bad_Bucket"}, "s3.records_bucket", "'Bad_Bucket'", "bucket name"),
         ({"MODPIPE__STACK__BROKER_STORAGE": "disk"}, "stack.broker_storage", "'disk'", "memory"),
+        ({"MODPIPE__STACK__BROKER_RETENTION_S": "0"}, "stack.broker_retention_s", "'0'", "greater than 0"),
+        ({"MODPIPE__STACK__BROKER_HOUSEKEEPING_INTERVAL_S": "7200"}, "stack.broker_housekeeping_interval_s", "", "36"),
         ({"MODPIPE__WORKER__BATCHES_AHEAD": "-1"}, "worker.batches_ahead", "'-1'", "greater than or equal to 0"),
     ],
 )
