@@ -222,8 +222,8 @@ class StackSettings(Frozen):
     start_timeout_s: Annotated[float, Field(gt=0, le=600)]
     # S3 storage only: record batches every group committed past are deleted once this old (the broker itself
     # never deletes, and its fetches list every batch of a partition: docs/performance.md, "The long run").
-    broker_retention_s: Annotated[float, seconds(365 * 86_400, "a batch all groups committed past is kept")] = 60
-    broker_housekeeping_interval_s: Annotated[float, seconds(3600, "between the broker housekeeper's passes")] = 10
+    broker_retention_s: Annotated[float, seconds(365 * 86_400, "a batch all groups committed past is kept")] = 86_400
+    broker_housekeeping_interval_s: Annotated[float, seconds(3600, "between the broker housekeeper's passes")] = 300
     # Topics never pruned (fnmatch patterns), whatever groups commit: they are replayed from the start outside any
     # group (the moderation worker's blacklist and credit levels, pipeline.gatefeed).
     broker_keep_topics: tuple[NonEmpty, ...] = ("*measures", "*credit-levels")

@@ -81,8 +81,8 @@ class LocalStack:
         broker_storage: str = "s3",
         start_timeout_s: float = 60.0,
         region: str = "us-east-1",
-        broker_retention_s: float = 60.0,
-        housekeeping_interval_s: float = 10.0,
+        broker_retention_s: float = 86_400.0,
+        housekeeping_interval_s: float = 300.0,
         keep_topics: tuple[str, ...] = KEEP_TOPICS,
     ) -> None:
         self.home = home.resolve()
@@ -353,8 +353,8 @@ def start_on_free_ports(
     start_timeout_s: float = 60.0,
     attempts: int = 3,
     say: Callable[[str], None] = lambda _msg: None,
-    broker_retention_s: float = 60.0,
-    housekeeping_interval_s: float = 10.0,
+    broker_retention_s: float = 86_400.0,
+    housekeeping_interval_s: float = 300.0,
 ) -> tuple[LocalStack, StackInfo]:
     """A fresh stack in `home` on ports free when it starts (benchmarks, tests): all of them chosen together, and
     the start tried again on other ports when another program took one of them first."""

@@ -157,7 +157,7 @@ def test_a_warning_about_a_review_term_is_a_mention_unless_it_carries_a_contact(
 
 def test_a_category_may_carry_its_own_target_precision() -> None:
     settings = load_settings(environ={})
-    assert settings.categories["C8"].target_precision == 0.85
+    assert settings.categories["C8"].target_precision == 0.86
     assert settings.categories["C4"].target_precision is None
     with pytest.raises(SettingsError, match=r"categories\.C8\.target_precision"):
         load_settings(environ={}, overrides={"categories.C8.target_precision": 1.5})
