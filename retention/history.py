@@ -145,31 +145,33 @@ def extension(earlier: dict[str, Entry], later: dict[str, Entry]) -> list[str]:
 READERS = 4  # a manifest's versions read at once
 
 
-def _read_versions(store: Store, history: History) -> dict[str | None, bytes]:
-    """The bytes of every stored version whose ETag differs from the one before it (those with the same ETag hold
-    the same bytes), read a few at a time: a busy hour's manifest has a version per flush (34 on average at
-    1,000,000 records), and one GET after another made reading them mostly waiting."""
+def _read_versions(store: Store, history: History) -> list[bytes]:
+    """The bytes of every stored version, in order. A version with the same ETag as the one before it holds the same
+    bytes and is not read again; the others are read a few at a time: a busy hour's manifest has a version per flush
+    (34 on average at 1,000,000 records), and one GET after another made reading them mostly waiting."""
     stored = history.stored
-    wanted = [v.version_id for i, v in enumerate(stored) if i == 0 or v.etag is None or v.etag != stored[i - 1].etag]
-    if len(wanted) < 2 or len(set(wanted)) != len(wanted):
-        return {}  # nothing to overlap, or version ids that cannot tell the versions apart: read them in turn
-    with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="manifest-get") as pool:
-        return dict(zip(wanted, pool.map(lambda vid: store.get(history.key, vid)[0], wanted), strict=True))
+    fresh = [i for i, v in enumerate(stored) if i == 0 or v.etag is None or v.etag != stored[i - 1].etag]
+
+    def get(i: int) -> bytes:
+        return store.get(history.key, stored[i].version_id)[0]
+
+    if len(fresh) < 2:
+        read = {i: get(i) for i in fresh}
+    else:
+        with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="manifest-get") as pool:
+            read = dict(zip(fresh, pool.map(get, fresh), strict=True))
+    data: list[bytes] = []
+    for i in range(len(stored)):
+        data.append(read[i] if i in read else data[-1])
+    return data
 
 
 def manifest_history(store: Store, history: History) -> ManifestHistory:
     """Every version of a manifest, read and checked to be append-only; an unreadable or altered version, or one
     that drops or changes what an earlier one listed, is its tamper."""
     result = ManifestHistory(history.key)
-    previous: tuple[str | None, str | None, dict[str, Entry]] | None = None
-    fetched = _read_versions(store, history)
-    for v in history.stored:
-        if previous is not None and v.etag is not None and v.etag == previous[1]:
-            data = result.versions[-1][1]  # the same bytes written again: no need to read them
-        elif v.version_id in fetched:
-            data = fetched[v.version_id]
-        else:
-            data, _ = store.get(history.key, v.version_id)
+    previous: tuple[str | None, dict[str, Entry]] | None = None
+    for v, data in zip(history.stored, _read_versions(store, history), strict=True):
         try:
             entries = manifests.parse(history.key, data)
         except IntegrityError as exc:
@@ -178,12 +180,12 @@ def manifest_history(store: Store, history: History) -> ManifestHistory:
             )
             continue
         if previous is not None and result.tamper is None:
-            lost = extension(previous[2], entries)
+            lost = extension(previous[1], entries)
             if lost:
                 problem = f"version {v.version_id} is not an append-only extension of version {previous[0]}"
                 result.tamper = Tamper(history.key, [previous[0], v.version_id], problem, lost)
         result.versions.append((v.version_id, data, entries))
-        previous = (v.version_id, v.etag, entries)
+        previous = (v.version_id, entries)
     if history.hidden:
         result.tamper = result.tamper or Tamper(
             history.key, [v.version_id for v in history.stored], "hidden behind a delete marker"
