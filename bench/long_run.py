@@ -45,7 +45,7 @@ from bench_workers import bare_ceiling, launch, settings_for, wait_assigned
 from modpipe.settings import Settings, load_settings
 from modpipe.stack.environment import stack_overrides
 from modpipe.stack.housekeeping import admin_client, parse_batch
-from modpipe.stack.manager import BROKER_BUCKET, start_on_free_ports
+from modpipe.stack.manager import BROKER_BUCKET, StackInfo, start_on_free_ports
 from pipeline.simulate import simulate
 
 CHUNK = 50_000
@@ -219,10 +219,10 @@ def percentiles(lat: list[float]) -> str:
     return f"n={len(ordered)} p50={p50:.0f} ms p99={p99:.0f} ms"
 
 
-def batch_objects(home: Path) -> dict[tuple[str, int], int]:
+def batch_objects(info: StackInfo) -> dict[tuple[str, int], int]:
     """Record-batch objects per partition in the S3 broker's bucket (what each of its fetches lists)."""
     counts: dict[tuple[str, int], int] = {}
-    with admin_client(home) as client:
+    with admin_client(info.s3_endpoint, info.credentials) as client:
         for obj in client.list_objects(BROKER_BUCKET, prefix="clusters/", recursive=True):
             batch = parse_batch(obj.object_name or "", obj.last_modified) if obj.last_modified else None
             if batch is not None:
@@ -230,7 +230,7 @@ def batch_objects(home: Path) -> dict[tuple[str, int], int]:
     return counts
 
 
-def long_run(base: dict[str, Any], args: argparse.Namespace, ceiling: float, logs: Path) -> None:
+def long_run(base: dict[str, Any], info: StackInfo, args: argparse.Namespace, ceiling: float, logs: Path) -> None:
     settings, overrides = settings_for(base, "long")
     proc, port = launch(overrides, "long", logs)
     topics = settings.kafka.topics
@@ -312,7 +312,7 @@ def long_run(base: dict[str, Any], args: argparse.Namespace, ceiling: float, log
         print(f"bare consumer on the tail of the long partitions: {tail:,.0f} msg/s = {tail / ceiling:.2f} x the "
               f"fresh broker's")  # fmt: skip
     if args.broker_storage == "s3":
-        counts = batch_objects(Path(base["stack.home"]))
+        counts = batch_objects(info)
         print("record-batch objects per partition at the end (input partitions marked *):")
         for (topic, partition), n in sorted(counts.items()):
             print(f"  {topic}/{partition}{' *' if (topic, partition) in ends else ''}: {n}")
@@ -357,7 +357,7 @@ def main() -> None:
             read, seconds = bare_ceiling(base, args.ceiling_count)
             ceiling = read / seconds
             print(f"bare kafka-python consumer, fresh broker: {read} msgs in {seconds:.2f}s = {ceiling:,.0f} msg/s")
-            long_run(base, args, ceiling, home)
+            long_run(base, info, args, ceiling, home)
         finally:
             stack.down()
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -31,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
-from pathlib import Path
+from urllib.parse import urlsplit
 
 import urllib3
 from minio import Minio
@@ -42,6 +43,7 @@ from minio.error import MinioException
 from modpipe.clock import Clock, SystemClock
 from modpipe.errors import TransientError
 from modpipe.stack.errors import HousekeepingFailed, StackError
+from modpipe.stack.s3access import Credentials
 
 # Topic names are [A-Za-z0-9._-] in Kafka; a group id may hold any character, "/" included.
 _BATCH = re.compile(r"^clusters/[^/]+/topics/([A-Za-z0-9._-]+)/partitions/(\d+)/records/(\d+)\.batch$")
@@ -229,15 +231,13 @@ def run_forever(
 
 
 @contextmanager
-def admin_client(home: Path) -> Iterator[Minio]:
-    """The stack's admin S3 client, from the files `stack up` wrote (the broker uses the same identity); its
+def admin_client(endpoint: str, credentials: Credentials) -> Iterator[Minio]:
+    """An S3 client at `endpoint` (host:port) with the stack's admin identity (the broker uses the same one); its
     connections are closed on leaving."""
-    creds = json.loads((home / "credentials.json").read_text(encoding="utf-8"))
-    port = json.loads((home / "stack.json").read_text(encoding="utf-8"))["ports"]["s3"]
     http = urllib3.PoolManager(timeout=urllib3.Timeout(total=30), retries=urllib3.Retry(2, backoff_factor=0.5))
     try:
         yield Minio(
-            f"127.0.0.1:{port}", access_key=creds["access_key"], secret_key=creds["secret_key"], secure=False,
+            endpoint, access_key=credentials.access_key, secret_key=credentials.secret_key, secure=False,
             http_client=http,
         )  # fmt: skip
     finally:
@@ -247,7 +247,6 @@ def admin_client(home: Path) -> Iterator[Minio]:
 def main(argv: list[str] | None = None) -> None:
     """The stack's housekeeper process (manager.LocalStack starts it next to the broker)."""
     parser = argparse.ArgumentParser(prog="python -m modpipe.stack.housekeeping")
-    parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--bucket", required=True)
     parser.add_argument("--retention-s", type=float, required=True)
     parser.add_argument("--interval-s", type=float, required=True)
@@ -260,7 +259,10 @@ def main(argv: list[str] | None = None) -> None:
 
     log(f"broker housekeeping of bucket {args.bucket}: every {args.interval_s:.0f}s, retention "
         f"{args.retention_s:.0f}s, never pruned: {', '.join(args.keep) or 'none'}")  # fmt: skip
-    with admin_client(args.home) as client:
+    # The S3 server and identity the manager hands the broker as well (LocalStack._env): one source, not its files.
+    endpoint = urlsplit(os.environ["AWS_ENDPOINT"]).netloc
+    credentials = Credentials(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
+    with admin_client(endpoint, credentials) as client:
         run_forever(Housekeeper(client, args.bucket, args.retention_s, clock, args.keep), args.interval_s, log)
 
 

@@ -233,7 +233,7 @@ class LocalStack:
             ]  # fmt: skip
         if name == "housekeeper":
             return [
-                binary, "-m", "modpipe.stack.housekeeping", "--home", str(self.home), "--bucket", BROKER_BUCKET,
+                binary, "-m", "modpipe.stack.housekeeping", "--bucket", BROKER_BUCKET,
                 "--retention-s", str(self.broker_retention_s), "--interval-s", str(self.housekeeping_interval_s),
                 *(arg for pattern in self.keep_topics for arg in ("--keep", pattern)),
             ]  # fmt: skip

@@ -90,11 +90,11 @@ def read_group(bootstrap: str, group: str, want: int) -> list[tuple[int, int]]:
         consumer.close()
 
 
-def objects(home: Path) -> tuple[dict[int, list[int]], set[str]]:
+def objects(info: StackInfo) -> tuple[dict[int, list[int]], set[str]]:
     """The record batches' base offsets per partition of TOPIC, and the keys of every other object."""
     bases: dict[int, list[int]] = {}
     others = set()
-    with admin_client(home) as client:
+    with admin_client(info.s3_endpoint, info.credentials) as client:
         for obj in client.list_objects(BROKER_BUCKET, prefix="clusters/", recursive=True):
             name = obj.object_name or ""
             batch = parse_batch(name, obj.last_modified) if obj.last_modified else None
@@ -138,26 +138,26 @@ def test_deletes_only_old_batches_every_group_is_past_and_nothing_is_lost(
     commit(bootstrap, "slow", {0: 30, 1: 15})  # mid-batch on partition 1: [10, 20) is not all below 15
     commit(bootstrap, "fast", {0: 50, 1: 50})
     clock = FixedClock(SystemClock().now())
-    with admin_client(local.home) as client:
+    with admin_client(info.s3_endpoint, info.credentials) as client:
         check_pruning(local, bootstrap, Housekeeper(client, BROKER_BUCKET, retention_s=600, clock=clock), clock)
 
 
 def check_pruning(local: LocalStack, bootstrap: str, housekeeper: Housekeeper, clock: FixedClock) -> None:
     """The rest of the test above, with the housekeeper's S3 connections open."""
-    before, metadata_before = objects(local.home)
+    before, metadata_before = objects(local.info())
     assert before == {0: [0, 10, 20, 30, 40], 1: [0, 10, 20, 30, 40]}
     assert any("/groups/consumers/slow/offsets/" in key for key in metadata_before)
 
     # (b) young data is kept whatever the groups committed
     assert all(p.deleted == 0 for p in housekeeper.run_once())
-    assert objects(local.home)[0] == before
+    assert objects(local.info())[0] == before
 
     # (a) once old, what every group is past goes: the slowest group decides, the last batch always stays
     clock.advance(timedelta(minutes=11))
     pruned = {(p.topic, p.partition): (p.deleted, p.floor) for p in housekeeper.run_once()}
     assert pruned[(TOPIC, 0)] == (3, 30)
     assert pruned[(TOPIC, 1)] == (1, 15)
-    after, metadata_after = objects(local.home)
+    after, metadata_after = objects(local.info())
     assert after == {0: [30, 40], 1: [10, 20, 30, 40]}
     assert metadata_after == metadata_before  # watermarks, meta.json, groups and offsets untouched
     assert earliest(bootstrap) == {0: 30, 1: 10}
@@ -181,10 +181,10 @@ def test_a_topic_without_groups_keeps_everything(own_stack: tuple[LocalStack, St
     create_topic(info.kafka_bootstrap)
     produce_batches(info.kafka_bootstrap, 3)
     clock = FixedClock(SystemClock().now() + timedelta(days=30))
-    with admin_client(local.home) as client:
+    with admin_client(info.s3_endpoint, info.credentials) as client:
         pruned = Housekeeper(client, BROKER_BUCKET, retention_s=1, clock=clock).run_once()
     assert {(p.partition, p.deleted, p.floor) for p in pruned if p.topic == TOPIC} == {(0, 0, None), (1, 0, None)}
-    assert objects(local.home)[0] == {0: [0, 10, 20], 1: [0, 10, 20]}
+    assert objects(local.info())[0] == {0: [0, 10, 20], 1: [0, 10, 20]}
 
 
 @pytest.mark.parametrize("own_stack", [(1.0, 1.0)], indirect=True)
@@ -196,9 +196,9 @@ def test_the_stacks_housekeeper_prunes_logs_and_outlives_an_s3_outage(own_stack:
     commit(info.kafka_bootstrap, "reader", {0: 40, 1: 40})
     log = local.home / "logs" / "housekeeper.log"
     deadline = time.monotonic() + 30
-    while objects(local.home)[0] != {0: [30], 1: [30]} and time.monotonic() < deadline:
+    while objects(local.info())[0] != {0: [30], 1: [30]} and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert objects(local.home)[0] == {0: [30], 1: [30]}
+    assert objects(local.info())[0] == {0: [30], 1: [30]}
     assert f"{TOPIC}/0 deleted 3 kept 1" in log.read_text(encoding="utf-8")
 
     s3_pid = process.read_pid(local.home / "run" / "s3.pid")
